@@ -1,0 +1,34 @@
+# The two commands of the README. Each sets up .venv (Python 3.11 + pip only) on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 4
+
+.PHONY: all test lint report raw clean
+
+$(BIN)/snakemake: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Regenerate every figure, Table S1 and the reproduction report from raw/.
+all: $(BIN)/snakemake
+	$(BIN)/snakemake --cores $(CORES)
+
+# Run the test suite (CI calls exactly this).
+test: $(BIN)/snakemake
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/snakemake
+	$(BIN)/snakemake --lint
+
+report: all
+	$(BIN)/snakemake --report report.html
+
+# Rewrite the synthetic stand-in raw data (only on purpose: it changes committed files).
+raw: $(BIN)/snakemake
+	$(BIN)/python -m qdanalysis.simulate --out raw
+
+clean:
+	rm -rf results figures report.html .snakemake

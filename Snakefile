@@ -1,0 +1,25 @@
+# Reproducible pipeline for Yuan et al., "Interface defects repair of core/shell quantum dots
+# through halide ion penetration", Chem. Sci. 2023, 14, 13119 (doi:10.1039/d3sc04136k).
+# This file is the table of contents: config, sample sheet, one include per technique, rule all.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/optical.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        expand("{stem}.{ext}", stem=FIGURES, ext=("pdf", "png")),
+        f"{OUT}/TableS1.csv",
+        f"{OUT}/TableS1.md",
+        f"{OUT}/reproduction_report.csv",
+        f"{OUT}/reproduction_report.md",
+    default_target: True

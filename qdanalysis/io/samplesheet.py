@@ -1,0 +1,76 @@
+"""The sample sheet ``samples.csv``: one row per raw file (the raw-data contract, raw/README.md).
+
+Column types and allowed values are checked against ``schemas/samples.schema.yaml`` by the workflow
+(``snakemake.utils.validate``); this module checks what a per-row schema cannot: unique files, the
+files exist, one measurement per (technique, sample, role, sphere_position), and that each file still
+has the sha256 recorded in the sheet (provenance: a changed raw file stops the run before any job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from qdanalysis.io.errors import RawDataError
+
+SHEET_COLUMNS = ["file", "technique", "sample", "role", "series", "material", "treatment",
+                 "temperature_C", "time_min", "etch_cycle", "sha256"]
+KEY = ["technique", "sample", "role", "sphere_position"]
+
+
+def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
+    """Read ``raw_dir/samples.csv`` as strings (empty cells -> NA), numeric columns as Int64."""
+    path = Path(raw_dir) / "samples.csv"
+    if not path.is_file():
+        raise RawDataError(path, None, "sample sheet not found")
+    try:
+        sheet = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise RawDataError(path, None, f"cannot parse as CSV: {err}") from None
+    missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
+    if missing:
+        raise RawDataError(path, "line 1", f"missing column(s) {missing}")
+    if "sphere_position" not in sheet:
+        sheet["sphere_position"] = pd.NA
+    for column in ("temperature_C", "time_min", "etch_cycle"):
+        numeric = pd.to_numeric(sheet[column], errors="coerce")
+        bad = sheet[column].notna() & numeric.isna()
+        if bad.any():
+            line = int(bad.idxmax()) + 2
+            raise RawDataError(path, f"line {line}", f"{column} is not a number: {sheet.at[bad.idxmax(), column]!r}")
+        sheet[column] = numeric.astype("Int64")
+    return sheet
+
+
+def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes: bool = True) -> None:
+    """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet."""
+    raw_dir = Path(raw_dir)
+    sheet_path = raw_dir / "samples.csv"
+    duplicated = sheet["file"].duplicated(keep=False)
+    if duplicated.any():
+        line = int(duplicated.idxmax()) + 2
+        raise RawDataError(sheet_path, f"line {line}", f"file {sheet.at[duplicated.idxmax(), 'file']!r} is listed twice")
+    key = sheet[KEY].fillna("")
+    duplicated = key.duplicated(keep=False)
+    if duplicated.any():
+        line = int(duplicated.idxmax()) + 2
+        raise RawDataError(sheet_path, f"line {line}",
+                           f"duplicate (technique, sample, role, sphere_position) {tuple(key.loc[duplicated.idxmax()])}")
+    for index, row in sheet.iterrows():
+        path = raw_dir / row["file"]
+        if not path.is_file():
+            raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {row['file']!r} does not exist")
+        if check_hashes:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest != row["sha256"]:
+                raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
+                                               f"({str(row['sha256'])[:12]}...): the raw file changed")
+
+
+def row_dict(row: pd.Series) -> dict:
+    """A sheet row as a plain dict with NA -> None (what rules pass to scripts as params)."""
+    return {key: (None if pd.isna(value) else (int(value) if key in ("temperature_C", "time_min", "etch_cycle")
+                                                else value))
+            for key, value in row.items()}

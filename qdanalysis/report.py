@@ -1,0 +1,95 @@
+"""Published-versus-regenerated comparison and Table S1 assembly (pure functions on tables).
+
+The published table (``published.csv``) is read only here, by the report rule. Each row is one claim:
+
+* ``relation = equal``: pass if |regenerated - published| <= tolerance (tolerance states the
+  paper's rounding and the method's accuracy; the regenerated 1-sigma uncertainty is reported too);
+* ``relation = greater_than`` / ``less_than``: a qualitative claim against ``reference_sample`` (e.g.
+  "ZnBr2 PL peak is red-shifted from pristine"); pass if the difference has the claimed sign and
+  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "relation", "reference_sample", "source"]
+REPORT_COLUMNS = ["quantity", "sample", "published", "regenerated", "uncertainty", "unit", "tolerance",
+                  "verdict", "source"]
+
+
+def _lookup(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float]:
+    hit = regenerated[(regenerated["quantity"] == quantity) & (regenerated["sample"] == sample)]
+    if hit.empty:
+        return math.nan, math.nan
+    return float(hit["value"].iloc[0]), float(hit["uncertainty"].iloc[0])
+
+
+def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> pd.DataFrame:
+    """One row per published claim with the regenerated value, uncertainty and a pass/fail verdict."""
+    missing = set(PUBLISHED_COLUMNS) - set(published.columns)
+    if missing:
+        raise ValueError(f"published table lacks columns {sorted(missing)}")
+    out = []
+    for claim in published.itertuples(index=False):
+        value, sigma = _lookup(regenerated, claim.quantity, claim.sample)
+        row = {"quantity": claim.quantity, "sample": claim.sample, "regenerated": value, "uncertainty": sigma,
+               "unit": claim.unit, "source": claim.source}
+        if claim.relation == "equal":
+            row["published"] = f"{float(claim.published):g}"
+            row["tolerance"] = f"±{float(claim.tolerance):g}"
+            ok = abs(value - float(claim.published)) <= float(claim.tolerance)
+        elif claim.relation in ("greater_than", "less_than"):
+            ref_value, ref_sigma = _lookup(regenerated, claim.quantity, claim.reference_sample)
+            symbol = ">" if claim.relation == "greater_than" else "<"
+            row["published"] = f"{symbol} {claim.reference_sample}"
+            row["tolerance"] = f"2σ (ref {ref_value:.4g})" if np.isfinite(ref_value) else "2σ"
+            diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
+            ok = diff > 2 * math.hypot(sigma, ref_sigma)
+        else:
+            raise ValueError(f"unknown relation {claim.relation!r} for {claim.quantity}/{claim.sample}")
+        row["verdict"] = "missing" if not np.isfinite(value) else ("pass" if ok else "fail")
+        out.append(row)
+    return pd.DataFrame(out, columns=REPORT_COLUMNS)
+
+
+def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str]) -> pd.DataFrame:
+    """Table S1: one row per sample, value and 1-sigma columns per quantity (missing -> NaN)."""
+    rows = []
+    for sample in samples:
+        row = {"sample": sample}
+        for quantity in quantities:
+            row[quantity], row[quantity + "_err"] = _lookup(regenerated, quantity, sample)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _format(value, sigma) -> str:
+    if not np.isfinite(value):
+        return "–"
+    if not np.isfinite(sigma) or sigma <= 0:
+        return f"{value:.4g}"
+    digits = max(0, -int(math.floor(math.log10(sigma))) + 1)
+    return f"{value:.{digits}f} ± {sigma:.{digits}f}"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """GitHub-flavoured Markdown pipe table (no extra dependency)."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join("" if (isinstance(v, float) and not np.isfinite(v)) else
+                              (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
+    shown = pd.DataFrame({"sample": table["sample"]})
+    for quantity in quantities:
+        unit = units.get(quantity, "")
+        title = f"{quantity} ({unit})" if unit else quantity
+        shown[title] = [_format(v, s) for v, s in zip(table[quantity], table[quantity + "_err"])]
+    return markdown_table(shown)

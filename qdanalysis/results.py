@@ -1,0 +1,112 @@
+"""Typed results shared by every technique: one regenerated number with its uncertainty.
+
+Every technique's collect rule writes ``results/<technique>/quantities.csv`` with the columns of
+:data:`QUANTITY_COLUMNS`; Table S1 and the reproduction report are built only from those tables,
+so a new technique joins the report by writing one more such table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+QUANTITY_COLUMNS = ["quantity", "sample", "value", "uncertainty", "unit", "method"]
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One regenerated number: ``value +- uncertainty`` (1 sigma) in ``unit`` for ``sample``."""
+
+    quantity: str
+    sample: str
+    value: float
+    uncertainty: float
+    unit: str
+    method: str = ""
+
+    def __post_init__(self):
+        if not math.isfinite(self.value):
+            raise ValueError(f"{self.quantity} for {self.sample} is not finite: {self.value}")
+
+
+def quantities_frame(quantities: list[Quantity]) -> pd.DataFrame:
+    """Rows sorted by (quantity, sample) so the written table is independent of job order."""
+    frame = pd.DataFrame([asdict(q) for q in quantities], columns=QUANTITY_COLUMNS)
+    return frame.sort_values(["quantity", "sample"], kind="stable").reset_index(drop=True)
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, float_format: str = "%.6g") -> None:
+    """Write a CSV with fixed float formatting and LF line endings (byte-stable across runs)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format=float_format, lineterminator="\n")
+
+
+def read_quantities(paths: list[str | Path]) -> pd.DataFrame:
+    """Concatenate quantities tables, checking each has the contract's columns."""
+    frames = []
+    for path in paths:
+        frame = pd.read_csv(path)
+        missing = set(QUANTITY_COLUMNS) - set(frame.columns)
+        if missing:
+            raise ValueError(f"{path}: quantities table lacks columns {sorted(missing)}")
+        frames.append(frame[QUANTITY_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=QUANTITY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return round(value, 10) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def write_json(payload: dict, path: str | Path) -> None:
+    """Write a result record as sorted, rounded JSON (byte-stable; NaN -> null)."""
+    import json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(_jsonable(payload), indent=1, sort_keys=True, allow_nan=False) + "\n")
+
+
+def read_json(path: str | Path) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+def fit_record(row: dict, quantities: list[Quantity], **details) -> dict:
+    """The per-sample fit file: the sheet row, the regenerated quantities, and any curves/details."""
+    return {"sample": row["sample"], "row": row, "quantities": [asdict(q) for q in quantities], **details}
+
+
+def collect_fit_records(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(long quantities table, wide per-sample summary with sheet metadata) from fit records."""
+    quantities = [Quantity(**q) for record in records for q in record["quantities"]]
+    long = quantities_frame(quantities)
+    meta_keys = ["sample", "series", "material", "treatment", "temperature_C", "time_min", "etch_cycle"]
+    wide_rows = []
+    for record in records:
+        wide = {key: record["row"].get(key) for key in meta_keys}
+        for q in record["quantities"]:
+            wide[q["quantity"]] = q["value"]
+            wide[q["quantity"] + "_err"] = q["uncertainty"]
+        wide_rows.append(wide)
+    summary = pd.DataFrame(wide_rows).sort_values("sample", kind="stable").reset_index(drop=True)
+    return long, summary

@@ -1,0 +1,35 @@
+# Table S1 and the reproduction report: built only from the techniques' quantities tables.
+# published.csv is read here and nowhere else.
+
+
+rule build_table_s1:
+    input:
+        quantities=QUANTITY_TABLES,
+    output:
+        csv=report(f"{OUT}/TableS1.csv", caption="../report/table_s1.rst", category="Table S1"),
+        md=f"{OUT}/TableS1.md",
+    params:
+        samples=list(dict.fromkeys(SHEET[SHEET["series"].isin(TABLE_S1_SERIES)]["sample"])),
+        quantities=TABLE_S1_QUANTITIES,
+    log:
+        f"{OUT}/logs/build_table_s1.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/build_table_s1.py"
+
+
+rule build_reproduction_report:
+    input:
+        quantities=QUANTITY_TABLES,
+        published=config["published"],
+    output:
+        csv=report(f"{OUT}/reproduction_report.csv", caption="../report/reproduction_report.rst",
+                   category="Reproduction report"),
+        md=f"{OUT}/reproduction_report.md",
+    log:
+        f"{OUT}/logs/build_reproduction_report.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/build_reproduction_report.py"

@@ -1,0 +1,31 @@
+"""Figure rules plot_fig1c, plot_fig4b, plot_figs1c, plot_figs3b: a quantity per sample as bars +- 1 sigma."""
+
+from qdanalysis.pipeline import log_to
+
+log = log_to(snakemake.log[0])
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style  # noqa: E402
+
+params = snakemake.params
+use_style()
+summary = pd.read_csv(snakemake.input.summary).set_index("sample", drop=False)
+order = [s for s in params.samples if s in summary.index]
+table = summary.loc[order]
+value, err = table[params.quantity], table[params.quantity + "_err"]
+colours = list(sample_colours(order, list(table["treatment"]), all_green=list(params.label_by) == ["material"]).values())
+labels = table[list(params.label_by)].astype(str).map(display_name).agg("\n".join, axis=1).str.replace("+", "+\n", regex=False)
+
+fig, ax = plt.subplots()
+positions = range(len(order))
+ax.bar(positions, value, yerr=err, color=colours, edgecolor="black", linewidth=0.6, capsize=2, width=0.65)
+for x, v in zip(positions, value):
+    ax.text(x, v + 1.0, f"{v:.0f}", ha="center", va="bottom", fontsize=6.5)
+ax.set_xticks(list(positions), labels, rotation=0 if len(order) < 5 else 30,
+              ha="center" if len(order) < 5 else "right")
+ax.set_ylabel(params.ylabel)
+ax.set_ylim(0, max(100, float(value.max()) + 10))
+panel_label(ax, params.letter)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -1,0 +1,42 @@
+"""Shared fixtures: repository paths and small generated raw trees with seeds other than the shipped one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def optical_raw(tmp_path_factory) -> Path:
+    """The optical slice of the raw tree, generated with a non-shipped seed."""
+    from qdanalysis.simulate.__main__ import write_raw_tree
+
+    raw = tmp_path_factory.mktemp("raw_optical")
+    write_raw_tree(raw, seed=12345, modules=["optical"])
+    return raw
+
+
+def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,
+                  timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the pipeline of this repository on ``raw_dir`` with outputs under ``workdir``."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    cmd = [str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(ROOT / "config.yaml"), "--cores", str(cores),
+           "--config", f"raw_dir={raw_dir}", f"published={ROOT / 'published.csv'}", *extra]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

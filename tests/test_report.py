@@ -1,0 +1,45 @@
+"""Reproduction-report verdicts and Table S1 assembly on small hand-made tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from qdanalysis.report import markdown_table, reproduction_report, table_s1
+
+REGENERATED = pd.DataFrame([
+    ("plqy_percent", "a", 85.5, 0.3, "%", ""), ("plqy_percent", "b", 73.1, 0.3, "%", ""),
+    ("pl_peak_nm", "a", 532.0, 0.05, "nm", ""), ("pl_peak_nm", "b", 531.95, 0.05, "nm", ""),
+], columns=["quantity", "sample", "value", "uncertainty", "unit", "method"])
+
+
+def claim(quantity, sample, published="", tolerance="", relation="equal", reference=""):
+    return dict(quantity=quantity, sample=sample, published=published, unit="", tolerance=tolerance,
+                relation=relation, reference_sample=reference, source="test")
+
+
+def test_verdicts():
+    published = pd.DataFrame([
+        claim("plqy_percent", "a", "86", "2"),              # |85.5 - 86| <= 2 -> pass
+        claim("plqy_percent", "b", "80", "2"),              # off by 6.9 -> fail
+        claim("plqy_percent", "c", "50", "2"),              # not regenerated -> missing
+        claim("plqy_percent", "a", relation="greater_than", reference="b"),  # 12 > 2 sigma -> pass
+        claim("pl_peak_nm", "a", relation="greater_than", reference="b"),    # 0.05 < 2 sigma -> fail
+        claim("plqy_percent", "a", relation="less_than", reference="b"),     # wrong sign -> fail
+    ])
+    report = reproduction_report(published, REGENERATED)
+    assert list(report["verdict"]) == ["pass", "fail", "missing", "pass", "fail", "fail"]
+    assert report.loc[0, "regenerated"] == 85.5 and report.loc[0, "uncertainty"] == 0.3
+
+
+def test_unknown_relation_is_an_error():
+    with pytest.raises(ValueError, match="unknown relation"):
+        reproduction_report(pd.DataFrame([claim("plqy_percent", "a", relation="about")]), REGENERATED)
+
+
+def test_table_s1_rows_and_missing_cells():
+    table = table_s1(REGENERATED, ["b", "a", "z"], ["plqy_percent", "pl_peak_nm"])
+    assert list(table["sample"]) == ["b", "a", "z"]
+    assert table.loc[1, "plqy_percent"] == 85.5
+    assert pd.isna(table.loc[2, "pl_peak_nm"])
+    assert markdown_table(table).count("\n") == 5

@@ -1,0 +1,58 @@
+"""The raw-data contract: sheet problems are errors naming samples.csv (and the line) or the raw file."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from qdanalysis.io.errors import RawDataError
+from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet
+
+
+@pytest.fixture
+def raw_copy(optical_raw, tmp_path):
+    return shutil.copytree(optical_raw, tmp_path / "raw")
+
+
+def test_shipped_layout_passes(raw_copy):
+    sheet = read_sample_sheet(raw_copy)
+    check_sample_sheet(sheet, raw_copy)
+    assert set(sheet["technique"]) == {"uvvis", "pl", "plqy"}
+    assert str(sheet["temperature_C"].dtype) == "Int64"
+
+
+def test_changed_raw_file_is_caught_by_its_hash(raw_copy):
+    sheet = read_sample_sheet(raw_copy)
+    target = raw_copy / sheet["file"].iloc[3]
+    target.write_text(target.read_text().replace("0", "1", 1))
+    with pytest.raises(RawDataError, match=f"{target.name}: sha256 .* differs"):
+        check_sample_sheet(sheet, raw_copy)
+
+
+def test_missing_file_names_the_sheet_line(raw_copy):
+    sheet = read_sample_sheet(raw_copy)
+    (raw_copy / sheet["file"].iloc[5]).unlink()
+    with pytest.raises(RawDataError, match=r"samples.csv, line 7: raw file .* does not exist"):
+        check_sample_sheet(sheet, raw_copy)
+
+
+def test_duplicate_rows_are_refused(raw_copy):
+    text = (raw_copy / "samples.csv").read_text().splitlines()
+    (raw_copy / "samples.csv").write_text("\n".join(text + [text[1]]) + "\n")
+    with pytest.raises(RawDataError, match="listed twice"):
+        check_sample_sheet(read_sample_sheet(raw_copy), raw_copy)
+
+
+def test_missing_column_and_bad_number(raw_copy):
+    path = raw_copy / "samples.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].replace("sha256", "hash")] + lines[1:]) + "\n")
+    with pytest.raises(RawDataError, match="missing column"):
+        read_sample_sheet(raw_copy)
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("temperature_C")] = "hot"
+    path.write_text("\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n")
+    with pytest.raises(RawDataError, match="line 2: temperature_C is not a number"):
+        read_sample_sheet(raw_copy)
