@@ -12,6 +12,9 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/optical.smk"
+include: "rules/trpl.smk"
+include: "rules/xps.smk"
+include: "rules/xrd.smk"
 include: "rules/report.smk"
 
 

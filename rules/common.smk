@@ -97,3 +97,39 @@ def sphere_file(position, role="measurement", optional=False):
         return raw_file(row["file"])
 
     return inner
+
+
+def trpl_irf_file(wildcards):
+    series = sample_row("trpl", wildcards.sample)["series"]
+    irf = rows("trpl", role="irf", series=series)
+    if len(irf) != 1:
+        raise WorkflowError(f"trpl sample {wildcards.sample!r}: expected one IRF row for series "
+                            f"{series!r}, found {len(irf)}")
+    return raw_file(irf.iloc[0]["file"])
+
+
+def xps_samples(series, material=None):
+    """XPS measurement samples of one or more series (sheet order), optionally of one material."""
+    selected = rows("xps", "measurement", series)
+    if material is not None:
+        selected = selected[selected["material"] == material]
+    return list(dict.fromkeys(selected["sample"]))
+
+
+def xrd_standard(series):
+    """The line-standard sample measured in a series' session (one per series, like the TRPL IRF)."""
+    standards = samples("xrd", role="standard", series=series)
+    if len(standards) != 1:
+        raise WorkflowError(f"xrd series {series!r}: expected one standard row, found {standards}")
+    return standards[0]
+
+
+def xrd_standard_fit(wildcards):
+    series = sample_row("xrd", wildcards.sample)["series"]
+    return f"{OUT}/xrd/standards/{xrd_standard(series)}.json"
+
+
+def xrd_oxide_phases(wildcards):
+    """Oxide phases to fit: only for samples whose cores were oxidised on purpose (BPO)."""
+    treatment = str(sample_row("xrd", wildcards.sample)["treatment"])
+    return config["xrd"]["oxide_phases"] if "BPO" in treatment else []

@@ -18,11 +18,12 @@ records = [read_json(path) for path in snakemake.input.fits]
 n_cols = 3
 n_rows = -(-len(records) // n_cols)
 fig = plt.figure(figsize=(7.0, 1.9 * n_rows))
-grid = fig.add_gridspec(2 * n_rows, n_cols, height_ratios=[3, 1] * n_rows, hspace=0.08, wspace=0.35)
+outer = fig.add_gridspec(n_rows, n_cols, hspace=0.45, wspace=0.35)
 for index, record in enumerate(records):
     row, col = divmod(index, n_cols)
-    top = fig.add_subplot(grid[2 * row, col])
-    bottom = fig.add_subplot(grid[2 * row + 1, col], sharex=top)
+    cell = outer[row, col].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.06)
+    top = fig.add_subplot(cell[0])
+    bottom = fig.add_subplot(cell[1], sharex=top)
     curves = {k: np.asarray(v) for k, v in record["curves"].items()}
     fit = record["fit"]
     top.semilogy(curves["time_ns"], np.maximum(curves["counts"], 0.5), ".", ms=0.8, color="0.5")
@@ -33,6 +34,9 @@ for index, record in enumerate(records):
     bottom.axhline(0, color="0.6", lw=0.5)
     bottom.set_ylim(-5, 5)
     bottom.tick_params(labelsize=5.5)
+    if col == 0:
+        top.set_ylabel("Counts", fontsize=6)
+        bottom.set_ylabel("res./σ", fontsize=6)
     if row == n_rows - 1:
         bottom.set_xlabel("Time (ns)")
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

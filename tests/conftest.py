@@ -27,6 +27,16 @@ def optical_raw(tmp_path_factory) -> Path:
     return raw
 
 
+@pytest.fixture(scope="session")
+def full_raw(tmp_path_factory) -> Path:
+    """Every technique's raw files, generated with a non-shipped seed."""
+    from qdanalysis.simulate.__main__ import write_raw_tree
+
+    raw = tmp_path_factory.mktemp("raw_full")
+    write_raw_tree(raw, seed=12345)
+    return raw
+
+
 def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,
                   timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the pipeline of this repository on ``raw_dir`` with outputs under ``workdir``."""

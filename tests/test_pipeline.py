@@ -1,6 +1,6 @@
 """End to end: the Snakemake pipeline on a generated dataset in a temporary directory.
 
-Covers: every optical figure and table is produced; outputs are byte-identical between two clean
+Covers: every figure and table is produced; outputs are byte-identical between two clean
 runs with different --cores; the ground truth is not needed (deleted before the run); a corrupt raw
 file stops the run with a message naming it, leaves no output for it, and raw/ is untouched.
 """
@@ -17,7 +17,8 @@ from conftest import run_snakemake
 
 pytestmark = pytest.mark.pipeline
 
-OPTICAL_FIGURES = ["Fig1b", "Fig1c", "Fig3b", "Fig3d", "Fig4b", "FigS1a", "FigS1b", "FigS3a", "FigS3b", "FigS8"]
+FIGURES = ["Fig1b", "Fig1c", "Fig1d", "Fig1e", "Fig3b", "Fig3c", "Fig3d", "Fig4b", "Fig4c", "Fig4d", "Fig4e",
+           "FigS1a", "FigS1b", "FigS1d", "FigS3a", "FigS3b", "FigS3c", "FigS4", "FigS8", "FigS_trpl_residuals"]
 
 
 def _digests(path):
@@ -26,8 +27,8 @@ def _digests(path):
 
 
 @pytest.fixture(scope="module")
-def two_runs(optical_raw, tmp_path_factory):
-    raw = shutil.copytree(optical_raw, tmp_path_factory.mktemp("raw") / "raw")
+def two_runs(full_raw, tmp_path_factory):
+    raw = shutil.copytree(full_raw, tmp_path_factory.mktemp("raw") / "raw")
     (raw / "ground_truth.json").unlink()  # the pipeline must not need it
     runs = []
     for cores in (2, 1):
@@ -38,15 +39,16 @@ def two_runs(optical_raw, tmp_path_factory):
     return raw, runs
 
 
-def test_all_optical_outputs_exist(two_runs):
+def test_all_outputs_exist(two_runs):
     _, (workdir, _) = two_runs
-    for stem in OPTICAL_FIGURES:
+    for stem in FIGURES:
         for ext in ("pdf", "png"):
             assert (workdir / "figures" / f"{stem}.{ext}").stat().st_size > 1000, stem
     table = pd.read_csv(workdir / "results" / "TableS1.csv")
     assert list(table["sample"])[:5] == ["InP_MS_pristine", "InP_MS_OAm", "InP_MS_ZnCl2", "InP_MS_ZnBr2",
                                          "InP_MS_ZnI2"]
-    assert {"pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_percent_err"} <= set(table.columns)
+    assert {"pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_percent_err", "tau1_ns", "A1_percent",
+            "tau_avg_ns"} <= set(table.columns)
     report = pd.read_csv(workdir / "results" / "reproduction_report.csv")
     assert (report["verdict"] == "pass").all(), report[report["verdict"] != "pass"]
 
