@@ -6,7 +6,9 @@ The published table (``published.csv``) is read only here, by the report rule. E
   paper's rounding and the method's accuracy; the regenerated 1-sigma uncertainty is reported too);
 * ``relation = greater_than`` / ``less_than``: a qualitative claim against ``reference_sample`` (e.g.
   "ZnBr2 PL peak is red-shifted from pristine"); pass if the difference has the claimed sign and
-  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly.
+  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly;
+* ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
+  zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             row["tolerance"] = f"2σ (ref {ref_value:.4g})" if np.isfinite(ref_value) else "2σ"
             diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
             ok = diff > 2 * math.hypot(sigma, ref_sigma)
+        elif claim.relation == "same_as":
+            ref_value, _ = _lookup(regenerated, claim.quantity, claim.reference_sample)
+            row["published"] = f"= {claim.reference_sample}"
+            row["tolerance"] = f"±{float(claim.tolerance):g} (ref {ref_value:.4g})"
+            ok = abs(value - ref_value) <= float(claim.tolerance)
         else:
             raise ValueError(f"unknown relation {claim.relation!r} for {claim.quantity}/{claim.sample}")
         row["verdict"] = "missing" if not np.isfinite(value) else ("pass" if ok else "fail")

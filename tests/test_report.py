@@ -26,9 +26,11 @@ def test_verdicts():
         claim("plqy_percent", "a", relation="greater_than", reference="b"),  # 12 > 2 sigma -> pass
         claim("pl_peak_nm", "a", relation="greater_than", reference="b"),    # 0.05 < 2 sigma -> fail
         claim("plqy_percent", "a", relation="less_than", reference="b"),     # wrong sign -> fail
+        claim("pl_peak_nm", "a", tolerance="0.1", relation="same_as", reference="b"),  # 0.05 apart -> pass
+        claim("plqy_percent", "a", tolerance="1", relation="same_as", reference="b"),  # 12.4 apart -> fail
     ])
     report = reproduction_report(published, REGENERATED)
-    assert list(report["verdict"]) == ["pass", "fail", "missing", "pass", "fail", "fail"]
+    assert list(report["verdict"]) == ["pass", "fail", "missing", "pass", "fail", "fail", "pass", "fail"]
     assert report.loc[0, "regenerated"] == 85.5 and report.loc[0, "uncertainty"] == 0.3
 
 
