@@ -1,0 +1,79 @@
+# TEM: calibrated 16-bit TIFF micrographs -> particle segmentation, equivalent-circle diameters,
+# binned-Gaussian fit of the size histogram -> Figs 2a-d (etch cycles) and S2 (halide treatments)
+# and results/tem/quantities.csv (tem_diameter_nm, tem_sd_nm, tem_count).
+
+
+rule measure_tem_sizes:
+    input:
+        micrograph=measurement_file("tem"),
+    output:
+        fit=f"{OUT}/tem/fits/{{sample}}.json",
+        display=f"{OUT}/tem/display/{{sample}}.tif",
+    params:
+        row=lambda w: sample_row("tem", w.sample),
+        settings=config["tem"],
+        display_px=config["tem"]["display_px"],
+    log:
+        f"{OUT}/logs/measure_tem_sizes/{{sample}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/measure_tem_sizes/{{sample}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/measure_tem_sizes.py"
+
+
+rule collect_tem:
+    input:
+        fits=fits("tem", samples("tem")),
+    output:
+        quantities=f"{OUT}/tem/quantities.csv",
+        summary=f"{OUT}/tem/summary.csv",
+    log:
+        f"{OUT}/logs/collect_tem.log",
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/collect_fits.py"
+
+
+if samples("tem"):
+    QUANTITY_TABLES.append(f"{OUT}/tem/quantities.csv")
+
+
+# ---------------------------------------------------------------- figures
+# Fig 2a-d: the etching-series samples at the configured etch cycles (sheet column etch_cycle).
+_TEM_ETCH = rows("tem", "measurement", "etching").dropna(subset=["etch_cycle"])
+_TEM_BY_CYCLE = {int(c): s for c, s in zip(_TEM_ETCH["etch_cycle"], _TEM_ETCH["sample"])}
+# (figure stem, caption, category, samples, layout, letter, all samples green)
+TEM_FIGURES = [
+    (f"Fig2{letter}", f"fig2{letter}", "Figure 2", [_TEM_BY_CYCLE[cycle]], "micrograph", letter, True)
+    for letter, cycle in zip("abcd", config["tem"]["figure2_cycles"])
+    if cycle in _TEM_BY_CYCLE
+] + [("FigS2", "figs2", "ESI Figure S2", samples("tem", series="halide_treatment"), "histograms", "a", False)]
+
+for _stem, _caption, _category, _samples, _layout, _letter, _all_green in TEM_FIGURES:
+    if not _samples:
+        continue
+    FIGURES.append(f"{FIG}/{_stem}")
+
+    rule:
+        name:
+            f"plot_{_stem.lower()}"
+        input:
+            fits=fits("tem", _samples),
+            displays=[f"{OUT}/tem/display/{s}.tif" for s in _samples],
+        output:
+            pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
+            png=f"{FIG}/{_stem}.png",
+        params:
+            samples=_samples,
+            layout=_layout,
+            letter=_letter,
+            all_green=_all_green,
+        log:
+            f"{OUT}/logs/plot_{_stem}.log",
+        conda:
+            "../envs/pipeline.yaml"
+        script:
+            "../scripts/plot_tem.py"
