@@ -15,6 +15,8 @@ include: "rules/optical.smk"
 include: "rules/trpl.smk"
 include: "rules/xps.smk"
 include: "rules/xrd.smk"
+include: "rules/tem.smk"
+include: "rules/etching.smk"
 include: "rules/report.smk"
 
 

@@ -6,7 +6,11 @@ The published table (``published.csv``) is read only here, by the report rule. E
   paper's rounding and the method's accuracy; the regenerated 1-sigma uncertainty is reported too);
 * ``relation = greater_than`` / ``less_than``: a qualitative claim against ``reference_sample`` (e.g.
   "ZnBr2 PL peak is red-shifted from pristine"); pass if the difference has the claimed sign and
-  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly;
+  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly.
+  A ``tolerance`` given on such a row replaces the 2-sigma margin (``0`` for "below the noise level":
+  the value must lie below the level, however noisy);
+* an optional ``reference_quantity`` compares against another quantity of the reference sample (e.g.
+  Br- of the core etch against the blanks' noise level); a missing uncertainty counts as zero;
 * ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
   zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
 """
@@ -18,7 +22,8 @@ import math
 import numpy as np
 import pandas as pd
 
-PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "relation", "reference_sample", "source"]
+PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "relation", "reference_sample",
+                     "source"]  # optional: reference_quantity
 REPORT_COLUMNS = ["quantity", "sample", "published", "regenerated", "uncertainty", "unit", "tolerance",
                   "verdict", "source"]
 
@@ -35,8 +40,12 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
     missing = set(PUBLISHED_COLUMNS) - set(published.columns)
     if missing:
         raise ValueError(f"published table lacks columns {sorted(missing)}")
+    if "reference_quantity" not in published:
+        published = published.assign(reference_quantity="")
+    published = published.fillna({"reference_quantity": "", "reference_sample": ""})
     out = []
     for claim in published.itertuples(index=False):
+        ref_quantity = claim.reference_quantity or claim.quantity
         value, sigma = _lookup(regenerated, claim.quantity, claim.sample)
         row = {"quantity": claim.quantity, "sample": claim.sample, "regenerated": value, "uncertainty": sigma,
                "unit": claim.unit, "source": claim.source}
@@ -45,14 +54,19 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             row["tolerance"] = f"±{float(claim.tolerance):g}"
             ok = abs(value - float(claim.published)) <= float(claim.tolerance)
         elif claim.relation in ("greater_than", "less_than"):
-            ref_value, ref_sigma = _lookup(regenerated, claim.quantity, claim.reference_sample)
+            ref_value, ref_sigma = _lookup(regenerated, ref_quantity, claim.reference_sample)
             symbol = ">" if claim.relation == "greater_than" else "<"
-            row["published"] = f"{symbol} {claim.reference_sample}"
-            row["tolerance"] = f"2σ (ref {ref_value:.4g})" if np.isfinite(ref_value) else "2σ"
+            reference = claim.reference_sample + ("" if ref_quantity == claim.quantity else f" {ref_quantity}")
+            row["published"] = f"{symbol} {reference}"
+            margin_given = str(claim.tolerance).strip() not in ("", "nan")
+            margin = (float(claim.tolerance) if margin_given
+                      else 2 * math.hypot(np.nan_to_num(sigma), np.nan_to_num(ref_sigma)))
+            label = f"margin {margin:g}" if margin_given else "2σ"
+            row["tolerance"] = f"{label} (ref {ref_value:.4g})" if np.isfinite(ref_value) else label
             diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
-            ok = diff > 2 * math.hypot(sigma, ref_sigma)
+            ok = diff > margin
         elif claim.relation == "same_as":
-            ref_value, _ = _lookup(regenerated, claim.quantity, claim.reference_sample)
+            ref_value, _ = _lookup(regenerated, ref_quantity, claim.reference_sample)
             row["published"] = f"= {claim.reference_sample}"
             row["tolerance"] = f"±{float(claim.tolerance):g} (ref {ref_value:.4g})"
             ok = abs(value - ref_value) <= float(claim.tolerance)

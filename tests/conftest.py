@@ -37,13 +37,16 @@ def full_raw(tmp_path_factory) -> Path:
     return raw
 
 
-def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,
-                  timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the pipeline of this repository on ``raw_dir`` with outputs under ``workdir``."""
+def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2, targets: tuple[str, ...] = (),
+                  timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run the pipeline of this repository on ``raw_dir`` with outputs under ``workdir``.
+
+    ``targets`` (paths relative to ``workdir``) restrict the run; default: rule all.
+    """
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / "config.yaml"), "--cores", str(cores),
-           "--config", f"raw_dir={raw_dir}", f"published={ROOT / 'published.csv'}", *extra]
+           "--configfile", str(ROOT / "config.yaml"), "--cores", str(cores), *extra, *targets,
+           "--config", f"raw_dir={raw_dir}", f"published={ROOT / 'published.csv'}"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 

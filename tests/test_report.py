@@ -13,9 +13,10 @@ REGENERATED = pd.DataFrame([
 ], columns=["quantity", "sample", "value", "uncertainty", "unit", "method"])
 
 
-def claim(quantity, sample, published="", tolerance="", relation="equal", reference=""):
+def claim(quantity, sample, published="", tolerance="", relation="equal", reference="", reference_quantity=""):
     return dict(quantity=quantity, sample=sample, published=published, unit="", tolerance=tolerance,
-                relation=relation, reference_sample=reference, source="test")
+                relation=relation, reference_sample=reference, reference_quantity=reference_quantity,
+                source="test")
 
 
 def test_verdicts():
@@ -28,9 +29,14 @@ def test_verdicts():
         claim("plqy_percent", "a", relation="less_than", reference="b"),     # wrong sign -> fail
         claim("pl_peak_nm", "a", tolerance="0.1", relation="same_as", reference="b"),  # 0.05 apart -> pass
         claim("plqy_percent", "a", tolerance="1", relation="same_as", reference="b"),  # 12.4 apart -> fail
+        claim("pl_peak_nm", "a", relation="greater_than", reference="noise", reference_quantity="level"),
+        claim("pl_peak_nm", "a", tolerance="0", relation="greater_than", reference="b"),  # margin 0 -> pass
     ])
-    report = reproduction_report(published, REGENERATED)
-    assert list(report["verdict"]) == ["pass", "fail", "missing", "pass", "fail", "fail", "pass", "fail"]
+    noise = pd.DataFrame([("level", "noise", 500.0, float("nan"), "nm", "")], columns=REGENERATED.columns)
+    report = reproduction_report(published, pd.concat([REGENERATED, noise]))
+    # 532 > 500 with the noise level's missing uncertainty taken as zero -> pass
+    assert list(report["verdict"]) == ["pass", "fail", "missing", "pass", "fail", "fail", "pass", "fail", "pass",
+                                      "pass"]
     assert report.loc[0, "regenerated"] == 85.5 and report.loc[0, "uncertainty"] == 0.3
 
 

@@ -17,7 +17,7 @@ from qdanalysis.io.samplesheet import SHEET_COLUMNS
 DEFAULT_SEED = 20231031  # the paper's acceptance date; any integer works
 # technique module -> the sheet techniques it writes
 MODULES = {"optical": ("uvvis", "pl", "plqy"), "trpl": ("trpl",), "xps": ("xps",), "xrd": ("xrd",),
-           "etching": ("tem", "icp", "ic")}
+           "etching": ("icp", "ic"), "tem": ("tem",)}
 
 
 def available_modules() -> list[str]:
