@@ -18,6 +18,8 @@ from qdanalysis.io.errors import RawDataError
 SHEET_COLUMNS = ["file", "technique", "sample", "role", "series", "material", "treatment",
                  "temperature_C", "time_min", "etch_cycle", "sha256"]
 KEY = ["technique", "sample", "role", "sphere_position"]
+INTEGER_COLUMNS = ("temperature_C", "time_min", "etch_cycle")
+FLOAT_COLUMNS = ("concentration_mg_L",)  # optional columns
 
 
 def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
@@ -34,13 +36,13 @@ def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
         raise RawDataError(path, "line 1", f"missing column(s) {missing}")
     if "sphere_position" not in sheet:
         sheet["sphere_position"] = pd.NA
-    for column in ("temperature_C", "time_min", "etch_cycle"):
+    for column in (*INTEGER_COLUMNS, *(c for c in FLOAT_COLUMNS if c in sheet)):
         numeric = pd.to_numeric(sheet[column], errors="coerce")
         bad = sheet[column].notna() & numeric.isna()
         if bad.any():
             line = int(bad.idxmax()) + 2
             raise RawDataError(path, f"line {line}", f"{column} is not a number: {sheet.at[bad.idxmax(), column]!r}")
-        sheet[column] = numeric.astype("Int64")
+        sheet[column] = numeric.astype("Int64") if column in INTEGER_COLUMNS else numeric.astype(float)
     return sheet
 
 
@@ -71,6 +73,6 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
 
 def row_dict(row: pd.Series) -> dict:
     """A sheet row as a plain dict with NA -> None (what rules pass to scripts as params)."""
-    return {key: (None if pd.isna(value) else (int(value) if key in ("temperature_C", "time_min", "etch_cycle")
-                                                else value))
+    return {key: (None if pd.isna(value) else (int(value) if key in INTEGER_COLUMNS
+                                                else float(value) if key in FLOAT_COLUMNS else value))
             for key, value in row.items()}
