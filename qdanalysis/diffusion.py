@@ -42,19 +42,13 @@ import lmfit
 import numpy as np
 from scipy.linalg import eigh
 
+from qdanalysis.results import Estimate
+
 BOLTZMANN_EV_K = 8.617333262e-5
 NM2_PER_M2 = 1e18
 LOG10_D_BOUNDS_M2_S = (-26.0, -16.0)
 # Delta chi^2 for a one-sided 95 % upper limit from a profile likelihood (one parameter)
 UPPER_LIMIT_DELTA_CHI2 = 2.706
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A number with its 1-sigma uncertainty (NaN when not determined)."""
-
-    value: float
-    uncertainty: float
 
 
 def partition_coefficient(se_fraction: float, sulfide_partition: float) -> float:

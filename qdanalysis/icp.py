@@ -25,15 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from qdanalysis.io.icp import IcpExport
+from qdanalysis.results import Estimate
 
 # IUPAC standard atomic weights (g/mol)
 ATOMIC_MASS_G_MOL = {"In": 114.818, "Zn": 65.38, "Br": 79.904}
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    uncertainty: float
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qdanalysis.icp import ATOMIC_MASS_G_MOL, CalibrationLine, Estimate, fit_calibration_line
+from qdanalysis.icp import ATOMIC_MASS_G_MOL, CalibrationLine, fit_calibration_line
+from qdanalysis.results import Estimate
 
 
 @dataclass(frozen=True)

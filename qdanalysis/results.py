@@ -17,6 +17,14 @@ QUANTITY_COLUMNS = ["quantity", "sample", "value", "uncertainty", "unit", "metho
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A fitted or derived number with its 1-sigma uncertainty (NaN when not determined)."""
+
+    value: float
+    uncertainty: float
+
+
+@dataclass(frozen=True)
 class Quantity:
     """One regenerated number: ``value +- uncertainty`` (1 sigma) in ``unit`` for ``sample``."""
 

@@ -41,6 +41,8 @@ from scipy import ndimage
 from scipy.special import erf
 from skimage import filters, measure, morphology, segmentation, transform
 
+from qdanalysis.results import Estimate
+
 DEFAULTS = {
     "polarity": "dark",             # dark particles on a bright background (bright-field TEM)
     "background_scale_px": 128.0,   # closing disc diameter for the beam envelope (> 2 particle diameters)
@@ -55,14 +57,6 @@ DEFAULTS = {
     "eccentricity_max": 0.75,
     "area_ratio_range": [0.35, 2.5],
 }
-
-
-@dataclass(frozen=True)
-class Value:
-    """A fitted or derived number with its 1-sigma uncertainty."""
-
-    value: float
-    uncertainty: float
 
 
 # ---------------------------------------------------------------- image steps
@@ -252,8 +246,8 @@ class SizeDistribution:
     """Histogram of equivalent diameters and its binned-Gaussian fit (mean, sd in nm, 1 sigma)."""
 
     count: int
-    mean_nm: Value
-    sd_nm: Value
+    mean_nm: Estimate
+    sd_nm: Estimate
     sample_mean_nm: float
     sample_sd_nm: float
     reduced_chi_square: float
@@ -296,12 +290,12 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
 
     def value(name):
         stderr = result.params[name].stderr
-        return Value(float(result.params[name].value), float(stderr) if stderr is not None else math.nan)
+        return Estimate(float(result.params[name].value), float(stderr) if stderr is not None else math.nan)
 
     curve = np.linspace(edges[0], edges[-1], 400)
     sigma = value("sigma")
     return SizeDistribution(
-        count=int(d.size), mean_nm=value("center"), sd_nm=Value(abs(sigma.value), sigma.uncertainty),
+        count=int(d.size), mean_nm=value("center"), sd_nm=Estimate(abs(sigma.value), sigma.uncertainty),
         sample_mean_nm=float(d.mean()), sample_sd_nm=float(d.std(ddof=1)),
         reduced_chi_square=float(result.redchi), bin_edges_nm=edges, counts=counts, curve_nm=curve,
         curve_counts=model.eval(result.params, x=curve))

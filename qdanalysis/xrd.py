@@ -40,6 +40,8 @@ import numpy as np
 from lmfit import Model, Parameters
 from lmfit.models import PseudoVoigtModel
 
+from qdanalysis.results import Estimate
+
 CU_KALPHA1_A = 1.5406  # Cu K-alpha1, angstrom (Hoelzer et al., Phys. Rev. A 56 (1997) 4554: 1.540593)
 
 # Cromer-Mann coefficients ((a1..a4), (b1..b4), c), International Tables Vol. C, Table 6.1.1.4.
@@ -269,23 +271,15 @@ def scaled_polynomial(x, c0=0.0, c1=0.0, c2=0.0, c3=0.0, c4=0.0, c5=0.0, c6=0.0,
 
 
 @dataclass(frozen=True)
-class Value:
-    """A fitted or derived number with its 1-sigma uncertainty."""
-
-    value: float
-    uncertainty: float
-
-
-@dataclass(frozen=True)
 class FittedPeak:
     """One reflection of the fit: centre, FWHM (deg 2theta) and integrated area (counts x deg)."""
 
     label: str
     phase: str
     hkl: str
-    center_deg: Value
-    fwhm_deg: Value
-    area: Value
+    center_deg: Estimate
+    fwhm_deg: Estimate
+    area: Estimate
     fraction: float
 
 
@@ -296,9 +290,9 @@ class PatternFit:
     window_deg: tuple[float, float]
     wavelength_A: float
     peaks: tuple[FittedPeak, ...]
-    lattice_A: dict[str, Value]
-    oxide_ratio: Value | None
-    oxide_ratio_by_phase: dict[str, Value]
+    lattice_A: dict[str, Estimate]
+    oxide_ratio: Estimate | None
+    oxide_ratio_by_phase: dict[str, Estimate]
     reduced_chi_square: float
     two_theta_deg: np.ndarray = field(repr=False)
     best_fit: np.ndarray = field(repr=False)
@@ -311,9 +305,9 @@ class PatternFit:
         raise KeyError(label)
 
 
-def _value(params: Parameters, name: str) -> Value:
+def _value(params: Parameters, name: str) -> Estimate:
     par = params[name]
-    return Value(float(par.value), float(par.stderr) if par.stderr is not None else math.nan)
+    return Estimate(float(par.value), float(par.stderr) if par.stderr is not None else math.nan)
 
 
 def _center_expr(phase: Phase, prefix: str, hkl: tuple[int, int, int], wavelength_A: float) -> str:
@@ -466,9 +460,9 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
 
 
 # ---------------------------------------------------------------- derived quantities
-def scherrer_size_nm(fwhm_deg: Value, center_deg: float, wavelength_A: float = CU_KALPHA1_A, *,
-                     shape_factor: float = SCHERRER_K, instrument_fwhm_deg: Value = Value(0.0, 0.0),
-                     combination: str = "quadrature") -> Value:
+def scherrer_size_nm(fwhm_deg: Estimate, center_deg: float, wavelength_A: float = CU_KALPHA1_A, *,
+                     shape_factor: float = SCHERRER_K, instrument_fwhm_deg: Estimate = Estimate(0.0, 0.0),
+                     combination: str = "quadrature") -> Estimate:
     """Scherrer crystallite size ``D = K lambda / (beta cos theta)`` in nm, with its uncertainty.
 
     ``beta`` is the sample FWHM (radians) after removing the instrument's FWHM: in quadrature,
@@ -493,14 +487,14 @@ def scherrer_size_nm(fwhm_deg: Value, center_deg: float, wavelength_A: float = C
         raise ValueError(f"combination must be 'quadrature' or 'linear', not {combination!r}")
     beta_err = math.hypot(d_big * fwhm_deg.uncertainty, d_small * instrument_fwhm_deg.uncertainty)
     size_nm = shape_factor * wavelength_A / (math.radians(beta) * math.cos(math.radians(center_deg / 2))) / 10
-    return Value(size_nm, size_nm * beta_err / beta)
+    return Estimate(size_nm, size_nm * beta_err / beta)
 
 
-def ratio_change(before: Value, after: Value) -> Value:
+def ratio_change(before: Estimate, after: Estimate) -> Estimate:
     """``after / before`` with independent-error propagation (two separate measurements)."""
     value = after.value / before.value
     relative = math.hypot(after.uncertainty / after.value, before.uncertainty / before.value)
-    return Value(value, abs(value) * relative)
+    return Estimate(value, abs(value) * relative)
 
 
 def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from qdanalysis.results import (Quantity, collect_fit_records, quantities_frame,
 records = [read_json(path) for path in [*snakemake.input.standards, *snakemake.input.fits]]
 quantities, summary = collect_fit_records(records)
 
-ratios = {r["sample"]: xrd.Value(q["value"], q["uncertainty"]) for r in records for q in r["quantities"]
+ratios = {r["sample"]: xrd.Estimate(q["value"], q["uncertainty"]) for r in records for q in r["quantities"]
           if q["quantity"] == "oxide_ratio"}
 changes = []
 for before, after in xrd.treated_reference_pairs([r["row"] for r in records]):

@@ -40,7 +40,7 @@ else:
     zb111 = fit.peak("zb111")
     size = xrd.scherrer_size_nm(zb111.fwhm_deg, zb111.center_deg.value, pattern.wavelength_A,
                                 shape_factor=settings["scherrer_k"],
-                                instrument_fwhm_deg=xrd.Value(instrument["value"], instrument["uncertainty"]),
+                                instrument_fwhm_deg=xrd.Estimate(instrument["value"], instrument["uncertainty"]),
                                 combination=settings["width_combination"])
     method = "lattice-tied pseudo-Voigt fit of zinc blende (111)/(200)"
     quantities = [

@@ -89,5 +89,5 @@ def test_chromeleon_bad_files(tmp_path, ic_text, mutate, message):
 def test_chromeleon_latin1_refused_with_line(tmp_path, ic_text):
     path = tmp_path / "ansi.txt"
     path.write_bytes(ic_text.encode("latin-1"))
-    with pytest.raises(RawDataError, match=r"line \d+: not UTF-8"):
+    with pytest.raises(RawDataError, match=r"line \d+: not valid UTF-8 text \(ANSI/Latin-1"):
         read_chromeleon_txt(path)

@@ -58,15 +58,15 @@ def test_virtual_crystal_follows_vegard():
 def test_scherrer_combination_rules():
     center, wavelength = 28.0, xrd.CU_KALPHA1_A
     beta = math.degrees(0.9 * wavelength / (50.0 * math.cos(math.radians(14.0))))  # 5 nm
-    assert xrd.scherrer_size_nm(xrd.Value(beta, 0.0), center).value == pytest.approx(5.0)
-    quad = xrd.scherrer_size_nm(xrd.Value(math.hypot(beta, 0.1), 0.01), center,
-                                instrument_fwhm_deg=xrd.Value(0.1, 0.0))
-    linear = xrd.scherrer_size_nm(xrd.Value(beta + 0.1, 0.01), center, instrument_fwhm_deg=xrd.Value(0.1, 0.0),
+    assert xrd.scherrer_size_nm(xrd.Estimate(beta, 0.0), center).value == pytest.approx(5.0)
+    quad = xrd.scherrer_size_nm(xrd.Estimate(math.hypot(beta, 0.1), 0.01), center,
+                                instrument_fwhm_deg=xrd.Estimate(0.1, 0.0))
+    linear = xrd.scherrer_size_nm(xrd.Estimate(beta + 0.1, 0.01), center, instrument_fwhm_deg=xrd.Estimate(0.1, 0.0),
                                   combination="linear")
     assert quad.value == pytest.approx(5.0) and linear.value == pytest.approx(5.0)
     assert quad.uncertainty > 0
     with pytest.raises(ValueError):
-        xrd.scherrer_size_nm(xrd.Value(0.05, 0.0), center, instrument_fwhm_deg=xrd.Value(0.1, 0.0))
+        xrd.scherrer_size_nm(xrd.Estimate(0.05, 0.0), center, instrument_fwhm_deg=xrd.Estimate(0.1, 0.0))
 
 
 def test_snip_keeps_background_under_a_peak():
@@ -120,7 +120,7 @@ def test_oxide_ratio_recovered_with_uncertainty():
 
 
 def test_ratio_change_and_pairs():
-    change = xrd.ratio_change(xrd.Value(0.2, 0.02), xrd.Value(0.05, 0.01))
+    change = xrd.ratio_change(xrd.Estimate(0.2, 0.02), xrd.Estimate(0.05, 0.01))
     assert change.value == pytest.approx(0.25)
     assert change.uncertainty == pytest.approx(0.25 * math.hypot(0.1, 0.2))
     rows = [{"sample": "a", "series": "s", "material": "m", "treatment": "BPO"},

@@ -9,11 +9,13 @@ import numpy as np
 from qdanalysis.io.errors import RawDataError
 
 
-def read_text_lines(path: str | Path) -> list[str]:
+def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = "") -> list[str]:
     """Return the file's lines, or raise RawDataError for a missing, empty, binary or non-UTF-8 file.
 
-    Instrument software writes ASCII or UTF-8 (a BOM is tolerated); anything else is refused rather
-    than guessed, because a wrong guess silently turns 'µS' or '°C' into junk.
+    Instrument software writes ASCII or UTF-8 (a BOM is tolerated), and some (Chromeleon's "Unicode"
+    export) UTF-16 with a byte-order mark (``allow_utf16``); anything else is refused rather than
+    guessed, because a wrong guess silently turns 'µS' or '°C' into junk. ``hint`` is appended to the
+    encoding error (e.g. how to re-export).
     """
     path = Path(path)
     try:
@@ -24,13 +26,18 @@ def read_text_lines(path: str | Path) -> list[str]:
         raise RawDataError(path, None, "is a directory, not a file") from None
     if not raw.strip():
         raise RawDataError(path, None, "file is empty")
+    if allow_utf16 and raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return raw.decode("utf-16").splitlines()
+        except UnicodeDecodeError:
+            raise RawDataError(path, None, "UTF-16 byte-order mark but not valid UTF-16 text") from None
     if b"\x00" in raw:
         raise RawDataError(path, None, "binary content (NUL bytes); expected a text export")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise RawDataError(path, f"line {line}", "not valid UTF-8 text") from None
+        raise RawDataError(path, f"line {line}", "not valid UTF-8 text" + (f" ({hint})" if hint else "")) from None
     return text.splitlines()
 
 

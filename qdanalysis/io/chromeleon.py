@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qdanalysis.io._text import check_monotonic, parse_float
+from qdanalysis.io._text import check_monotonic, parse_float, read_text_lines
 from qdanalysis.io.errors import RawDataError
 
 SECTIONS = ("Raw Data:", "Information:", "Injection Information:", "Chromatogram Data Information:",
@@ -62,34 +62,10 @@ class Chromatogram:
         return self.injection.get("Type", "")
 
 
-def _decode(path: Path) -> list[str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise RawDataError(path, None, "file not found") from None
-    if not raw.strip():
-        raise RawDataError(path, None, "file is empty")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        try:
-            text = raw.decode("utf-16")
-        except UnicodeDecodeError:
-            raise RawDataError(path, None, "UTF-16 BOM but not valid UTF-16 text") from None
-    else:
-        if b"\x00" in raw:
-            raise RawDataError(path, None, "NUL bytes without a UTF-16 byte-order mark; expected a text export")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = raw[: err.start].count(b"\n") + 1
-            raise RawDataError(path, f"line {line}", "not UTF-8 or UTF-16 text (ANSI/Latin-1 export? "
-                                                     "re-export from Chromeleon as Unicode)") from None
-    return text.splitlines()
-
-
 def read_chromeleon_txt(path: str | Path, *, min_points: int = 10) -> Chromatogram:
     """Read and validate a Chromeleon ASCII export; raise :class:`RawDataError` naming file and line."""
     path = Path(path)
-    lines = _decode(path)
+    lines = read_text_lines(path, allow_utf16=True, hint="ANSI/Latin-1 export? re-export from Chromeleon as Unicode")
     blocks: dict[str, dict[str, str]] = {}
     section = None
     data_at = None
