@@ -4,7 +4,7 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.io.fluoracle import read_fluoracle_csv  # noqa: E402
+from qdanalysis.io.fluoracle import read_emission_scan  # noqa: E402
 from qdanalysis.plqy import de_mello, integrate_band  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
 
@@ -14,7 +14,7 @@ background = settings["background_window_nm"]
 
 
 def bands(path):
-    scan = read_fluoracle_csv(path)
+    scan = read_emission_scan(path)
     return (integrate_band(scan.x, scan.counts, excitation, background),
             integrate_band(scan.x, scan.counts, emission, background))
 

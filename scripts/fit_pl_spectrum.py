@@ -4,12 +4,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.io.fluoracle import read_fluoracle_csv  # noqa: E402
+from qdanalysis.io.fluoracle import read_emission_scan  # noqa: E402
 from qdanalysis.pl import analyse_pl  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
 
 row = snakemake.params.row
-scan = read_fluoracle_csv(snakemake.input.spectrum)
+scan = read_emission_scan(snakemake.input.spectrum)
 result = analyse_pl(scan.x, scan.counts, baseline_points=snakemake.params.settings["baseline_points"])
 sample = row["sample"]
 quantities = [

@@ -128,6 +128,28 @@ def read_fluoracle_csv(path: str | Path, *, min_points: int = 5) -> FluoracleRec
     )
 
 
+def read_emission_scan(path: str | Path) -> FluoracleRecord:
+    """Read a steady-state emission scan (PL or integrating-sphere scan) and check it is one.
+
+    Refused: a time-resolved export (``Type`` ... decay/time-resolved/IRF), an ``XAxis`` other than
+    ``Wavelength`` (nm), more than one curve, and negative counts (a raw photon-counting scan cannot
+    have them; a background-subtracted export is not raw data).
+    """
+    record = read_fluoracle_csv(path)
+    scan_type = record.scan_type.lower()
+    if any(word in scan_type for word in ("time", "decay", "irf", "tcspc")):
+        raise RawDataError(path, "header Type", f"Type {record.scan_type!r} is not a steady-state emission scan")
+    if record.x_axis.lower() != "wavelength":
+        raise RawDataError(path, "header XAxis", f"XAxis {record.x_axis!r}: expected 'Wavelength' (nm) "
+                                                 "for an emission scan")
+    counts = record.counts
+    if (counts < 0).any():
+        first = int(np.flatnonzero(counts < 0)[0])
+        data_start = len(record.header) + 1
+        raise RawDataError(path, f"line {data_start + first}", f"negative counts ({counts[first]:g}) in a raw scan")
+    return record
+
+
 def format_fluoracle_csv(
     x: np.ndarray,
     y: np.ndarray,
