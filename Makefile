@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: all test lint report raw clean
+.PHONY: all test lint report raw clean bench-scale
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ report: all
 # Rewrite the synthetic stand-in raw data (only on purpose: it changes committed files).
 raw: $(BIN)/snakemake
 	$(BIN)/python -m qdanalysis.simulate --out raw
+
+# Wall time against the number of samples (prints Markdown; see benchmarks/RESULTS.md).
+bench-scale: $(BIN)/snakemake
+	$(BIN)/python benchmarks/bench_scale.py --sizes 10 100 --dry-run-sizes 1000
 
 clean:
 	rm -rf results figures report.html .snakemake

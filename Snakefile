@@ -18,6 +18,7 @@ include: "rules/xrd.smk"
 include: "rules/tem.smk"
 include: "rules/etching.smk"
 include: "rules/report.smk"
+include: "rules/provenance.smk"
 
 
 rule all:
@@ -27,4 +28,5 @@ rule all:
         f"{OUT}/TableS1.md",
         f"{OUT}/reproduction_report.csv",
         f"{OUT}/reproduction_report.md",
+        f"{OUT}/provenance.json",
     default_target: True

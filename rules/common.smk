@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from qdanalysis.io.errors import RawDataError
-from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row_dict
+from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row_dict, validate_sample_sheet
 
 
 validate(config, "../schemas/config.schema.yaml")
@@ -18,7 +18,7 @@ FIG = config["fig_dir"]
 
 try:
     SHEET = read_sample_sheet(RAW)
-    validate(SHEET, "../schemas/samples.schema.yaml")
+    validate_sample_sheet(SHEET, RAW, Path(workflow.basedir) / "schemas" / "samples.schema.yaml")
     check_sample_sheet(SHEET, RAW, check_hashes=config.get("check_hashes", True))
 except RawDataError as err:
     raise WorkflowError(f"bad raw data: {err}") from None

@@ -19,6 +19,9 @@ rule quantify_icp:
         f"{OUT}/logs/quantify_icp.log",
     benchmark:
         f"{OUT}/benchmarks/quantify_icp.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -40,6 +43,9 @@ rule quantify_ic:
         f"{OUT}/logs/quantify_ic.log",
     benchmark:
         f"{OUT}/benchmarks/quantify_ic.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -63,6 +69,9 @@ rule fit_diffusion:
         f"{OUT}/logs/fit_diffusion.log",
     benchmark:
         f"{OUT}/benchmarks/fit_diffusion.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -104,6 +113,7 @@ for _stem, _caption, _category, _inputs, _present in ETCHING_FIGURES:
             figure_temperatures_C=config["ic"]["figure_temperatures_C"],
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:

@@ -14,6 +14,9 @@ rule analyse_absorption:
         f"{OUT}/logs/analyse_absorption/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/analyse_absorption/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -32,6 +35,9 @@ rule fit_pl_spectrum:
         f"{OUT}/logs/fit_pl_spectrum/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_pl_spectrum/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -52,6 +58,9 @@ rule compute_plqy:
         f"{OUT}/logs/compute_plqy/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/compute_plqy/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -70,6 +79,7 @@ for _technique in ("uvvis", "pl", "plqy"):
             summary=f"{OUT}/{_technique}/summary.csv",
         log:
             f"{OUT}/logs/collect_{_technique}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:
@@ -113,6 +123,7 @@ for _stem, _caption, _category, _series, _label_by, _xlim, _vd, _letter in SPECT
             letter=_letter,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:
@@ -149,6 +160,7 @@ for _stem, _caption, _category, _series, _label_by, _letter in PLQY_BAR_FIGURES:
             letter=_letter,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:
@@ -187,6 +199,7 @@ for _stem, _caption, _category, _technique, _series, _x, _group, _quantity, _xla
             letter=_letter,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:

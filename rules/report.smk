@@ -13,6 +13,7 @@ rule build_table_s1:
         quantities=TABLE_S1_QUANTITIES,
     log:
         f"{OUT}/logs/build_table_s1.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -29,6 +30,7 @@ rule build_reproduction_report:
         md=f"{OUT}/reproduction_report.md",
     log:
         f"{OUT}/logs/build_reproduction_report.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:

@@ -17,6 +17,9 @@ rule measure_tem_sizes:
         f"{OUT}/logs/measure_tem_sizes/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/measure_tem_sizes/{{sample}}.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=15,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -31,6 +34,7 @@ rule collect_tem:
         summary=f"{OUT}/tem/summary.csv",
     log:
         f"{OUT}/logs/collect_tem.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -73,6 +77,7 @@ for _stem, _caption, _category, _samples, _layout, _letter, _all_green in TEM_FI
             all_green=_all_green,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:

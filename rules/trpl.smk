@@ -14,6 +14,9 @@ rule fit_trpl_decay:
         f"{OUT}/logs/fit_trpl_decay/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_trpl_decay/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -28,6 +31,7 @@ rule collect_trpl:
         summary=f"{OUT}/trpl/trpl_summary.csv",
     log:
         f"{OUT}/logs/collect_trpl.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -48,6 +52,7 @@ rule plot_fig1d:
         letter="d",
     log:
         f"{OUT}/logs/plot_fig1d.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -69,6 +74,7 @@ rule plot_fig3c:
         letter="c",
     log:
         f"{OUT}/logs/plot_fig3c.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -84,6 +90,7 @@ rule plot_trpl_residuals:
         png=f"{FIG}/FigS_trpl_residuals.png",
     log:
         f"{OUT}/logs/plot_trpl_residuals.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:

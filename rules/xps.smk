@@ -14,6 +14,9 @@ rule fit_xps_spectrum:
         f"{OUT}/logs/fit_xps_spectrum/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xps_spectrum/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -28,6 +31,7 @@ rule collect_xps:
         summary=f"{OUT}/xps/summary.csv",
     log:
         f"{OUT}/logs/collect_xps.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -68,6 +72,7 @@ for _stem, _caption, _category, _samples, _regions, _letters in XPS_FIGURES:
             letters=_letters,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:

@@ -15,6 +15,9 @@ rule fit_xrd_standard:
         f"{OUT}/logs/fit_xrd_standard/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xrd_standard/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -35,6 +38,9 @@ rule fit_xrd_pattern:
         f"{OUT}/logs/fit_xrd_pattern/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xrd_pattern/{{sample}}.tsv"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -54,6 +60,7 @@ rule collect_xrd:
         two_theta_max_deg=90.0,
     log:
         f"{OUT}/logs/collect_xrd.log",
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -93,6 +100,7 @@ for _stem, _caption, _category, _samples, _phases, _letter in XRD_FIGURES:
             xlim=(20, 70),
         log:
             f"{OUT}/logs/plot_{_stem}.log",
+        localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:

@@ -1,7 +1,9 @@
 """The sample sheet ``samples.csv``: one row per raw file (the raw-data contract, raw/README.md).
 
-Column types and allowed values are checked against ``schemas/samples.schema.yaml`` by the workflow
-(``snakemake.utils.validate``); this module checks what a per-row schema cannot: unique files, the
+Column types and allowed values are checked against ``schemas/samples.schema.yaml`` row by row
+(:func:`validate_sample_sheet`, whose errors name samples.csv and the line - snakemake's own
+``validate`` says only "row 1 of data frame"); :func:`check_sample_sheet` checks what a per-row schema
+cannot: unique files, the
 files exist, one measurement per (technique, sample, role, sphere_position), and that each file still
 has the sha256 recorded in the sheet (provenance: a changed raw file stops the run before any job).
 """
@@ -44,6 +46,26 @@ def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
             raise RawDataError(path, f"line {line}", f"{column} is not a number: {sheet.at[bad.idxmax(), column]!r}")
         sheet[column] = numeric.astype("Int64") if column in INTEGER_COLUMNS else numeric.astype(float)
     return sheet
+
+
+def validate_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, schema_path: str | Path) -> None:
+    """Check each row against the sheet schema; the error names samples.csv, the line and the column.
+
+    Empty cells are left out of the record, as snakemake's ``validate`` does.
+    """
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    path = Path(raw_dir) / "samples.csv"
+    for index, record in enumerate(sheet.to_dict("records")):
+        record = {key: (value.item() if hasattr(value, "item") else value)
+                  for key, value in record.items() if not pd.isna(value)}
+        error = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if error is not None:
+            column = f"column {error.path[0]}: " if error.path else ""
+            raise RawDataError(path, f"line {index + 2}", f"{column}{error.message}")
 
 
 def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes: bool = True) -> None:

@@ -1,0 +1,446 @@
+"""Write the bad-input corpus (tests/data/bad/) and its MANIFEST.csv.
+
+Run ``python tests/data/bad/make_corpus.py`` to rewrite the committed files; the output is
+byte-deterministic (no random numbers, fixed float formats). Each case starts from a small valid
+template written with the package's own formatters (kept in ``good/`` as the control: the test checks
+the templates read cleanly, so a failure on a bad file is caused by its defect) and breaks one thing.
+
+MANIFEST.csv columns:
+  file        path relative to this directory
+  format      cary | fluoracle_pl | fluoracle_plqy | tcspc | vamas | xy | phu | icp | chromeleon |
+              tem_tiff | sheet
+  reader      which reader the test calls (see tests/test_bad_inputs.py READERS)
+  defect      what is wrong, in words
+  expected    fragment the RawDataError message must contain
+  where       location fragment the message must contain ("line 12", "block 2 of 2", ...); empty = none
+  status      ok = the reader must refuse it; gap = a known hole in validation (xfail, reported)
+  swap_into   for the pipeline-level subset: the raw file (relative to the raw dir) it replaces
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from qdanalysis.io.cary import format_cary_csv
+from qdanalysis.io.chromeleon import format_chromeleon_txt
+from qdanalysis.io.fluoracle import format_fluoracle_csv
+from qdanalysis.io.icp import format_icp_csv
+from qdanalysis.io.tem_tiff import write_tem_tiff
+from qdanalysis.io.vamas import VamasRegion, format_vamas
+from qdanalysis.io.xy import format_xy
+
+HERE = Path(__file__).resolve().parent
+CASES: list[dict] = []
+PNG_JUNK = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(range(256)) * 2
+
+
+def case(file, fmt, reader, defect, expected, where="", status="ok", swap_into="", content=None):
+    path = HERE / file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    CASES.append(dict(file=file, format=fmt, reader=reader, defect=defect, expected=expected, where=where,
+                      status=status, swap_into=swap_into))
+
+
+def lines_of(text: str) -> list[str]:
+    return text.splitlines()
+
+
+def joined(lines: list[str]) -> str:
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ templates (valid, tiny)
+def gaussian(x, center, width, height, floor):
+    return floor + height * np.exp(-0.5 * ((x - center) / width) ** 2)
+
+
+wl_uv = np.arange(350.0, 751.0, 10.0)  # 41 points, written 750 -> 350 (Cary order)
+absorbance = 0.05 + 0.4 * np.exp(-(wl_uv - 350) / 120) + gaussian(wl_uv, 560, 25, 0.08, 0)
+CARY = format_cary_csv("InP_MS_ZnBr2", wl_uv, absorbance,
+                       ["Method Log", "Instrument,Cary 60 UV-Vis", "Y Mode,Abs"])
+
+wl_pl = np.arange(460.0, 720.5, 5.0)  # 53 points
+PL = format_fluoracle_csv(wl_pl, gaussian(wl_pl, 610, 20, 5000, 20).round(), label="InP_MS_ZnBr2",
+                          scan_type="Emission Scan", x_axis="Wavelength", y_axis="Counts", fixed_offset=450.0,
+                          comment="Ex 450 nm", x_format="{:.2f}", y_format="{:.0f}")
+wl_sphere = np.arange(430.0, 720.5, 5.0)
+PLQY = format_fluoracle_csv(wl_sphere, (gaussian(wl_sphere, 450, 3, 90000, 30)
+                                        + gaussian(wl_sphere, 610, 20, 3000, 0)).round(),
+                            label="InP_MS_ZnBr2 in_beam", scan_type="Emission Scan", x_axis="Wavelength",
+                            y_axis="Counts", fixed_offset=450.0, comment="Integrating sphere; in beam",
+                            x_format="{:.2f}", y_format="{:.0f}")
+t_ns = np.arange(0, 64) * 0.5  # 64 channels, Stop 31.5 ns
+decay_counts = np.where(t_ns < 5, 2, 2 + 1000 * np.exp(-np.clip(t_ns - 5, 0, None) / 8)).round()
+irf_counts = (2 + gaussian(t_ns, 5, 0.4, 3000, 0)).round()
+
+
+def tcspc(counts, scan_type="Time-Resolved Emission", x_axis="Time", times=t_ns, label="InP_MS_ZnBr2"):
+    return format_fluoracle_csv(times, counts, label=label, scan_type=scan_type, x_axis=x_axis,
+                                y_axis="Counts", fixed_offset=530.0, comment="rep_rate_MHz=2",
+                                x_format="{:.2f}", y_format="{:.0f}")
+
+
+DECAY, IRF = tcspc(decay_counts), tcspc(irf_counts, scan_type="IRF", label="IRF_halide_treatment")
+
+ke = 1486.6 - 4.5 - np.arange(450.0, 440.0, -0.5)  # In 3d-like window, 20 channels
+VMS_REGIONS = [VamasRegion("C 1s", "InP_MS_ZnBr2", "C", "1s", 1486.6 - 4.5 - 290.0, 0.5,
+                           (100 + gaussian(np.arange(20.0), 10, 2, 900, 0)).round()),
+               VamasRegion("In 3d", "InP_MS_ZnBr2", "In", "3d", float(ke[0]), 0.5,
+                           (200 + gaussian(np.arange(20.0), 9, 2, 4000, 0)).round())]
+VMS = format_vamas(VMS_REGIONS, experiment_id="InP_MS_ZnBr2")
+
+two_theta = np.arange(20.0, 40.0, 0.5)  # 40 points
+XY = format_xy(two_theta, gaussian(two_theta, 26.5, 0.8, 900, 300).round(), wavelength_A=1.5406,
+               comments=["sample InP_MS_ZnBr2", "columns 2theta_deg counts"], two_theta_format="{:.2f}")
+
+for name, text in {"good/cary.csv": CARY, "good/pl.csv": PL, "good/plqy.csv": PLQY, "good/decay.csv": DECAY,
+                   "good/irf.csv": IRF, "good/spectrum.vms": VMS, "good/pattern.xy": XY}.items():
+    (HERE / name).parent.mkdir(parents=True, exist_ok=True)
+    (HERE / name).write_text(text)
+
+
+def replace_line(text: str, lineno: int, new: str) -> str:
+    lines = lines_of(text)
+    lines[lineno - 1] = new
+    return joined(lines)
+
+
+def first_line(text: str, startswith: str) -> int:
+    return next(i for i, line in enumerate(lines_of(text), start=1) if line.startswith(startswith))
+
+
+# ------------------------------------------------------------------ Cary UV-vis CSV
+C = "cary"
+case("cary/empty.csv", C, C, "empty file (0 bytes)", "file is empty", content=b"")
+case("cary/whitespace_only.csv", C, C, "only blank lines", "file is empty", content="\n \n\n")
+case("cary/binary_junk.csv", C, C, "PNG bytes saved with a .csv name", "binary content", content=PNG_JUNK,
+     swap_into="uvvis/InP_MS_ZnBr2.csv")
+case("cary/latin1_method.csv", C, C, "method block written in Latin-1 (degree sign)", "not valid UTF-8",
+     where=f"line {len(lines_of(CARY)) + 1}",
+     content=CARY.encode() + "Temperature,25 \u00b0C\n".encode("latin-1"))
+case("cary/missing_title_row.csv", C, C, "name and title rows missing (starts with data)",
+     "expected 'Wavelength (nm),Abs' titles", where="line 2", content=joined(lines_of(CARY)[2:]))
+case("cary/transmittance.csv", C, C, "%T export instead of absorbance", "export absorbance, not %T",
+     where="line 2", content=CARY.replace("Wavelength (nm),Abs,", "Wavelength (nm),%T,"))
+case("cary/wavenumber_units.csv", C, C, "x axis in wavenumbers (wrong units)", "wrong units?", where="line 2",
+     content=CARY.replace("Wavelength (nm),Abs,", "Wavelength (cm-1),Abs,"))
+case("cary/truncated_row.csv", C, C, "file cut in the middle of a data row", "expected 2 values, found 1",
+     where="line 43", content=joined(lines_of(CARY)[:42] + ["350.0"]))
+case("cary/truncated_short.csv", C, C, "file cut after 3 data rows", "only 3 data rows", where="line",
+     content=joined(lines_of(CARY)[:5]))
+case("cary/nan_value.csv", C, C, "NaN absorbance", "value is not finite (nan)", where="line 20",
+     content=replace_line(CARY, 20, "580.0,nan,"))
+case("cary/inf_value.csv", C, C, "infinite absorbance (detector saturation)", "value is not finite (inf)",
+     where="line 9", content=replace_line(CARY, 9, "690.0,inf,"))
+case("cary/text_value.csv", C, C, "typo in a number", "non-numeric value '0.1a3'", where="line 30",
+     content=replace_line(CARY, 30, "480.0,0.1a3,"))
+case("cary/non_monotonic.csv", C, C, "wavelength repeated (two scans pasted)", "not strictly monotonic",
+     where="line 13", content=replace_line(CARY, 12, "650.0,0.1,"))
+case("cary/two_spectra.csv", C, C, "two spectra in a one-sample file", "expected one spectrum, found 2",
+     where="line 1", content=joined(["A,,B,,", "Wavelength (nm),Abs,Wavelength (nm),Abs,"]
+                                    + [f"{w:.1f},{a:.5f},{w:.1f},{a:.5f}," for w, a in
+                                       zip(wl_uv[::-1], absorbance[::-1])]))
+
+# ------------------------------------------------------------------ Fluoracle steady-state PL
+F = "fluoracle_pl"
+data_start = first_line(PL, "460.00")
+case("pl/empty.csv", F, "fluoracle", "empty file", "file is empty", content=b"")
+case("pl/binary_junk.csv", F, "fluoracle", "binary junk", "binary content", content=PNG_JUNK)
+case("pl/utf16.csv", F, "fluoracle", "exported as UTF-16 (wrong encoding)", "binary content",
+     content=PL.encode("utf-16"))
+case("pl/latin1_comment.csv", F, "fluoracle", "comment in Latin-1 (micro sign)", "not valid UTF-8",
+     where="line 3", content=PL.replace("Ex 450 nm", "Ex 450 nm; slit 500 \u00b5m").encode("latin-1"))
+case("pl/missing_header.csv", F, "fluoracle", "header block deleted (data only)", "missing header key(s)",
+     where="header", content=joined(lines_of(PL)[data_start - 1:]), swap_into="pl/InP_MS_ZnBr2.csv")
+case("pl/missing_xaxis.csv", F, "fluoracle", "XAxis/YAxis header rows missing", "['XAxis', 'YAxis']",
+     where="header", content=joined([ln for ln in lines_of(PL) if not ln.startswith(("XAxis", "YAxis"))]))
+case("pl/header_only.csv", F, "fluoracle", "header but no data (export aborted)", "header but no data rows",
+     where="line", content=joined(lines_of(PL)[:data_start - 1]))
+case("pl/truncated_row.csv", F, "fluoracle", "last row cut after the x value", "expected 2 columns, found 1",
+     where=f"line {data_start + 30}", content=joined(lines_of(PL)[:data_start + 29] + ["610.00"]))
+case("pl/truncated_short.csv", F, "fluoracle", "only 3 data rows", "only 3 data rows", where="line",
+     content=joined(lines_of(PL)[:data_start + 2]))
+case("pl/nan_count.csv", F, "fluoracle", "NaN count", "value is not finite (nan)", where=f"line {data_start + 10}",
+     content=replace_line(PL, data_start + 10, "510.00,nan"))
+case("pl/inf_count.csv", F, "fluoracle", "-inf count", "value is not finite (-inf)",
+     where=f"line {data_start + 11}", content=replace_line(PL, data_start + 11, "515.00,-inf"))
+case("pl/text_count.csv", F, "fluoracle", "overflow marker instead of a number", "non-numeric value '####'",
+     where=f"line {data_start + 20}", content=replace_line(PL, data_start + 20, "560.00,####"))
+case("pl/decimal_comma.csv", F, "fluoracle", "decimal commas (German locale export)",
+     "expected 2 columns, found 3", where=f"line {data_start}",
+     content=joined(lines_of(PL)[:data_start - 1] + [ln.replace(".", ",") for ln in lines_of(PL)[data_start - 1:]]))
+case("pl/non_monotonic.csv", F, "fluoracle", "wavelength goes back (two scans concatenated)",
+     "not strictly monotonic", where=f"line {data_start + 5}",
+     content=replace_line(PL, data_start + 5, "470.00,25"))
+case("pl/wavenumber_units.csv", F, "fluoracle", "XAxis in wavenumbers (wrong units) for an emission scan",
+     "XAxis", content=PL.replace("XAxis,Wavelength", "XAxis,Wavenumber (cm-1)"))
+case("pl/negative_counts.csv", F, "fluoracle", "negative counts in a raw emission scan", "negative",
+     content=replace_line(PL, data_start + 3, "475.00,-40"))
+case("pl/decay_as_pl.csv", F, "fluoracle", "a TCSPC decay exported under the PL file name (Type/XAxis Time)",
+     "Type", content=DECAY)
+
+# ------------------------------------------------------------------ Fluoracle PLQY sphere scans
+Q = "fluoracle_plqy"
+q_start = first_line(PLQY, "430.00")
+case("plqy/empty.csv", Q, "fluoracle", "empty file", "file is empty", content=b"")
+case("plqy/truncated_midrow.csv", Q, "fluoracle", "file cut in the middle of a row (no comma)",
+     "expected 2 columns, found 1", where=f"line {q_start + 40}",
+     content=joined(lines_of(PLQY)[:q_start + 39] + ["630.0"]), swap_into="plqy/InP_MS_ZnBr2_in_beam.csv")
+case("plqy/extra_column.csv", Q, "fluoracle", "a row with two count columns", "expected 2 columns, found 3",
+     where=f"line {q_start + 2}", content=replace_line(PLQY, q_start + 2, "440.00,31,31"))
+case("plqy/missing_labels_type.csv", Q, "fluoracle", "Labels and Type rows missing", "['Labels', 'Type']",
+     where="header", content=joined(lines_of(PLQY)[2:]))
+case("plqy/fixed_offset_nan.csv", Q, "fluoracle", "Fixed/Offset (excitation) is NaN",
+     "Fixed/Offset is not finite", where="line 7", content=PLQY.replace("Fixed/Offset,450.00", "Fixed/Offset,nan"))
+case("plqy/crlf_inf.csv", Q, "fluoracle", "CRLF line ends and an inf count", "value is not finite (inf)",
+     where=f"line {q_start + 4}", content=replace_line(PLQY, q_start + 4, "450.00,inf").replace("\n", "\r\n"))
+case("plqy/time_axis.csv", Q, "fluoracle", "XAxis Time (wrong units) for a sphere scan", "XAxis",
+     content=PLQY.replace("XAxis,Wavelength", "XAxis,Time"))
+
+# ------------------------------------------------------------------ TCSPC (Fluoracle CSV decays and IRFs)
+T = "tcspc"
+t_start = first_line(DECAY, "0.00,")
+case("tcspc/binary_junk.csv", T, "tcspc_decay", "binary junk", "binary content", content=PNG_JUNK)
+case("tcspc/wavelength_axis.csv", T, "tcspc_decay", "XAxis Wavelength (an emission scan, wrong units)",
+     "expected a TCSPC export with XAxis 'Time'", where="header XAxis",
+     content=DECAY.replace("XAxis,Time", "XAxis,Wavelength"), swap_into="trpl/InP_MS_ZnBr2.csv")
+case("tcspc/irf_as_decay.csv", T, "tcspc_decay", "IRF file where a decay is expected",
+     "expected Type 'Time-Resolved Emission'", where="header Type", content=IRF)
+case("tcspc/decay_as_irf.csv", T, "tcspc_irf", "decay file where the IRF is expected", "expected Type 'IRF'",
+     where="header Type", content=DECAY, swap_into="trpl/IRF_halide_treatment.csv")
+case("tcspc/truncated.csv", T, "tcspc_decay", "data end before the header's Stop", "truncated file?",
+     content=joined(lines_of(DECAY)[:t_start + 38]))
+case("tcspc/negative_counts.csv", T, "tcspc_decay", "negative counts", "negative counts (-3)", where="channel 20",
+     content=replace_line(DECAY, t_start + 20, "10.00,-3"))
+case("tcspc/non_integer_counts.csv", T, "tcspc_decay", "fractional counts (rescaled export)",
+     "non-integer counts (2.5)", where="channel 3", content=replace_line(DECAY, t_start + 3, "1.50,2.5"))
+case("tcspc/all_zero.csv", T, "tcspc_decay", "all counts zero (shutter closed)", "all counts are zero",
+     content=tcspc(np.zeros_like(t_ns)))
+case("tcspc/no_rise.csv", T, "tcspc_irf", "flat histogram (no laser)", "no rise",
+     content=tcspc(np.full_like(t_ns, 50.0), scan_type="IRF"))
+case("tcspc/uneven_axis.csv", T, "tcspc_decay", "uneven channel spacing", "not evenly spaced",
+     content=tcspc(decay_counts, times=np.concatenate([t_ns[:32], t_ns[32:] + 0.2])))
+case("tcspc/stop_text.csv", T, "tcspc_decay", "non-numeric Stop header", "non-numeric Stop 'end'",
+     where="header Stop", content=DECAY.replace("Stop,31.50", "Stop,end"))
+case("tcspc/nan_count.csv", T, "tcspc_decay", "NaN count", "value is not finite (nan)",
+     where=f"line {t_start + 12}", content=replace_line(DECAY, t_start + 12, "6.00,nan"))
+case("tcspc/time_backwards.csv", T, "tcspc_irf", "time axis goes back", "not strictly monotonic",
+     where=f"line {t_start + 8}", content=replace_line(IRF, t_start + 8, "1.00,2"))
+
+# ------------------------------------------------------------------ VAMAS (ISO 14976) XPS
+V = "vamas"
+vms = lines_of(VMS)
+# the first block's ordinate count line: "20" right after the 'additional parameters' "0"
+ordinate_count_line = next(i for i in range(len(vms)) if vms[i] == "20" and vms[i - 1] == "0"
+                           and vms[i - 2] == "0") + 1
+first_ordinate = ordinate_count_line + 3  # min, max, then values
+second_block_start = vms.index("In 3d") + 1
+case("vamas/empty.vms", V, V, "empty file", "file is empty", content=b"")
+case("vamas/not_vamas.vms", V, V, "a CasaXPS .csv export renamed .vms", "not a VAMAS file", where="line 1",
+     content="Binding Energy (E),Counts\n450.0,200\n449.5,210\n")
+case("vamas/binary_junk.vms", V, V, "binary junk", "binary content", content=PNG_JUNK)
+case("vamas/truncated.vms", V, V, "file cut inside the second block", "file ends while reading",
+     where="block 2 of 2", content=joined(vms[:second_block_start + 30]), swap_into="xps/InP_MS_ZnBr2.vms")
+case("vamas/block_count.vms", V, V, "header declares 1 block, file holds 2",
+     "block count in the header does not match", where=f"line {second_block_start}",
+     content=joined(vms[:14] + ["1"] + vms[15:]))
+case("vamas/nan_ordinate.vms", V, V, "NaN ordinate", "ordinate value is not finite (nan)",
+     where=f"block 1 of 2 ('C 1s'), line {first_ordinate + 4}",
+     content=joined(vms[:first_ordinate + 3] + ["nan"] + vms[first_ordinate + 4:]))
+case("vamas/text_ordinate.vms", V, V, "text in the ordinates", "non-numeric ordinate value '12O'",
+     where=f"line {first_ordinate + 6}", content=joined(vms[:first_ordinate + 5] + ["12O"] + vms[first_ordinate + 6:]))
+case("vamas/negative_counts.vms", V, V, "negative pulse counts", "negative counts in a pulse-counting block",
+     where="block 1 of 2", content=joined(vms[:first_ordinate + 1] + ["-5"] + vms[first_ordinate + 2:]))
+case("vamas/bad_mode.vms", V, V, "unknown experiment mode", "unknown experiment mode 'SPECTRUM'",
+     where="line 7", content=joined(vms[:6] + ["SPECTRUM"] + vms[7:]))
+case("vamas/wrong_units.vms", V, V, "abscissa in keV (wrong units)", "expected 'Kinetic Energy' or 'Binding Energy' in eV",
+     where="block 1 of 2", content=joined([("keV" if (ln == "eV" and vms[i - 1] == "Kinetic Energy") else ln)
+                                           for i, ln in enumerate(vms)]))
+case("vamas/latin1_identifier.vms", V, V, "experiment identifier in Latin-1", "not valid UTF-8", where="line 5",
+     content=joined(vms[:4] + ["Probe \u00c5ngstr\u00f6m-scale spot"] + vms[5:]).encode("latin-1"))
+
+# ------------------------------------------------------------------ .xy powder patterns
+X = "xy"
+xy = lines_of(XY)
+xy_start = first_line(XY, "20.00")
+case("xy/empty.xy", X, X, "empty file", "file is empty", content=b"")
+case("xy/binary_junk.xy", X, X, "binary junk (a .raw Bruker file renamed)", "binary content",
+     content=b"RAW1.01" + PNG_JUNK)
+case("xy/only_comments.xy", X, X, "comments only, no data", "no data rows", content=joined(xy[:xy_start - 1]))
+case("xy/single_column.xy", X, X, "counts only, no 2theta column", "a single column", where=f"line {xy_start}",
+     content=joined(xy[:xy_start - 1] + [ln.split()[1] for ln in xy[xy_start - 1:]]))
+case("xy/four_columns.xy", X, X, "four columns (multi-scan export)", "4 columns", where=f"line {xy_start + 3}",
+     content=replace_line(XY, xy_start + 3, "21.50 310 17 5"))
+case("xy/truncated_row.xy", X, X, "last row cut after 2theta", "expected 2 values, found 1",
+     where=f"line {len(xy)}", content=joined(xy[:-1] + ["39.50"]))
+case("xy/negative_counts.xy", X, X, "negative counts (background-subtracted export)", "negative counts -12",
+     where=f"line {xy_start + 4}", content=replace_line(XY, xy_start + 4, "22.00 -12"),
+     swap_into="xrd/InP_MS_ZnBr2.xy")
+case("xy/nan_counts.xy", X, X, "NaN counts", "counts is not finite (nan)", where=f"line {xy_start + 6}",
+     content=replace_line(XY, xy_start + 6, "23.00 nan"))
+case("xy/non_monotonic.xy", X, X, "2theta goes back", "not strictly monotonic", where=f"line {xy_start + 9}",
+     content=replace_line(XY, xy_start + 9, "22.00 305"))
+case("xy/radians.xy", X, X, "2theta in radians (wrong units: all points < 1 but one)", "outside (0, 180) deg",
+     where=f"line {xy_start}", content=replace_line(XY, xy_start, "0.00 300"))
+case("xy/wavelength_nm.xy", X, X, "wavelength in nm (wrong units)", "is not in angstrom", where="line 3",
+     content=XY.replace("# wavelength 1.54060", "# wavelength 0.0154"))
+case("xy/unknown_radiation.xy", X, X, "unknown anode", "unknown radiation 'Xx'", where="line 1",
+     content="# radiation Xx\n" + joined(xy[3:]))
+case("xy/latin1_header.xy", X, X, "header in Latin-1 (degree sign)", "not valid UTF-8", where="line 1",
+     content=("# scan 20-40 \u00b0 2theta\n" + XY).encode("latin-1"), swap_into="xrd/SRM640_halide_treatment.xy")
+
+# ------------------------------------------------------------------ PicoQuant .phu (reader only)
+P = "phu"
+case("phu/empty.phu", P, P, "empty file", "PHU", content=b"")
+case("phu/junk.phu", P, P, "not a PicoQuant file", "PHU", content=PNG_JUNK)
+case("phu/truncated_magic.phu", P, P, "PQHISTO magic then nothing", "PHU", content=b"PQHISTO\x00" + b"1.0\x00" * 2)
+
+# ------------------------------------------------------------------ Agilent ICP Expert CSV (ICP-OES)
+ICP = format_icp_csv(
+    [dict(label="Blank", type="Blank", element_line="In 230.606", intensity_cps=612.4, rsd_percent=3.1,
+          replicates=3, std_conc=None, time="2023-03-14 10:02:11"),
+     dict(label="Std 1", type="Cal Std", element_line="In 230.606", intensity_cps=10532.0, rsd_percent=0.8,
+          replicates=3, std_conc=0.5, time="2023-03-14 10:05:40"),
+     dict(label="Std 2", type="Cal Std", element_line="In 230.606", intensity_cps=21011.0, rsd_percent=0.7,
+          replicates=3, std_conc=1.0, time="2023-03-14 10:08:40"),
+     dict(label="etch1", type="Sample", element_line="In 230.606", intensity_cps=8211.5, rsd_percent=0.9,
+          replicates=3, std_conc=None, time="2023-03-14 10:21:02")],
+    metadata={"Worksheet": "InP_MS_ZnBr2 etching", "Instrument": "Agilent 5110 ICP-OES (SVDV)"})
+(HERE / "good" / "icp.csv").write_text(ICP)
+icp = lines_of(ICP)
+I = "icp"
+case("icp/empty.csv", I, I, "empty file", "file is empty", content=b"")
+case("icp/no_header.csv", I, I, "column header row deleted", "no header row starting with 'Solution Label'",
+     content=joined(icp[:2] + icp[3:]))
+case("icp/kcps_units.csv", I, I, "intensity exported in kc/s (wrong units)", "expected 'Int (c/s)'", where="line 3",
+     content=ICP.replace("Int (c/s)", "Int (kc/s)"))
+case("icp/truncated_row.csv", I, I, "last row cut after the element", "fields, header has 10 (truncated row?)",
+     where="line 7", content=joined(icp[:6] + ["etch1,Sample,In 230.606"]))
+case("icp/nan_intensity.csv", I, I, "NaN intensity (overrange)", "intensity is not finite (nan)", where="line 5",
+     content=ICP.replace("10532.0", "nan"))
+case("icp/unknown_unit.csv", I, I, "concentration unit g/L", "concentration unit 'g/L'", where="line 4",
+     content=replace_line(ICP, 4, icp[3].replace("mg/L", "g/L")))
+case("icp/negative_rsd.csv", I, I, "negative %RSD", "out of range", where="line 7",
+     content=replace_line(ICP, 7, icp[6].replace(",0.90,", ",-0.90,")))
+case("icp/bad_type.csv", I, I, "solution Type 'Standard' (not an ICP Expert type)", "unknown Type 'Standard'",
+     where="line 5", content=replace_line(ICP, 5, icp[4].replace("Cal Std", "Standard")))
+case("icp/latin1_units.csv", I, I, "exported in Latin-1 (µg/L)", "not valid UTF-8", where="line 4",
+     content=ICP.replace("mg/L", "\u00b5g/L").encode("latin-1"))
+
+# ------------------------------------------------------------------ Thermo Chromeleon ASCII (ion chromatography)
+t_ic = np.arange(0, 40) * 0.05
+CHROM = format_chromeleon_txt(t_ic, 0.5 + gaussian(t_ic, 1.0, 0.05, 12.0, 0),
+                              injection={"Injection": "etch1", "Type": "Unknown", "Dilution Factor": "1"})
+(HERE / "good" / "chromatogram.txt").write_text(CHROM)
+chrom = lines_of(CHROM)
+ic_header = chrom.index("Chromatogram Data:") + 2
+G = "chromeleon"
+case("ic/empty.txt", G, G, "empty file", "file is empty", content=b"")
+case("ic/binary_junk.txt", G, G, "binary junk (a .cmbx archive renamed)", "binary content", content=PNG_JUNK)
+case("ic/latin1_export.txt", G, G, "ANSI/Latin-1 export (µS as byte 0xB5)", "re-export from Chromeleon as Unicode",
+     where="line", content=CHROM.encode("latin-1"))
+case("ic/not_chromeleon.txt", G, G, "two-column text without sections", "content before any section title",
+     where="line 1", content="time\tsignal\n0.0\t0.5\n")
+case("ic/no_data_section.txt", G, G, "export without the data table", "no 'Chromatogram Data:' section",
+     content=joined(chrom[:ic_header - 2]))
+case("ic/millisiemens.txt", G, G, "signal in mS (wrong units)", "signal unit 'mS'", where=f"line {ic_header}",
+     content=CHROM.replace("Value (\u00b5S)", "Value (mS)"))
+case("ic/decimal_comma.txt", G, G, "decimal commas", "non-numeric time '0,050000'", where=f"line {ic_header + 2}",
+     content=joined(chrom[:ic_header + 1] + [ln.replace(".", ",") for ln in chrom[ic_header + 1:]]))
+case("ic/truncated.txt", G, G, "file cut after 30 of 40 data rows", "header says Data Points 40 (truncated?)",
+     where=f"line {ic_header + 30}", content=joined(chrom[:ic_header + 30]))
+case("ic/nan_signal.txt", G, G, "NaN conductivity", "signal is not finite (nan)", where=f"line {ic_header + 5}",
+     content=replace_line(CHROM, ic_header + 5, chrom[ic_header + 4].rsplit("\t", 1)[0] + "\tnan"))
+
+# ------------------------------------------------------------------ TEM micrographs (16-bit ImageJ TIFF)
+import tifffile  # noqa: E402
+
+yy, xx = np.mgrid[0:48, 0:48]
+micrograph = (20000 + 3000 * np.cos(xx / 4.0) * np.cos(yy / 5.0)).astype(np.uint16)
+write_tem_tiff(HERE / "good" / "micrograph.tif", micrograph, 0.25)
+TIF = (HERE / "good" / "micrograph.tif").read_bytes()
+
+
+def tiff_bytes(image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, image, **kwargs)
+    return buffer.getvalue()
+
+
+M = "tem_tiff"
+case("tem/empty.tif", M, M, "empty file", "not a readable TIFF file", content=b"")
+case("tem/junk.tif", M, M, "PNG saved with a .tif name", "not a readable TIFF file", content=PNG_JUNK)
+case("tem/truncated.tif", M, M, "file cut in the middle of the image data", "truncated or corrupt",
+     content=TIF[:len(TIF) * 2 // 3])
+case("tem/eight_bit.tif", M, M, "8-bit export (contrast-stretched screenshot)", "expected 16-bit unsigned samples",
+     where="page 0", content=tiff_bytes((micrograph // 256).astype(np.uint8), imagej=True, resolution=(4.0, 4.0),
+                                        metadata={"unit": "nm"}))
+case("tem/rgb.tif", M, M, "RGB image", "expected one 2-D grey image", where="page 0",
+     content=tiff_bytes(np.stack([micrograph] * 3, axis=-1), photometric="rgb"))
+case("tem/no_pixel_size.tif", M, M, "no calibration (no unit, no resolution)", "missing pixel size",
+     where="TIFF tags", content=tiff_bytes(micrograph))
+case("tem/unknown_unit.tif", M, M, "ImageJ unit 'furlong' (wrong units)", "unknown length unit 'furlong'",
+     where="ImageJ metadata", content=tiff_bytes(micrograph, imagej=True, resolution=(4.0, 4.0),
+                                                 metadata={"unit": "furlong"}))
+case("tem/optical_scale.tif", M, M, "pixel size 1 mm (a photo, not a TEM calibration)", "not a TEM calibration",
+     where="TIFF tags", content=tiff_bytes(micrograph, imagej=True, resolution=(1.0, 1.0), metadata={"unit": "mm"}))
+case("tem/constant.tif", M, M, "blank frame (beam off)", "constant image", where="page 0",
+     content=tiff_bytes(np.full((48, 48), 1000, np.uint16), imagej=True, resolution=(4.0, 4.0),
+                        metadata={"unit": "nm"}))
+
+# ------------------------------------------------------------------ sample sheets
+HEADER = "file,technique,sample,role,series,material,treatment,temperature_C,time_min,etch_cycle,sha256,sphere_position"
+DIGEST = "0" * 64
+
+
+def sheet_row(file, technique="pl", sample="InP_MS_ZnBr2", role="measurement", series="halide_treatment",
+              temperature="300", sphere=""):
+    return (f"{file},{technique},{sample},{role},{series},InP/ZnSe/ZnSeS/ZnS,ZnBr2,{temperature},60,,"
+            f"{DIGEST},{sphere}")
+
+
+S = "sheet"
+ok_rows = [sheet_row("pl/InP_MS_pristine.csv", sample="InP_MS_pristine"), sheet_row("pl/InP_MS_ZnBr2.csv")]
+case("sheet/duplicate_sample.csv", S, "sheet", "two pl measurement rows for one sample id",
+     "duplicate (technique, sample, role, sphere_position)", where="line 2",
+     content=joined([HEADER, sheet_row("pl/InP_MS_pristine.csv"), ok_rows[1]]), swap_into="samples.csv")
+case("sheet/duplicate_file.csv", S, "sheet", "one raw file listed on two rows", "is listed twice", where="line 3",
+     content=joined([HEADER, ok_rows[0], sheet_row("pl/InP_MS_ZnBr2.csv"),
+                     sheet_row("pl/InP_MS_ZnBr2.csv", technique="uvvis")]))
+case("sheet/missing_file.csv", S, "sheet", "row points to a file that does not exist",
+     "raw file 'pl/InP_MS_ZnI2.csv' does not exist", where="line 2",
+     content=joined([HEADER, sheet_row("pl/InP_MS_ZnI2.csv", sample="InP_MS_ZnI2"), *ok_rows]),
+     swap_into="samples.csv")
+case("sheet/bad_technique.csv", S, "sheet", "technique not in the enum (PL spelled 'photoluminescence')",
+     "'photoluminescence' is not one of", where="line 3",
+     content=joined([HEADER, ok_rows[0], sheet_row("pl/InP_MS_ZnBr2.csv", technique="photoluminescence")]),
+     swap_into="samples.csv")
+case("sheet/bad_role.csv", S, "sheet", "role 'sample' not in the enum", "'sample' is not one of", where="line 2",
+     content=joined([HEADER, sheet_row("pl/InP_MS_pristine.csv", sample="InP_MS_pristine", role="sample"),
+                     ok_rows[1]]))
+case("sheet/bad_series.csv", S, "sheet", "series name with a typo", "'halide_treatmnet' is not one of",
+     where="line 3", content=joined([HEADER, ok_rows[0], sheet_row("pl/InP_MS_ZnBr2.csv", series="halide_treatmnet")]))
+case("sheet/bad_sphere_position.csv", S, "sheet", "sphere_position not in the enum", "'inbeam' is not one of",
+     where="line 2", content=joined([HEADER, sheet_row("plqy/x_in_beam.csv", technique="plqy", sphere="inbeam")]))
+case("sheet/missing_sha256_column.csv", S, "sheet", "sha256 column missing", "missing column(s) ['sha256']",
+     where="line 1", content=joined([",".join(c for c in HEADER.split(",") if c != "sha256")]
+                                    + [",".join(v for k, v in zip(HEADER.split(","), r.split(",")) if k != "sha256")
+                                       for r in ok_rows]))
+case("sheet/temperature_text.csv", S, "sheet", "temperature with a unit ('300C')", "temperature_C is not a number",
+     where="line 3", content=joined([HEADER, ok_rows[0], sheet_row("pl/InP_MS_ZnBr2.csv", temperature="300C")]))
+case("sheet/empty.csv", S, "sheet", "empty sample sheet", "cannot parse as CSV", content=b"")
+case("sheet/latin1.csv", S, "sheet", "sheet saved in Latin-1 (degree sign in treatment)", "cannot parse as CSV",
+     content=joined([HEADER, ok_rows[0].replace("ZnBr2,300", "ZnBr2 300\u00b0,300")]).encode("latin-1"))
+
+# ------------------------------------------------------------------ manifest
+buffer = io.StringIO()
+writer = csv.DictWriter(buffer, fieldnames=list(CASES[0]), lineterminator="\n")
+writer.writeheader()
+writer.writerows(CASES)
+(HERE / "MANIFEST.csv").write_text(buffer.getvalue())
+print(f"wrote {len(CASES)} bad files and MANIFEST.csv to {HERE}")
