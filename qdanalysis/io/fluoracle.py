@@ -55,6 +55,11 @@ class FluoracleRecord:
     x: np.ndarray
     y: np.ndarray  # shape (n_points, n_curves)
     header: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    first_data_line: int = 0  # file line of the first data row (for error messages about data rows)
+
+    def data_line(self, index: int) -> str:
+        """'line N' of the index-th data row (data rows are contiguous after the header)."""
+        return f"line {self.first_data_line + index}"
 
     @property
     def counts(self) -> np.ndarray:
@@ -125,6 +130,7 @@ def read_fluoracle_csv(path: str | Path, *, min_points: int = 5) -> FluoracleRec
         x=x,
         y=y,
         header=header,
+        first_data_line=data_start,
     )
 
 
@@ -145,8 +151,7 @@ def read_emission_scan(path: str | Path) -> FluoracleRecord:
     counts = record.counts
     if (counts < 0).any():
         first = int(np.flatnonzero(counts < 0)[0])
-        data_start = len(record.header) + 1
-        raise RawDataError(path, f"line {data_start + first}", f"negative counts ({counts[first]:g}) in a raw scan")
+        raise RawDataError(path, record.data_line(first), f"negative counts ({counts[first]:g}) in a raw scan")
     return record
 
 

@@ -70,14 +70,14 @@ def read_tcspc_csv(path: str | Path, role: str = "decay") -> TcspcRecord:
     except ValueError:
         raise RawDataError(path, "header Stop", f"{name}: non-numeric Stop {stop!r}") from None
     if time_ns[-1] < stop_ns - 0.5 * steps[0]:
-        raise RawDataError(path, f"line {len(time_ns)}", f"{name}: data end at {time_ns[-1]:g} ns but the "
+        raise RawDataError(path, record.data_line(len(time_ns) - 1), f"{name}: data end at {time_ns[-1]:g} ns but the "
                                                          f"header says Stop {stop_ns:g} ns (truncated file?)")
     if np.any(counts < 0):
         first = int(np.flatnonzero(counts < 0)[0])
-        raise RawDataError(path, f"channel {first}", f"{name}: negative counts ({counts[first]:g})")
+        raise RawDataError(path, record.data_line(first), f"{name}: negative counts ({counts[first]:g})")
     if np.any(counts != np.round(counts)):
         first = int(np.flatnonzero(counts != np.round(counts))[0])
-        raise RawDataError(path, f"channel {first}", f"{name}: non-integer counts ({counts[first]:g}); "
+        raise RawDataError(path, record.data_line(first), f"{name}: non-integer counts ({counts[first]:g}); "
                                                      "TCSPC histograms hold photon counts")
     if not np.any(counts > 0):
         raise RawDataError(path, None, f"{name}: all counts are zero")

@@ -215,10 +215,10 @@ case("tcspc/decay_as_irf.csv", T, "tcspc_irf", "decay file where the IRF is expe
      where="header Type", content=DECAY, swap_into="trpl/IRF_halide_treatment.csv")
 case("tcspc/truncated.csv", T, "tcspc_decay", "data end before the header's Stop", "truncated file?",
      content=joined(lines_of(DECAY)[:t_start + 38]))
-case("tcspc/negative_counts.csv", T, "tcspc_decay", "negative counts", "negative counts (-3)", where="channel 20",
+case("tcspc/negative_counts.csv", T, "tcspc_decay", "negative counts", "negative counts (-3)", where="line 30",
      content=replace_line(DECAY, t_start + 20, "10.00,-3"))
 case("tcspc/non_integer_counts.csv", T, "tcspc_decay", "fractional counts (rescaled export)",
-     "non-integer counts (2.5)", where="channel 3", content=replace_line(DECAY, t_start + 3, "1.50,2.5"))
+     "non-integer counts (2.5)", where="line 13", content=replace_line(DECAY, t_start + 3, "1.50,2.5"))
 case("tcspc/all_zero.csv", T, "tcspc_decay", "all counts zero (shutter closed)", "all counts are zero",
      content=tcspc(np.zeros_like(t_ns)))
 case("tcspc/no_rise.csv", T, "tcspc_irf", "flat histogram (no laser)", "no rise",
