@@ -38,7 +38,7 @@ def test_lifetime_statistics_definitions():
 def test_shipped_truths_reproduce_the_published_pairs():
     """tau2_for solves the Table S1 definitions: (tau1 %, tau_avg) = (50.1, 47.4) and (79.2, 37.1)."""
     for sample, (a1, tau_avg) in {"InP_MS_pristine": (0.501, 47.4), "InP_MS_ZnBr2": (0.792, 37.1)}.items():
-        tau1 = sim.TRUTHS[sample][4]
+        tau1 = sim.TRUTHS[sample].tau1_ns
         tau2 = sim.tau2_for(tau1, a1, tau_avg)
         assert tau2 > 1.5 * tau1
         stats = lifetime_statistics([tau1, tau2], [a1, 1 - a1])

@@ -47,9 +47,9 @@ from qdanalysis.icp import ATOMIC_MASS_G_MOL
 from qdanalysis.io.chromeleon import format_chromeleon_txt
 from qdanalysis.io.icp import format_icp_csv
 from qdanalysis.simulate import etch_geometry as geo
+from qdanalysis.simulate.samples import SAMPLES, TREATMENT_MIN, etched_sample, sheet_row
 
 AVOGADRO = 6.02214076e23
-MATERIAL = "InP/ZnSe/ZnSeS/ZnS"
 LATTICE_A_NM = {"InP": 0.5869, "ZnSe": 0.5668, "ZnSeS": 0.55385, "ZnS": 0.5409}
 SE_FRACTION = {"ZnSe": 1.0, "ZnSeS": 0.5, "ZnS": 0.0}
 SULFIDE_PARTITION = 0.05
@@ -59,9 +59,9 @@ QD_PMOL, SUPERNATANT_ML = 80.0, 10.0
 ICP_LINES = {"In": ("In 230.606", 12000.0, 600.0, 25.0), "Zn": ("Zn 213.857", 95000.0, 900.0, 60.0)}
 ICP_STANDARDS_MG_L = [0.05, 0.1, 0.5, 1.0, 2.0, 5.0]
 ICP_RSD, ICP_REPLICATES, ICP_BLANKS = 0.008, 3, 5
-ICP_RUNS = {"InP_MS_pristine": ("none", None, None), "InP_MS_ZnBr2": ("ZnBr2", 300, 60)}
+ICP_SAMPLES = ("InP_MS_pristine", "InP_MS_ZnBr2")  # one etch run each, sheet series "etching"
 
-D0_M2_S, DH_EV, TREATMENT_MIN = 2.0e-14, 0.80, 60
+D0_M2_S, DH_EV = 2.0e-14, 0.80
 LATTICE_SCALE_MG_L = 0.020
 SURFACE_BR_MG_L = {80: 0.12, 160: 0.30, 200: 0.42, 240: 0.30, 300: 0.10}
 IC_TIME_MIN = np.round(np.arange(0, 15 + 1e-9, 0.2 / 60), 6)
@@ -71,6 +71,7 @@ BR_RETENTION_MIN, PEAK_SIGMA_MIN, PEAK_TAU_MIN = 8.2, 0.07, 0.04
 IC_NOISE_US, BLANK_BR_MG_L = 0.003, (0.004, 0.005)
 IC_STANDARDS_MG_L = [0.05, 0.1, 0.25, 0.5, 1.0]
 IC_BLANKS = 6
+IC_BLANK_MATERIAL, IC_STANDARD_MATERIAL = "ultrapure water", "NaBr in ultrapure water"
 
 
 def etch_radii_nm() -> np.ndarray:
@@ -206,25 +207,17 @@ def _ic_file(out_dir: Path, name: str, rng, br_mg_L: float, injection_type: str,
     return file
 
 
-def _row(file, technique, sample, role, *, material=MATERIAL, treatment="none", temperature=None,
-         time_min=None, etch_cycle=None, **extra):
-    return {"file": file, "technique": technique, "sample": sample, "role": role, "series": "etching",
-            "material": material, "treatment": treatment, "temperature_C": temperature, "time_min": time_min,
-            "etch_cycle": etch_cycle, **extra}
-
-
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Write raw/icp/*.csv and raw/ic/*.txt; return sheet rows and the truth (module docstring)."""
     out_dir = Path(out_dir)
     rows, truth = [], {"icp": {}, "ic": {}, "diffusion": {}}
-    for sample, (treatment, temperature, time_min) in ICP_RUNS.items():
-        atoms = atoms_per_etch(treatment)
+    for sample in ICP_SAMPLES:
+        atoms = atoms_per_etch(SAMPLES[sample].treatment)
         conc = {e: supernatant_mg_L(atoms[e], e) for e in ("In", "Zn")}
         file = f"icp/{sample}_etching.csv"
         (out_dir / "icp").mkdir(parents=True, exist_ok=True)
         (out_dir / file).write_text(simulate_icp_export(rng, conc, sample), encoding="utf-8")
-        rows.append(_row(file, "icp", sample, "measurement", treatment=treatment, temperature=temperature,
-                         time_min=time_min))
+        rows.append(sheet_row(file, "icp", sample, series="etching"))
         for k in range(len(atoms["In"])):
             truth["icp"][f"{sample}_etch{k + 1}"] = {
                 "in_zn_ratio": float(atoms["In"][k] / atoms["Zn"][k]),
@@ -237,23 +230,23 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         number += 1
         name = f"IC_blank_{i + 1}"
         file = _ic_file(out_dir, name, rng, max(rng.normal(*BLANK_BR_MG_L), 0.0), "Blank", number, 0.0)
-        rows.append(_row(file, "ic", name, "blank", material="ultrapure water"))
+        rows.append(sheet_row(file, "ic", name, "blank", series="etching", material=IC_BLANK_MATERIAL))
     for conc in IC_STANDARDS_MG_L:
         number += 1
         name = f"Br_std_{conc:g}_mg_L"
         file = _ic_file(out_dir, name, rng, conc + max(rng.normal(*BLANK_BR_MG_L), 0.0), "Calibration Standard",
                         number, 0.0)
-        rows.append(_row(file, "ic", name, "standard", material="NaBr in ultrapure water", concentration_mg_L=conc))
+        rows.append(sheet_row(file, "ic", name, "standard", series="etching", material=IC_STANDARD_MATERIAL,
+                              concentration_mg_L=conc))
     for temp, profile in profiles.items():
         d = float(diffusion.arrhenius_d(temp + 273.15, D0_M2_S, DH_EV))
         truth["diffusion"][f"T{temp}"] = {"D_m2_s": d, "surface_br_mg_L": SURFACE_BR_MG_L[temp],
                                           "diffusion_length_nm": diffusion.diffusion_length_nm(d, TREATMENT_MIN * 60)}
         for k, br in enumerate(profile, start=1):
             number += 1
-            name = f"InP_MS_ZnBr2_T{temp}_etch{k}"
+            name = etched_sample(k, temp)
             file = _ic_file(out_dir, name, rng, br + max(rng.normal(*BLANK_BR_MG_L), 0.0), "Unknown", number, 1.0)
-            rows.append(_row(file, "ic", name, "measurement", treatment="ZnBr2", temperature=temp,
-                             time_min=TREATMENT_MIN, etch_cycle=k))
+            rows.append(sheet_row(file, "ic", name))
             truth["ic"][name] = {"br_mg_L": float(br)}
     truth["diffusion"].update({"D0_m2_s": D0_M2_S, "dH_eV": DH_EV, "lattice_scale_mg_L": LATTICE_SCALE_MG_L,
                                "sulfide_partition": SULFIDE_PARTITION, "se_fraction": SE_FRACTION})

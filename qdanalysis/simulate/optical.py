@@ -31,30 +31,10 @@ from scipy.signal import find_peaks
 
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.fluoracle import format_fluoracle_csv
+from qdanalysis.simulate.samples import (TEMPERATURES_C, TIMES_MIN, sheet_row, temperature_sample,
+                                        time_series_sample)
 
 HC = 1239.841984
-MULTISHELL = "InP/ZnSe/ZnSeS/ZnS"
-
-# sample: (series, material, treatment, temperature_C, time_min)
-SAMPLES = {
-    "InP_core": ("shell_growth", "InP", "none", None, None),
-    "InP_ZnSe_thin": ("shell_growth", "InP/ZnSe(thin)", "none", None, None),
-    "InP_ZnSe_ZnSeS": ("shell_growth", "InP/ZnSe/ZnSeS", "none", None, None),
-    "InP_ZnSe_ZnSeS_ZnS": ("shell_growth", MULTISHELL, "none", None, None),
-    "InP_MS_pristine": ("halide_treatment", MULTISHELL, "none", None, None),
-    "InP_MS_OAm": ("halide_treatment", MULTISHELL, "OAm", 300, 60),
-    "InP_MS_ZnCl2": ("halide_treatment", MULTISHELL, "ZnCl2", 300, 60),
-    "InP_MS_ZnBr2": ("halide_treatment", MULTISHELL, "ZnBr2", 300, 60),
-    "InP_MS_ZnI2": ("halide_treatment", MULTISHELL, "ZnI2", 300, 60),
-    "InP_MS_OAmCl": ("oam_halide_control", MULTISHELL, "OAm-Cl", 300, 60),
-    "InP_MS_OAmBr": ("oam_halide_control", MULTISHELL, "OAm-Br", 300, 60),
-    "InP_MS_OAmI": ("oam_halide_control", MULTISHELL, "OAm-I", 300, 60),
-    **{f"InP_MS_ZnBr2_T{t}": ("temperature", MULTISHELL, "ZnBr2", t, 60) for t in (80, 160, 200, 240, 300)},
-    "CdSe_ZnS_BPO": ("oxidized_core", "CdSe/ZnS", "BPO", None, None),
-    "CdSe_ZnS_BPO_OAmBr": ("oxidized_core", "CdSe/ZnS", "BPO+OAm-Br", 300, 60),
-    "InP_ZnSeS_BPO": ("oxidized_core", "InP/ZnSeS", "BPO", None, None),
-    "InP_ZnSeS_BPO_OAmBr": ("oxidized_core", "InP/ZnSeS", "BPO+OAm-Br", 300, 60),
-}
 
 # sample: (first-exciton nm, VD, shell edge nm or None)
 ABSORPTION = {
@@ -74,7 +54,7 @@ PL = {
     "InP_MS_pristine": (531.0, 36.9), "InP_MS_OAm": (531.0, 37.3), "InP_MS_ZnCl2": (533.0, 37.1),
     "InP_MS_ZnBr2": (533.5, 37.0), "InP_MS_ZnI2": (531.5, 37.4), "InP_MS_OAmCl": (532.5, 37.2),
     "InP_MS_OAmBr": (533.0, 37.1), "InP_MS_OAmI": (531.5, 37.4),
-    **{f"InP_MS_ZnBr2_T{t}": (533.5, 37.0) for t in (80, 160, 200, 240, 300)},
+    **{temperature_sample(t): (533.5, 37.0) for t in TEMPERATURES_C},
     "CdSe_ZnS_BPO": (608.0, 30.0), "CdSe_ZnS_BPO_OAmBr": (609.0, 29.5),
     "InP_ZnSeS_BPO": (540.0, 45.0), "InP_ZnSeS_BPO_OAmBr": (541.0, 44.0),
 }
@@ -91,7 +71,6 @@ PLQY_PERCENT = {
 # Fig 3d: temperature -> (FWHM increase dF in nm, time constant in min)
 FWHM_KINETICS = {160: (1.2, 20.0), 240: (0.6, 15.0), 300: (0.1, 10.0)}
 FWHM_START_NM = 36.9
-TIMES_MIN = (0, 10, 20, 30, 40, 50, 60)
 PL_PEAK_TIME_SERIES_NM = 533.0
 
 UVVIS_GRID_NM = np.arange(350.0, 750.01, 1.0)
@@ -201,13 +180,6 @@ def sphere_spectra(rng, wavelength_nm, plqy, absorptance, emission_peak_nm, emis
 
 
 # ---------------------------------------------------------------- writing
-def _row(file, technique, sample, role="measurement", sphere_position=""):
-    series, material, treatment, temperature, time_min = SAMPLES[sample]
-    return {"file": file, "technique": technique, "sample": sample, "role": role, "series": series,
-            "material": material, "treatment": treatment, "temperature_C": temperature,
-            "time_min": time_min, "etch_cycle": None, "sphere_position": sphere_position}
-
-
 def _cary_method(index: int) -> list[str]:
     return ["Method Log", "Instrument,Cary 60 UV-Vis", "Instrument version no.,2.00",
             "Start (nm),750.0", "Stop (nm),350.0", "X Mode,Nanometers", "Y Mode,Abs",
@@ -226,32 +198,28 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         absorbance, true_vd, _ = absorbance_spectrum(rng, UVVIS_GRID_NM, exciton_nm, vd, shell_nm)
         file = f"uvvis/{sample}.csv"
         (out_dir / file).write_text(format_cary_csv(sample, UVVIS_GRID_NM, absorbance, _cary_method(index)))
-        rows.append(_row(file, "uvvis", sample))
+        rows.append(sheet_row(file, "uvvis", sample, sphere_position=""))
         truth["uvvis"][sample] = {"first_exciton_nm": exciton_nm, "valley_depth": true_vd}
 
-    def write_pl(sample, peak_nm, fwhm_nm, row):
+    def write_pl(sample, peak_nm, fwhm_nm):
         counts, fwhm_ev = pl_counts(rng, PL_GRID_NM, peak_nm, fwhm_nm)
-        file = row["file"]
+        file = f"pl/{sample}.csv"
         (out_dir / file).write_text(format_fluoracle_csv(
             PL_GRID_NM, counts, label=sample, scan_type="Emission Scan", x_axis="Wavelength",
             fixed_offset=EXCITATION_NM, comment="Ex 450 nm; slits 1.0/1.0 nm; corrected"))
-        rows.append(row)
+        rows.append(sheet_row(file, "pl", sample, sphere_position=""))
         fine = np.arange(peak_nm - 20, peak_nm + 20, 0.001)
         truth["pl"][sample] = {"energy_center_nm": peak_nm, "fwhm_nm": fwhm_nm, "fwhm_mev": 1e3 * fwhm_ev,
                                "peak_nm": float(fine[np.argmax(pl_band(fine, peak_nm, fwhm_ev))])}
 
     for sample, (peak_nm, fwhm_nm) in PL.items():
-        write_pl(sample, peak_nm, fwhm_nm, _row(f"pl/{sample}.csv", "pl", sample))
+        write_pl(sample, peak_nm, fwhm_nm)
 
     for temperature, (d_fwhm, tau_min) in FWHM_KINETICS.items():
         for time_min in TIMES_MIN:
-            sample = f"InP_MS_ZnBr2_T{temperature}_t{time_min:02d}"
+            sample = time_series_sample(temperature, time_min)
             fwhm = FWHM_START_NM + d_fwhm * (1 - np.exp(-time_min / tau_min))
-            row = {"file": f"pl/{sample}.csv", "technique": "pl", "sample": sample, "role": "measurement",
-                   "series": "time_series", "material": MULTISHELL, "treatment": "ZnBr2",
-                   "temperature_C": temperature, "time_min": time_min, "etch_cycle": None,
-                   "sphere_position": ""}
-            write_pl(sample, PL_PEAK_TIME_SERIES_NM, round(float(fwhm), 4), row)
+            write_pl(sample, PL_PEAK_TIME_SERIES_NM, round(float(fwhm), 4))
 
     for sample, plqy_percent in PLQY_PERCENT.items():
         absorptance = float(rng.uniform(0.30, 0.50))
@@ -264,6 +232,6 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
                 scan_type="Emission Scan", x_axis="Wavelength", fixed_offset=EXCITATION_NM,
                 comment=f"Integrating sphere; {position.replace('_', ' ')}; sphere-corrected"))
             role = "blank" if position == "empty" else "measurement"
-            rows.append(_row(file, "plqy", sample, role=role, sphere_position=position))
+            rows.append(sheet_row(file, "plqy", sample, role, sphere_position=position))
         truth["plqy"][sample] = {"plqy_percent": plqy_percent, "absorptance": absorptance}
     return rows, truth

@@ -38,23 +38,19 @@ from scipy import ndimage
 
 from qdanalysis.io.tem_tiff import write_tem_tiff
 from qdanalysis.simulate.etch_geometry import DIAMETER_AFTER_CYCLE_NM, RELATIVE_SD
+from qdanalysis.simulate.samples import ETCH_SERIES_CYCLES, etched_sample, sheet_row
 
-MULTISHELL = "InP/ZnSe/ZnSeS/ZnS"
 FRAME_PX = (1024, 1024)
 PIXEL_SIZES_NM = (0.0625, 0.0884, 0.125, 0.1768, 0.25, 0.3536)
 MIN_PARTICLE_PX = 34.0
-ETCH_CYCLES = (0, 1, 2, 3, 4, 5)  # cycle 6 dissolves the cores: nothing left to image
 
-# sample: (series, treatment, temperature_C, time_min, etch_cycle, mean diameter nm)
-SAMPLES = {
-    "InP_MS_pristine": ("halide_treatment", "none", None, None, None, DIAMETER_AFTER_CYCLE_NM[0]),
-    "InP_MS_OAm": ("halide_treatment", "OAm", 300, 60, None, DIAMETER_AFTER_CYCLE_NM[0]),
-    "InP_MS_ZnCl2": ("halide_treatment", "ZnCl2", 300, 60, None, DIAMETER_AFTER_CYCLE_NM[0]),
-    "InP_MS_ZnBr2": ("halide_treatment", "ZnBr2", 300, 60, None, DIAMETER_AFTER_CYCLE_NM[0]),
-    "InP_MS_ZnI2": ("halide_treatment", "ZnI2", 300, 60, None, DIAMETER_AFTER_CYCLE_NM[0]),
-    **{f"InP_MS_ZnBr2_etch{k}": ("etching", "ZnBr2", 300, 60, k, DIAMETER_AFTER_CYCLE_NM[k]) for k in ETCH_CYCLES},
+# sample -> mean diameter (nm); sample metadata live in qdanalysis.simulate.samples. The etch series
+# stops after five cycles: the sixth dissolves the cores and leaves nothing to image.
+MEAN_DIAMETER_NM = {
+    **{sample: DIAMETER_AFTER_CYCLE_NM[0]
+       for sample in ("InP_MS_pristine", "InP_MS_OAm", "InP_MS_ZnCl2", "InP_MS_ZnBr2", "InP_MS_ZnI2")},
+    **{etched_sample(k): DIAMETER_AFTER_CYCLE_NM[k] for k in ETCH_SERIES_CYCLES},
 }
-
 
 @dataclass(frozen=True)
 class Particle:
@@ -242,24 +238,17 @@ def simulate_micrograph(rng: np.random.Generator, mean_nm: float, sd_nm: float, 
     return image, truth
 
 
-def _row(file: str, sample: str) -> dict:
-    series, treatment, temperature, time_min, cycle, _ = SAMPLES[sample]
-    return {"file": file, "technique": "tem", "sample": sample, "role": "measurement", "series": series,
-            "material": MULTISHELL, "treatment": treatment, "temperature_C": temperature,
-            "time_min": time_min, "etch_cycle": cycle}
-
-
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Write raw/tem/<sample>.tif (one frame per sample); return sheet rows and ``{"tem": truth}``."""
     out_dir = Path(out_dir)
     rows, truth = [], {}
-    for sample, (*_, mean_nm) in SAMPLES.items():
+    for sample, mean_nm in MEAN_DIAMETER_NM.items():
         sd_nm = RELATIVE_SD * mean_nm
         pixel_nm = pixel_size_for(mean_nm)
         image, sample_truth = simulate_micrograph(rng, mean_nm, sd_nm, pixel_nm)
         file = f"tem/{sample}.tif"
         write_tem_tiff(out_dir / file, image, pixel_nm,
                        info=f"sample={sample}\nmode=bright field TEM\nvoltage_kV=200\nsynthetic=true")
-        rows.append(_row(file, sample))
+        rows.append(sheet_row(file, "tem", sample))
         truth[sample] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in sample_truth.items()}
     return rows, {"tem": truth}

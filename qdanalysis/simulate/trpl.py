@@ -25,10 +25,12 @@ band-edge fraction than pristine; temperature series rising band-edge fraction w
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from qdanalysis.io.fluoracle import format_fluoracle_csv
+from qdanalysis.simulate.samples import MULTISHELL, SAMPLES, sheet_row, temperature_sample
 
 REPETITION_RATE_MHZ = 2.0
 TIME_STEP_NS = 0.25
@@ -42,23 +44,31 @@ PEAK_COUNTS = 1.0e4
 DARK_COUNTS = 2.0
 COLOUR_SHIFT_NS = 0.08
 JITTER_NS = 0.03
-MULTISHELL = "InP/ZnSe/ZnSeS/ZnS"
 
-# sample: (series, treatment, temperature_C, time_min, tau1_ns, A1 fraction, tau_avg_int_ns)
+
+class Lifetimes(NamedTuple):
+    """Double-exponential truth of one sample: band-edge lifetime, its amplitude fraction, tau_avg."""
+
+    tau1_ns: float
+    a1: float
+    tau_avg_ns: float
+
+
+# sample -> truth; sample metadata (series, treatment, ...) live in qdanalysis.simulate.samples
 TRUTHS = {
-    "InP_MS_pristine": ("halide_treatment", "none", None, None, 21.0, 0.501, 47.4),  # paper
-    "InP_MS_OAm": ("halide_treatment", "OAm", 300, 60, 21.5, 0.580, 45.0),
-    "InP_MS_ZnCl2": ("halide_treatment", "ZnCl2", 300, 60, 22.0, 0.745, 38.4),
-    "InP_MS_ZnBr2": ("halide_treatment", "ZnBr2", 300, 60, 22.0, 0.792, 37.1),  # paper
-    "InP_MS_ZnI2": ("halide_treatment", "ZnI2", 300, 60, 22.5, 0.700, 40.2),
-    "InP_MS_OAmCl": ("oam_halide_control", "OAm-Cl", 300, 60, 21.5, 0.660, 42.6),
-    "InP_MS_OAmBr": ("oam_halide_control", "OAm-Br", 300, 60, 21.5, 0.700, 41.5),
-    "InP_MS_OAmI": ("oam_halide_control", "OAm-I", 300, 60, 21.5, 0.630, 43.4),
-    "InP_MS_ZnBr2_T80": ("temperature", "ZnBr2", 80, 60, 21.0, 0.560, 45.8),
-    "InP_MS_ZnBr2_T160": ("temperature", "ZnBr2", 160, 60, 21.5, 0.630, 43.0),
-    "InP_MS_ZnBr2_T200": ("temperature", "ZnBr2", 200, 60, 21.5, 0.690, 41.0),
-    "InP_MS_ZnBr2_T240": ("temperature", "ZnBr2", 240, 60, 22.0, 0.745, 39.0),
-    "InP_MS_ZnBr2_T300": ("temperature", "ZnBr2", 300, 60, 22.0, 0.792, 37.1),
+    "InP_MS_pristine": Lifetimes(21.0, 0.501, 47.4),  # paper
+    "InP_MS_OAm": Lifetimes(21.5, 0.580, 45.0),
+    "InP_MS_ZnCl2": Lifetimes(22.0, 0.745, 38.4),
+    "InP_MS_ZnBr2": Lifetimes(22.0, 0.792, 37.1),  # paper
+    "InP_MS_ZnI2": Lifetimes(22.5, 0.700, 40.2),
+    "InP_MS_OAmCl": Lifetimes(21.5, 0.660, 42.6),
+    "InP_MS_OAmBr": Lifetimes(21.5, 0.700, 41.5),
+    "InP_MS_OAmI": Lifetimes(21.5, 0.630, 43.4),
+    temperature_sample(80): Lifetimes(21.0, 0.560, 45.8),
+    temperature_sample(160): Lifetimes(21.5, 0.630, 43.0),
+    temperature_sample(200): Lifetimes(21.5, 0.690, 41.0),
+    temperature_sample(240): Lifetimes(22.0, 0.745, 39.0),
+    temperature_sample(300): Lifetimes(22.0, 0.792, 37.1),
 }
 SERIES = ("halide_treatment", "oam_halide_control", "temperature")
 
@@ -144,12 +154,6 @@ def time_axis(n_channels=N_CHANNELS, time_step_ns=TIME_STEP_NS) -> np.ndarray:
     return np.arange(n_channels) * time_step_ns
 
 
-def _row(file, sample, series, role, treatment="none", temperature_c=None, time_min=None):
-    return {"file": file, "technique": "trpl", "sample": sample, "role": role, "series": series,
-            "material": MULTISHELL, "treatment": treatment, "temperature_C": temperature_c,
-            "time_min": time_min, "etch_cycle": None}
-
-
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Write ``out_dir/trpl/*.csv`` (decays and one IRF per series); return (sheet rows, truth)."""
     folder = Path(out_dir) / "trpl"
@@ -172,9 +176,9 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         (Path(out_dir) / irf_file).write_text(format_fluoracle_csv(
             time_ns, irf_counts, label=f"IRF_{series}", scan_type="IRF", x_axis="Time",
             comment=comment, fixed_offset=450.0))
-        rows.append(_row(irf_file, f"IRF_{series}", series, "irf"))
-        for sample, (sample_series, treatment, temp, minutes, tau1, a1, tau_avg) in TRUTHS.items():
-            if sample_series != series:
+        rows.append(sheet_row(irf_file, "trpl", f"IRF_{series}", "irf", series=series, material=MULTISHELL))
+        for sample, (tau1, a1, tau_avg) in TRUTHS.items():
+            if SAMPLES[sample].series != series:
                 continue
             tau2 = tau2_for(tau1, a1, tau_avg)
             offset = COLOUR_SHIFT_NS + JITTER_NS * rng.standard_normal()
@@ -184,7 +188,7 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
             (Path(out_dir) / file).write_text(format_fluoracle_csv(
                 time_ns, counts, label=sample, scan_type="Time-Resolved Emission", x_axis="Time",
                 comment=comment, fixed_offset=530.0))
-            rows.append(_row(file, sample, series, "measurement", treatment, temp, minutes))
+            rows.append(sheet_row(file, "trpl", sample))
             tau_amp = a1 * tau1 + (1 - a1) * tau2
             truth["samples"][sample] = {
                 "tau1_ns": tau1, "tau2_ns": round(tau2, 6), "A1_percent": 100 * a1,

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.integrate import cumulative_trapezoid
 
 from qdanalysis.io.vamas import VamasRegion, write_vamas
+from qdanalysis.simulate.samples import SAMPLES, sheet_row
 from qdanalysis.xps import LINESHAPES, REGIONS, halide_in
 
 SOURCE_ENERGY_EV = 1486.6
@@ -135,37 +136,26 @@ TOTAL_AREA = {"C 1s": 4000.0, "In 3d": 25000.0, "Cd 3d": 30000.0, "Zn 2p": 60000
 HALOGEN_REGION = {"Cl": "Cl 2p", "Br": "Br 3d", "I": "I 3d"}
 HALOGEN_STATE = {"Cl 2p": (198.6, 1.3), "Br 3d": (68.7, 1.2), "I 3d": (619.4, 1.4)}
 
-# (sample, series, material, treatment, temperature_C, time_min, cation region,
-#  [(state, centre eV, FWHM eV, area fraction), ...])
+# sample -> (cation region, [(state, centre eV, FWHM eV, area fraction), ...]); sample metadata live in
+# qdanalysis.simulate.samples
 _INP = ("InP", 444.6, 1.1)
 _INX = ("InX", 446.0, 1.3)
-SAMPLES = [
-    ("InP_MS_pristine", "halide_treatment", "InP/ZnSe/ZnSeS/ZnS", "none", None, None, "In 3d", [(*_INP, 1.0)]),
-    ("InP_MS_OAm", "halide_treatment", "InP/ZnSe/ZnSeS/ZnS", "OAm", 300, 60, "In 3d", [(*_INP, 1.0)]),
-    ("InP_MS_ZnCl2", "halide_treatment", "InP/ZnSe/ZnSeS/ZnS", "ZnCl2", 300, 60, "In 3d",
-     [(*_INP, 0.78), (*_INX, 0.22)]),
-    ("InP_MS_ZnBr2", "halide_treatment", "InP/ZnSe/ZnSeS/ZnS", "ZnBr2", 300, 60, "In 3d",
-     [(*_INP, 0.75), (*_INX, 0.25)]),
-    ("InP_MS_ZnI2", "halide_treatment", "InP/ZnSe/ZnSeS/ZnS", "ZnI2", 300, 60, "In 3d",
-     [(*_INP, 0.96), (*_INX, 0.04)]),
-    ("InP_MS_OAmCl", "oam_halide_control", "InP/ZnSe/ZnSeS/ZnS", "OAm-Cl", 300, 60, "In 3d",
-     [(*_INP, 0.80), (*_INX, 0.20)]),
-    ("InP_MS_OAmBr", "oam_halide_control", "InP/ZnSe/ZnSeS/ZnS", "OAm-Br", 300, 60, "In 3d",
-     [(*_INP, 0.78), (*_INX, 0.22)]),
-    ("InP_MS_OAmI", "oam_halide_control", "InP/ZnSe/ZnSeS/ZnS", "OAm-I", 300, 60, "In 3d",
-     [(*_INP, 0.95), (*_INX, 0.05)]),
-    ("CdSe_ZnS_pristine", "oxidized_core", "CdSe/ZnS", "none", None, None, "Cd 3d",
-     [("CdSe", 405.0, 1.1, 1.0)]),
-    ("CdSe_ZnS_BPO", "oxidized_core", "CdSe/ZnS", "BPO", None, None, "Cd 3d",
-     [("CdO", 404.0, 1.3, 0.35), ("CdSe", 405.0, 1.1, 0.65)]),
-    ("CdSe_ZnS_BPO_OAmBr", "oxidized_core", "CdSe/ZnS", "BPO+OAm-Br", None, None, "Cd 3d",
-     [("CdSe", 405.0, 1.1, 0.70), ("CdX", 405.9, 1.3, 0.30)]),
-    ("InP_ZnSeS_pristine", "oxidized_core", "InP/ZnSeS", "none", None, None, "In 3d", [(*_INP, 1.0)]),
-    ("InP_ZnSeS_BPO", "oxidized_core", "InP/ZnSeS", "BPO", None, None, "In 3d",
-     [(*_INP, 0.70), ("InO", 445.5, 1.3, 0.30)]),
-    ("InP_ZnSeS_BPO_OAmBr", "oxidized_core", "InP/ZnSeS", "BPO+OAm-Br", None, None, "In 3d",
-     [(*_INP, 0.70), (*_INX, 0.30)]),
-]
+CATION_STATES = {
+    "InP_MS_pristine": ("In 3d", [(*_INP, 1.0)]),
+    "InP_MS_OAm": ("In 3d", [(*_INP, 1.0)]),
+    "InP_MS_ZnCl2": ("In 3d", [(*_INP, 0.78), (*_INX, 0.22)]),
+    "InP_MS_ZnBr2": ("In 3d", [(*_INP, 0.75), (*_INX, 0.25)]),
+    "InP_MS_ZnI2": ("In 3d", [(*_INP, 0.96), (*_INX, 0.04)]),
+    "InP_MS_OAmCl": ("In 3d", [(*_INP, 0.80), (*_INX, 0.20)]),
+    "InP_MS_OAmBr": ("In 3d", [(*_INP, 0.78), (*_INX, 0.22)]),
+    "InP_MS_OAmI": ("In 3d", [(*_INP, 0.95), (*_INX, 0.05)]),
+    "CdSe_ZnS_pristine": ("Cd 3d", [("CdSe", 405.0, 1.1, 1.0)]),
+    "CdSe_ZnS_BPO": ("Cd 3d", [("CdO", 404.0, 1.3, 0.35), ("CdSe", 405.0, 1.1, 0.65)]),
+    "CdSe_ZnS_BPO_OAmBr": ("Cd 3d", [("CdSe", 405.0, 1.1, 0.70), ("CdX", 405.9, 1.3, 0.30)]),
+    "InP_ZnSeS_pristine": ("In 3d", [(*_INP, 1.0)]),
+    "InP_ZnSeS_BPO": ("In 3d", [(*_INP, 0.70), ("InO", 445.5, 1.3, 0.30)]),
+    "InP_ZnSeS_BPO_OAmBr": ("In 3d", [(*_INP, 0.70), (*_INX, 0.30)]),
+}
 C1S_STATES = [("C-C", 284.8, 1.3, 0.70), ("C-O", 286.3, 1.4, 0.20), ("O-C=O", 288.8, 1.5, 0.10)]
 
 
@@ -192,17 +182,15 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
     """Write ``out_dir/xps/<sample>.vms`` for every XPS sample; return sheet rows and truths."""
     out_dir = Path(out_dir)
     rows, truth = [], {}
-    for sample, series, material, treatment, temp, minutes, cation, cation_states in SAMPLES:
+    for sample, (cation, cation_states) in CATION_STATES.items():
         charge_shift = round(float(rng.uniform(0.2, 1.0)), 3)
-        regions = sample_states(cation, cation_states, treatment)
+        regions = sample_states(cation, cation_states, SAMPLES[sample].treatment)
         blocks = [simulate_block(sample, PLANS[region], states, charge_shift_ev=charge_shift, rng=rng)
                   for region, states in regions.items()]
         relative = f"xps/{sample}.vms"
         write_vamas(out_dir / relative, blocks, experiment_id=sample,
                     comment="Simulated by qdanalysis.simulate.xps (synthetic data)")
-        rows.append({"file": relative, "technique": "xps", "sample": sample, "role": "measurement",
-                     "series": series, "material": material, "treatment": treatment,
-                     "temperature_C": temp, "time_min": minutes, "etch_cycle": None})
+        rows.append(sheet_row(relative, "xps", sample))
         total = {region: sum(s.area for s in states) for region, states in regions.items()}
         truth[sample] = {
             "charge_shift_ev": charge_shift,

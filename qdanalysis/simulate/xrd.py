@@ -36,6 +36,7 @@ from lmfit.lineshapes import pvoigt
 from scipy.ndimage import gaussian_filter1d
 
 from qdanalysis.io.xy import format_xy
+from qdanalysis.simulate.samples import MULTISHELL, SAMPLES, sheet_row
 from qdanalysis.xrd import (OXIDE_REFLECTIONS, SCHERRER_K, Phase, bragg_two_theta_deg, load_phases,
                             reference_pattern, virtual_crystal)
 
@@ -45,7 +46,6 @@ INSTRUMENT_FWHM_DEG = 0.08
 SIZE_PROFILE_FRACTION = 0.5
 OVERSAMPLE = 10
 
-MULTISHELL = "InP/ZnSe/ZnSeS/ZnS"
 MULTISHELL_FRACTIONS = {"InP": 0.06, "ZnSe": 0.20 + 0.22, "ZnS": 0.22 + 0.30}
 CDSE_ZNS_FRACTIONS = {"CdSe": 0.30, "ZnS": 0.70}
 MULTISHELL_SIZE_NM = 8.0
@@ -54,16 +54,9 @@ OXIDE_SIZE_NM = {"CdO": 12.0, "ZnO": 10.0}
 OXIDE_VOLUME_BPO = {"CdO": 0.050, "ZnO": 0.040}
 OXIDE_REDUCTION = 3.0  # OAm-Br removes two thirds of the crystalline oxide
 
-# sample: (series, material, treatment, temperature_C, time_min) - as in the other simulators' sheet rows
-SAMPLES = {
-    "InP_MS_pristine": ("halide_treatment", MULTISHELL, "none", None, None),
-    "InP_MS_OAm": ("halide_treatment", MULTISHELL, "OAm", 300, 60),
-    "InP_MS_ZnCl2": ("halide_treatment", MULTISHELL, "ZnCl2", 300, 60),
-    "InP_MS_ZnBr2": ("halide_treatment", MULTISHELL, "ZnBr2", 300, 60),
-    "InP_MS_ZnI2": ("halide_treatment", MULTISHELL, "ZnI2", 300, 60),
-    "CdSe_ZnS_BPO": ("oxidized_core", "CdSe/ZnS", "BPO", None, None),
-    "CdSe_ZnS_BPO_OAmBr": ("oxidized_core", "CdSe/ZnS", "BPO+OAm-Br", 300, 60),
-}
+# samples measured (metadata in qdanalysis.simulate.samples); their phases: sample_components()
+XRD_SAMPLES = ("InP_MS_pristine", "InP_MS_OAm", "InP_MS_ZnCl2", "InP_MS_ZnBr2", "InP_MS_ZnI2",
+               "CdSe_ZnS_BPO", "CdSe_ZnS_BPO_OAmBr")
 STANDARD_MATERIAL = "Si (NIST SRM 640)"
 STANDARD_SIZE_NM = 1000.0  # line standard: no size broadening at this step
 
@@ -152,7 +145,7 @@ def oxide_ratio_truth(areas: dict, zb_name: str) -> float:
 def sample_components(sample: str, phases: dict[str, Phase]) -> list[Component]:
     """The crystalline phases assumed for ``sample`` (module docstring)."""
     if sample.startswith("InP_MS"):
-        return [Component(virtual_crystal("InP/ZnSe/ZnSeS/ZnS", MULTISHELL_FRACTIONS, phases), 1.0,
+        return [Component(virtual_crystal(MULTISHELL, MULTISHELL_FRACTIONS, phases), 1.0,
                           MULTISHELL_SIZE_NM)]
     qd = Component(virtual_crystal("CdSe/ZnS", CDSE_ZNS_FRACTIONS, phases), 1.0, CDSE_ZNS_SIZE_NM)
     reduction = OXIDE_REDUCTION if sample.endswith("OAmBr") else 1.0
@@ -186,17 +179,6 @@ def simulate_pattern(rng: np.random.Generator, components: list[Component], zb11
     return rng.poisson(mean).astype(float), truth
 
 
-def _row(file: str, sample: str, role: str = "measurement") -> dict:
-    if role == "standard":
-        series = sample.removeprefix("SRM640_")
-        material, treatment, temperature, time_min = STANDARD_MATERIAL, "none", None, None
-    else:
-        series, material, treatment, temperature, time_min = SAMPLES[sample]
-    return {"file": file, "technique": "xrd", "sample": sample, "role": role, "series": series,
-            "material": material, "treatment": treatment, "temperature_C": temperature,
-            "time_min": time_min, "etch_cycle": None}
-
-
 def _write(out_dir: Path, sample: str, counts: np.ndarray, material: str) -> str:
     file = f"xrd/{sample}.xy"
     path = out_dir / file
@@ -213,18 +195,19 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
     out_dir = Path(out_dir)
     phases = load_phases()
     rows, truth = [], {}
-    for sample, (_, material, *_) in SAMPLES.items():
+    for sample in XRD_SAMPLES:
         background = Background(hump_counts=rng.uniform(200, 300), flat_counts=rng.uniform(50, 70),
                                 air_counts=rng.uniform(250, 350))
         counts, sample_truth = simulate_pattern(rng, sample_components(sample, phases),
                                                 zb111_area=rng.uniform(2400, 3200), background=background)
-        rows.append(_row(_write(out_dir, sample, counts, material), sample))
+        rows.append(sheet_row(_write(out_dir, sample, counts, SAMPLES[sample].material), "xrd", sample))
         truth[sample] = sample_truth
     si = Component(phases["Si"], 1.0, STANDARD_SIZE_NM)
-    for series in dict.fromkeys(series for series, *_ in SAMPLES.values()):
+    for series in dict.fromkeys(SAMPLES[sample].series for sample in XRD_SAMPLES):
         counts, _ = simulate_pattern(rng, [si], zb111_area=400.0, background=Background(hump_counts=0.0))
         sample = standard_sample(series)
-        rows.append(_row(_write(out_dir, sample, counts, STANDARD_MATERIAL), sample, role="standard"))
+        rows.append(sheet_row(_write(out_dir, sample, counts, STANDARD_MATERIAL), "xrd", sample, "standard",
+                              series=series, material=STANDARD_MATERIAL))
         truth[sample] = {"instrument_fwhm_deg": INSTRUMENT_FWHM_DEG}
     truth["CdSe_ZnS_BPO_OAmBr"]["oxide_ratio_relative_to_BPO"] = (
         truth["CdSe_ZnS_BPO_OAmBr"]["oxide_ratio"] / truth["CdSe_ZnS_BPO"]["oxide_ratio"])
