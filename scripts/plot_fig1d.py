@@ -10,6 +10,7 @@ log = log_to(snakemake.log[0])
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 
 from qdanalysis.plotting import PRISTINE, display_name, greens, panel_label, save_figure, use_style  # noqa: E402
 from qdanalysis.results import read_json  # noqa: E402
@@ -41,5 +42,6 @@ ax.set_ylabel("Normalized intensity (a.u.)")
 ax.legend(loc="lower left")
 inset.set_xlim(*params.inset_ns)
 inset.tick_params(labelsize=5.5)
+inset.yaxis.set_minor_formatter(NullFormatter())  # a narrow log range labels every minor tick otherwise
 panel_label(ax, params.letter)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)
