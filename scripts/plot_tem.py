@@ -14,6 +14,7 @@ import re  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import patheffects  # noqa: E402
 
 from qdanalysis.io.tem_tiff import read_tem_tiff  # noqa: E402
 from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style  # noqa: E402
@@ -48,8 +49,10 @@ def show_micrograph(ax, sample, crop_fraction=1.0):
     bar_nm = max(length for length in NICE_LENGTHS_NM if length <= 0.3 * width_nm)
     bar_px = bar_nm / micrograph.pixel_size_nm
     x0, y0 = 0.05 * image.shape[1], 0.92 * image.shape[0]
-    ax.plot([x0, x0 + bar_px], [y0, y0], color="white", lw=2.5, solid_capstyle="butt")
+    ax.plot([x0, x0 + bar_px], [y0, y0], color="white", lw=2.5, solid_capstyle="butt",
+            path_effects=[patheffects.withStroke(linewidth=3.5, foreground="black")])
     ax.text(x0, y0 - 0.03 * image.shape[0], f"{bar_nm:g} nm", color="white", ha="left",
+            path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")],
             va="bottom", fontsize=7, fontweight="bold")
 
 
@@ -93,6 +96,9 @@ if params.layout == "micrograph":
     inset.tick_params(labelsize=5, length=2, top=False, right=False)
     inset.set_yticks([])
     inset.set_xlabel("Diameter (nm)", fontsize=5.5, labelpad=1)
+    # the inset's tick labels and axis label sit over the micrograph: give them a white ground
+    for text in [*inset.get_xticklabels(), inset.xaxis.label]:
+        text.set_bbox({"facecolor": "white", "edgecolor": "none", "pad": 0.6})
     cycle = records[sample]["row"].get("etch_cycle")
     if cycle is not None:
         ax.set_title(f"{cycle} etch cycle{'s' if cycle != 1 else ''}", fontsize=7, pad=2)
