@@ -21,7 +21,6 @@ test compares every file under results/). Fields:
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import platform
@@ -30,20 +29,13 @@ import subprocess
 from pathlib import Path
 
 from qdanalysis.io.errors import RawDataError
+from qdanalysis.io.samplesheet import sha256_file, verify_sha256
 
 UNKNOWN = "unknown"
 # Used only when the qdanalysis distribution metadata is missing (e.g. run from a bare source tree).
 FALLBACK_PACKAGES = ("snakemake", "numpy", "scipy", "pandas", "matplotlib", "lmfit", "jsonschema", "pyyaml",
                      "vamas", "ptufile", "tifffile", "scikit-image")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pinned_packages(distribution: str = "qdanalysis") -> list[str]:
@@ -106,10 +98,7 @@ def raw_file_hashes(sheet_rows: list[dict], raw_dir: str | Path) -> list[dict]:
         path = raw_dir / row["file"]
         if not path.is_file():
             raise RawDataError(path, None, "raw file listed in the sample sheet does not exist")
-        digest = sha256_file(path)
-        if digest != row.get("sha256"):
-            raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
-                                           f"({str(row.get('sha256'))[:12]}...): the raw file changed")
+        digest = verify_sha256(path, row.get("sha256"))
         entries.append({"file": row["file"], "technique": row.get("technique"), "sample": row.get("sample"),
                         "role": row.get("role"), "bytes": path.stat().st_size, "sha256": digest})
     return sorted(entries, key=lambda entry: entry["file"])

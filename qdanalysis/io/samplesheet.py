@@ -24,6 +24,24 @@ INTEGER_COLUMNS = ("temperature_C", "time_min", "etch_cycle")
 FLOAT_COLUMNS = ("concentration_mg_L",)  # optional columns
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (TEM frames need not be held twice in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | Path, expected: str) -> str:
+    """The file's sha256; RawDataError naming the file if it differs from the sheet's ``expected``."""
+    digest = sha256_file(path)
+    if digest != expected:
+        raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
+                                       f"({str(expected)[:12]}...): the raw file changed")
+    return digest
+
+
 def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
     """Read ``raw_dir/samples.csv`` as strings (empty cells -> NA), numeric columns as Int64."""
     path = Path(raw_dir) / "samples.csv"
@@ -87,10 +105,7 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
         if not path.is_file():
             raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {row['file']!r} does not exist")
         if check_hashes:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != row["sha256"]:
-                raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
-                                               f"({str(row['sha256'])[:12]}...): the raw file changed")
+            verify_sha256(path, row["sha256"])
 
 
 def row_dict(row: pd.Series) -> dict:

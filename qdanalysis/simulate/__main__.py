@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib
 import json
 import zlib
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from qdanalysis.io.samplesheet import SHEET_COLUMNS
+from qdanalysis.io.samplesheet import SHEET_COLUMNS, sha256_file
 
 DEFAULT_SEED = 20231031  # the paper's acceptance date; any integer works
 # technique module -> the sheet techniques it writes
@@ -33,10 +32,6 @@ def available_modules() -> list[str]:
     return names
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def write_raw_tree(out_dir: Path, seed: int = DEFAULT_SEED, modules: list[str] | None = None) -> pd.DataFrame:
     """Write every selected technique's raw files plus samples.csv and ground_truth.json."""
     out_dir = Path(out_dir)
@@ -52,7 +47,7 @@ def write_raw_tree(out_dir: Path, seed: int = DEFAULT_SEED, modules: list[str] |
     for column in SHEET_COLUMNS:
         if column not in sheet:
             sheet[column] = None
-    sheet["sha256"] = [sha256(out_dir / file) for file in sheet["file"]]
+    sheet["sha256"] = [sha256_file(out_dir / file) for file in sheet["file"]]
     extra = [c for c in sheet.columns if c not in SHEET_COLUMNS]
     sheet = sheet[SHEET_COLUMNS + extra]
     for column in ("temperature_C", "time_min", "etch_cycle"):
