@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from qdanalysis.plotting import PRISTINE, display_name, greens, panel_label, save_figure, use_style  # noqa: E402
+from qdanalysis.plotting import display_name, greens, panel_label, sample_colours, save_figure, use_style  # noqa: E402
 
 params = snakemake.params
 use_style()
@@ -28,8 +28,7 @@ if params.figure == "Fig2e":
     summary = pd.read_csv(snakemake.input.icp)
     fig, ax = plt.subplots()
     runs = list(dict.fromkeys(summary["run"]))
-    treated = [r for r in runs if summary.loc[summary["run"] == r, "treatment"].iloc[0] != "none"]
-    colours = {**dict(zip(treated, greens(len(treated)))), **{r: PRISTINE for r in runs if r not in treated}}
+    colours = sample_colours(runs, [summary.loc[summary["run"] == r, "treatment"].iloc[0] for r in runs])
     for run in runs:
         rows = summary[summary["run"] == run].sort_values("etch_cycle")
         label = display_name(rows["treatment"].iloc[0])
