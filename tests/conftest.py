@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -37,19 +37,35 @@ def full_raw(tmp_path_factory) -> Path:
     return raw
 
 
-def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2, targets: tuple[str, ...] = (),
-                  timeout: int = 1200) -> subprocess.CompletedProcess:
-    """Run the pipeline of this repository on ``raw_dir`` with outputs under ``workdir``.
+def snakemake_command(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,
+                      targets: tuple[str, ...] = ()) -> list[str]:
+    """Command line running this repository's pipeline on ``raw_dir`` with outputs under ``workdir``.
 
     ``targets`` (paths relative to ``workdir``) restrict the run; default: rule all.
     """
     snakemake = Path(sys.executable).with_name("snakemake")
-    cmd = [str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / "config.yaml"), "--cores", str(cores), *extra, *targets,
-           "--config", f"raw_dir={raw_dir}", f"published={ROOT / 'published.csv'}"]
+    return [str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(ROOT / "config.yaml"), "--cores", str(cores), *extra, *targets,
+            "--config", f"raw_dir={raw_dir}", f"published={ROOT / 'published.csv'}"]
+
+
+def run_snakemake(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2, targets: tuple[str, ...] = (),
+                  timeout: int = 1200) -> subprocess.CompletedProcess:
+    """Run the pipeline to completion (see :func:`snakemake_command`), capturing its output."""
+    cmd = snakemake_command(workdir, raw_dir, *extra, cores=cores, targets=targets)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
-def copy_tree(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
+def digests(path: Path) -> dict[str, str]:
+    """sha256 of every file below ``path``, keyed by its relative POSIX path."""
+    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def output_digests(workdir: Path) -> dict[str, str]:
+    """Digests of a run's results/ and figures/, leaving out logs and rule benchmarks (timings)."""
+    out = {}
+    for sub in ("results", "figures"):
+        out.update({f"{sub}/{k}": v for k, v in digests(workdir / sub).items()
+                    if not k.startswith(("logs/", "benchmarks/"))})
+    return out

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, digests, run_snakemake
 from qdanalysis.io import samplesheet
 from qdanalysis.io.cary import read_cary_spectrum
 from qdanalysis.io.chromeleon import read_chromeleon_txt
@@ -95,11 +95,6 @@ def make_small_raw(full_raw: Path, dst: Path, samples=SMALL_SAMPLES, series="hal
         shutil.copy2(full_raw / file, dst / file)
     small.to_csv(dst / "samples.csv", index=False, lineterminator="\n")
     return dst
-
-
-def digests(path: Path) -> dict[str, str]:
-    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 def swap_in(raw: Path, target: str, bad_file: Path) -> None:

@@ -19,33 +19,21 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_snakemake
-from test_bad_inputs import digests, make_small_raw
+from conftest import output_digests, run_snakemake, snakemake_command
+from test_bad_inputs import make_small_raw
 
 pytestmark = pytest.mark.pipeline
 
 FIT_GLOB = "results/*/fits/*.json"
 
 
-def _outputs(workdir: Path) -> dict[str, str]:
-    out = {}
-    for sub in ("results", "figures"):
-        out.update({f"{sub}/{k}": v for k, v in digests(workdir / sub).items()
-                    if not k.startswith(("logs/", "benchmarks/"))})
-    return out
-
-
 def _start(workdir: Path, raw: Path) -> subprocess.Popen:
-    snakemake = Path(sys.executable).with_name("snakemake")
-    cmd = [str(snakemake), "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / "config.yaml"), "--cores", "2",
-           "--config", f"raw_dir={raw}", f"published={ROOT / 'published.csv'}"]
+    cmd = snakemake_command(workdir, raw, cores=2)
     # Own session = own process group, so the kill reaches Snakemake and every job it started.
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
@@ -55,7 +43,7 @@ def raw(full_raw, tmp_path_factory):
     return make_small_raw(full_raw, tmp_path_factory.mktemp("crash") / "raw")
 
 
-def test_killed_run_resumes_to_identical_outputs(raw, tmp_path):
+def test_killed_run_resumes_to_identicaloutput_digests(raw, tmp_path):
     clean = tmp_path / "clean"
     result = run_snakemake(clean, raw)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -90,4 +78,4 @@ def test_killed_run_resumes_to_identical_outputs(raw, tmp_path):
 
     kept = [p for p, mtime in finished.items() if p.stat().st_mtime_ns == mtime]
     assert kept, "every job was rerun: the resume restarted from scratch"
-    assert _outputs(crashed) == _outputs(clean)
+    assert output_digests(crashed) == output_digests(clean)

@@ -7,7 +7,7 @@ import pytest
 
 from qdanalysis.io.chromeleon import format_chromeleon_txt, read_chromeleon_txt
 from qdanalysis.io.errors import RawDataError
-from qdanalysis.io.icp import format_icp_csv, read_icp_csv
+from qdanalysis.io.icp import read_icp_csv
 from qdanalysis.simulate import etching as sim
 
 

@@ -13,18 +13,13 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import run_snakemake
+from conftest import digests, output_digests, run_snakemake
 
 pytestmark = pytest.mark.pipeline
 
 FIGURES = ["Fig1b", "Fig1c", "Fig1d", "Fig1e", "Fig2a", "Fig2b", "Fig2c", "Fig2d", "Fig2e", "Fig2f", "Fig2g",
            "Fig3b", "Fig3c", "Fig3d", "Fig4b", "Fig4c", "Fig4d", "Fig4e", "FigArrhenius", "FigS1a", "FigS1b",
            "FigS1d", "FigS2", "FigS3a", "FigS3b", "FigS3c", "FigS4", "FigS8", "FigS_trpl_residuals"]
-
-
-def _digests(path):
-    return {p.relative_to(path).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +51,7 @@ def test_all_outputs_exist(two_runs):
 
 def test_outputs_are_byte_identical_across_runs_and_cores(two_runs):
     _, (first, second) = two_runs
-    for sub in ("figures", "results"):
-        a, b = _digests(first / sub), _digests(second / sub)
-        a = {k: v for k, v in a.items() if not k.startswith(("logs/", "benchmarks/"))}
-        b = {k: v for k, v in b.items() if not k.startswith(("logs/", "benchmarks/"))}
-        assert a == b
+    assert output_digests(first) == output_digests(second)
 
 
 def test_corrupt_raw_file_stops_the_run_and_names_it(two_runs, tmp_path):
@@ -73,7 +64,7 @@ def test_corrupt_raw_file_stops_the_run_and_names_it(two_runs, tmp_path):
     bad.write_text("\n".join(lines) + "\n")
     sheet.loc[index, "sha256"] = hashlib.sha256(bad.read_bytes()).hexdigest()
     sheet.to_csv(raw / "samples.csv", index=False, lineterminator="\n")
-    before = _digests(raw)
+    before = digests(raw)
 
     workdir = tmp_path / "work"
     targets = ("results/pl/fits/InP_MS_ZnBr2.json", "results/pl/fits/InP_MS_pristine.json")
@@ -83,7 +74,7 @@ def test_corrupt_raw_file_stops_the_run_and_names_it(two_runs, tmp_path):
     assert "pl/InP_MS_ZnBr2.csv, line 41: non-numeric value '12x4'" in log
     assert not (workdir / "results/pl/fits/InP_MS_ZnBr2.json").exists()
     assert (workdir / "results/pl/fits/InP_MS_pristine.json").exists()  # other jobs went on
-    assert _digests(raw) == before
+    assert digests(raw) == before
 
 
 def test_changed_raw_file_stops_before_any_job(two_runs, tmp_path):

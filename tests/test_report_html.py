@@ -23,7 +23,6 @@ otherwise the browser test is skipped with the reason. A failed install as root 
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import io
 import json

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_snakemake
-from test_bad_inputs import digests, make_small_raw
+from conftest import ROOT, output_digests, run_snakemake
+from test_bad_inputs import make_small_raw
 
 PROFILE = ROOT / "profiles" / "slurm"
 DAEMONS = ("munged", "slurmctld", "slurmd")
@@ -241,14 +241,6 @@ def cluster(tmp_path_factory):
         instance.stop()
 
 
-def _results(workdir: Path) -> dict[str, str]:
-    out = {}
-    for sub in ("results", "figures"):
-        out.update({f"{sub}/{k}": v for k, v in digests(workdir / sub).items()
-                    if not k.startswith(("logs/", "benchmarks/"))})
-    return out
-
-
 @pytest.mark.pipeline
 def test_pipeline_through_slurm_matches_local_run(cluster, small_raw, tmp_path):
     assert _plugin_installed(), PLUGIN_HINT
@@ -272,4 +264,4 @@ def test_pipeline_through_slurm_matches_local_run(cluster, small_raw, tmp_path):
     submitted = set(re.findall(r"has been submitted with SLURM jobid (\d+)", result.stdout + result.stderr))
     fit_jobs = len(list(local.glob("results/*/fits/*.json")))
     assert len(submitted) > fit_jobs, f"only {len(submitted)} jobs went through SLURM"
-    assert _results(on_slurm) == _results(local)
+    assert output_digests(on_slurm) == output_digests(local)
