@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: all test lint report raw clean bench-scale
+.PHONY: all test lint report raw clean bench-scale bench-recovery
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ raw: $(BIN)/snakemake
 # Wall time against the number of samples (prints Markdown; see benchmarks/RESULTS.md).
 bench-scale: $(BIN)/snakemake
 	$(BIN)/python benchmarks/bench_scale.py --sizes 10 100 --dry-run-sizes 1000
+
+# Coverage and bias of every reported quantity over randomized truths (writes benchmarks/RECOVERY.md).
+bench-recovery: $(BIN)/snakemake
+	$(BIN)/python benchmarks/bench_recovery.py --draws 200
 
 clean:
 	rm -rf results figures report.html .snakemake

@@ -13,6 +13,10 @@ The published table (``published.csv``) is read only here, by the report rule. E
   Br- of the core etch against the blanks' noise level); a missing uncertainty counts as zero;
 * ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
   zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
+
+A regenerated number (or the reference it is compared with) that carries a ``warn`` flag cannot pass
+silently: a claim it would pass gets the verdict ``warn`` and the flag's reason in the ``flag``
+column; a claim it fails stays ``fail``.
 """
 
 from __future__ import annotations
@@ -22,17 +26,26 @@ import math
 import numpy as np
 import pandas as pd
 
+from qdanalysis.results import OK, flag_from, flag_reasons, merge_flags
+
 PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "relation", "reference_sample",
                      "source"]  # optional: reference_quantity
 REPORT_COLUMNS = ["quantity", "sample", "published", "regenerated", "uncertainty", "unit", "tolerance",
-                  "verdict", "source"]
+                  "verdict", "flag", "source"]
+VERDICTS = ("pass", "warn", "fail", "missing")
 
 
 def _lookup(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float]:
+    value, sigma, _ = _lookup_flagged(regenerated, quantity, sample)
+    return value, sigma
+
+
+def _lookup_flagged(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float, str]:
     hit = regenerated[(regenerated["quantity"] == quantity) & (regenerated["sample"] == sample)]
     if hit.empty:
-        return math.nan, math.nan
-    return float(hit["value"].iloc[0]), float(hit["uncertainty"].iloc[0])
+        return math.nan, math.nan, OK
+    flag = hit["flag"].iloc[0] if "flag" in hit else OK
+    return float(hit["value"].iloc[0]), float(hit["uncertainty"].iloc[0]), flag if isinstance(flag, str) else OK
 
 
 def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> pd.DataFrame:
@@ -46,7 +59,8 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
     out = []
     for claim in published.itertuples(index=False):
         ref_quantity = claim.reference_quantity or claim.quantity
-        value, sigma = _lookup(regenerated, claim.quantity, claim.sample)
+        value, sigma, flag = _lookup_flagged(regenerated, claim.quantity, claim.sample)
+        ref_flag = OK
         row = {"quantity": claim.quantity, "sample": claim.sample, "regenerated": value, "uncertainty": sigma,
                "unit": claim.unit, "source": claim.source}
         if claim.relation == "equal":
@@ -54,7 +68,7 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             row["tolerance"] = f"±{float(claim.tolerance):g}"
             ok = abs(value - float(claim.published)) <= float(claim.tolerance)
         elif claim.relation in ("greater_than", "less_than"):
-            ref_value, ref_sigma = _lookup(regenerated, ref_quantity, claim.reference_sample)
+            ref_value, ref_sigma, ref_flag = _lookup_flagged(regenerated, ref_quantity, claim.reference_sample)
             symbol = ">" if claim.relation == "greater_than" else "<"
             reference = claim.reference_sample + ("" if ref_quantity == claim.quantity else f" {ref_quantity}")
             row["published"] = f"{symbol} {reference}"
@@ -66,24 +80,33 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
             ok = diff > margin
         elif claim.relation == "same_as":
-            ref_value, _ = _lookup(regenerated, ref_quantity, claim.reference_sample)
+            ref_value, _, ref_flag = _lookup_flagged(regenerated, ref_quantity, claim.reference_sample)
             row["published"] = f"= {claim.reference_sample}"
             row["tolerance"] = f"±{float(claim.tolerance):g} (ref {ref_value:.4g})"
             ok = abs(value - ref_value) <= float(claim.tolerance)
         else:
             raise ValueError(f"unknown relation {claim.relation!r} for {claim.quantity}/{claim.sample}")
-        row["verdict"] = "missing" if not np.isfinite(value) else ("pass" if ok else "fail")
+        row["flag"] = merge_flags(flag, *([ref_flag] if ref_flag != OK else []))
+        if ref_flag != OK:  # say whose number the reason belongs to
+            row["flag"] = merge_flags(flag, flag_from(f"{claim.reference_sample}: {r}" for r in flag_reasons(ref_flag)))
+        if not np.isfinite(value):
+            row["verdict"] = "missing"
+        elif not ok:
+            row["verdict"] = "fail"
+        else:
+            row["verdict"] = "pass" if row["flag"] == OK else "warn"
         out.append(row)
     return pd.DataFrame(out, columns=REPORT_COLUMNS)
 
 
 def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str]) -> pd.DataFrame:
-    """Table S1: one row per sample, value and 1-sigma columns per quantity (missing -> NaN)."""
+    """Table S1: one row per sample; value, 1-sigma and flag columns per quantity (missing -> NaN)."""
     rows = []
     for sample in samples:
         row = {"sample": sample}
         for quantity in quantities:
-            row[quantity], row[quantity + "_err"] = _lookup(regenerated, quantity, sample)
+            row[quantity], row[quantity + "_err"], row[quantity + "_flag"] = _lookup_flagged(
+                regenerated, quantity, sample)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,9 +131,24 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
+    """Markdown Table S1; a flagged value gets a footnote marker ``[n]`` and its reason below the table."""
     shown = pd.DataFrame({"sample": table["sample"]})
+    notes: list[str] = []
     for quantity in quantities:
         unit = units.get(quantity, "")
         title = f"{quantity} ({unit})" if unit else quantity
-        shown[title] = [_format(v, s) for v, s in zip(table[quantity], table[quantity + "_err"])]
-    return markdown_table(shown)
+        flags = table[quantity + "_flag"] if quantity + "_flag" in table else [OK] * len(table)
+        cells = []
+        for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags):
+            cell = _format(value, sigma)
+            reasons = flag_reasons(flag)
+            if reasons and np.isfinite(value):
+                notes.append(f"[{len(notes) + 1}] {sample}, {quantity}: {'; '.join(reasons)}")
+                cell += f" [{len(notes)}]"
+            cells.append(cell)
+        shown[title] = cells
+    text = markdown_table(shown)
+    if notes:
+        text += "\nFlagged values (the analysis found a reason not to trust them as printed):\n\n"
+        text += "\n".join(f"- {note}" for note in notes) + "\n"
+    return text

@@ -3,6 +3,14 @@
 Every technique's collect rule writes ``results/<technique>/quantities.csv`` with the columns of
 :data:`QUANTITY_COLUMNS`; Table S1 and the reproduction report are built only from those tables,
 so a new technique joins the report by writing one more such table.
+
+Quality flags. Every number carries a ``flag``: ``"ok"``, or ``"warn: <reason>"`` when the analysis
+found a reason not to trust it as printed (a fit model the data reject, an emission band cut by the
+scan range, an uncertainty that could not be computed). A flagged number is still reported - the
+reason travels with it into Table S1 (marker and footnote) and the reproduction report (where it
+cannot pass silently) - so one doubtful sample never empties a shared table. :func:`flag_from` builds
+the flag from a list of reasons; :func:`merge_flags` combines the flags of numbers a derived number
+is computed from.
 """
 
 from __future__ import annotations
@@ -13,7 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-QUANTITY_COLUMNS = ["quantity", "sample", "value", "uncertainty", "unit", "method"]
+QUANTITY_COLUMNS = ["quantity", "sample", "value", "uncertainty", "unit", "method", "flag"]
+OK = "ok"
+WARN_PREFIX = "warn: "
 
 
 @dataclass(frozen=True)
@@ -26,7 +36,11 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Quantity:
-    """One regenerated number: ``value +- uncertainty`` (1 sigma) in ``unit`` for ``sample``."""
+    """One regenerated number: ``value +- uncertainty`` (1 sigma) in ``unit`` for ``sample``.
+
+    A NaN ``uncertainty`` means "none by nature" (an etch-cycle index, an upper limit, a noise level);
+    a fit that should have given one and did not must say so with a warn ``flag``.
+    """
 
     quantity: str
     sample: str
@@ -34,10 +48,37 @@ class Quantity:
     uncertainty: float
     unit: str
     method: str = ""
+    flag: str = OK
 
     def __post_init__(self):
-        if not math.isfinite(self.value):
-            raise ValueError(f"{self.quantity} for {self.sample} is not finite: {self.value}")
+        if self.flag != OK and not (self.flag.startswith(WARN_PREFIX) and len(self.flag) > len(WARN_PREFIX)):
+            raise ValueError(f"{self.quantity} for {self.sample}: flag must be 'ok' or 'warn: <reason>', "
+                             f"got {self.flag!r}")
+        if not math.isfinite(self.value) and self.flag == OK:
+            raise ValueError(f"{self.quantity} for {self.sample} is not finite ({self.value}) and carries "
+                             "no warn flag saying why")
+
+    @property
+    def ok(self) -> bool:
+        return self.flag == OK
+
+
+def flag_from(reasons) -> str:
+    """``'ok'`` for no reasons, else ``'warn: r1; r2'`` (empty and repeated reasons dropped)."""
+    kept = list(dict.fromkeys(str(r).strip() for r in reasons if r and str(r).strip()))
+    return WARN_PREFIX + "; ".join(kept) if kept else OK
+
+
+def flag_reasons(flag: str | None) -> list[str]:
+    """The reasons of a flag (``[]`` for ``'ok'``, missing or NaN)."""
+    if not isinstance(flag, str) or not flag.startswith(WARN_PREFIX):
+        return []
+    return [r.strip() for r in flag[len(WARN_PREFIX):].split(";") if r.strip()]
+
+
+def merge_flags(*flags: str | None) -> str:
+    """Flag of a number derived from others: the union of their reasons."""
+    return flag_from([reason for flag in flags for reason in flag_reasons(flag)])
 
 
 def quantities_frame(quantities: list[Quantity]) -> pd.DataFrame:
@@ -60,7 +101,7 @@ def read_quantities(paths: list[str | Path]) -> pd.DataFrame:
         missing = set(QUANTITY_COLUMNS) - set(frame.columns)
         if missing:
             raise ValueError(f"{path}: quantities table lacks columns {sorted(missing)}")
-        frames.append(frame[QUANTITY_COLUMNS])
+        frames.append(frame[QUANTITY_COLUMNS].fillna({"flag": OK}))
     if not frames:
         return pd.DataFrame(columns=QUANTITY_COLUMNS)
     return pd.concat(frames, ignore_index=True)
@@ -115,6 +156,7 @@ def collect_fit_records(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame
         for q in record["quantities"]:
             wide[q["quantity"]] = q["value"]
             wide[q["quantity"] + "_err"] = q["uncertainty"]
+            wide[q["quantity"] + "_flag"] = q.get("flag", OK)
         wide_rows.append(wide)
     summary = pd.DataFrame(wide_rows).sort_values("sample", kind="stable").reset_index(drop=True)
     return long, summary

@@ -8,15 +8,16 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 
-from qdanalysis.report import markdown_table, reproduction_report  # noqa: E402
+from qdanalysis.report import VERDICTS, markdown_table, reproduction_report  # noqa: E402
 from qdanalysis.results import read_quantities, write_table  # noqa: E402
 
 published = pd.read_csv(snakemake.input.published, dtype={"published": str, "tolerance": str})
 report = reproduction_report(published, read_quantities(snakemake.input.quantities))
 write_table(report, snakemake.output.csv)
 counts = report["verdict"].value_counts()
-summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("pass", "fail", "missing"))
+summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS)
 Path(snakemake.output.md).write_text(
     "# Reproduction report\n\nPublished value (Yuan et al., Chem. Sci. 2023, 14, 13119) against the value "
-    f"this pipeline regenerates from raw files: {summary}.\n\n" + markdown_table(report))
+    f"this pipeline regenerates from raw files: {summary}. A `warn` verdict is a claim the "
+    "number would pass but whose analysis flagged it (reason in the `flag` column).\n\n" + markdown_table(report))
 log.info("reproduction report: %s", summary)

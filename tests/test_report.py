@@ -51,3 +51,44 @@ def test_table_s1_rows_and_missing_cells():
     assert table.loc[1, "plqy_percent"] == 85.5
     assert pd.isna(table.loc[2, "pl_peak_nm"])
     assert markdown_table(table).count("\n") == 5
+
+
+def test_a_flagged_number_cannot_pass_silently():
+    regenerated = REGENERATED.assign(flag="ok")
+    regenerated.loc[0, "flag"] = "warn: emission truncated by the scan range"
+    published = pd.DataFrame([
+        claim("plqy_percent", "a", "86", "2"),                               # would pass, but flagged
+        claim("plqy_percent", "a", "80", "2"),                               # fails anyway
+        claim("plqy_percent", "b", relation="less_than", reference="a"),     # reference flagged
+        claim("pl_peak_nm", "a", "532", "1"),                                # clean pass
+    ])
+    report = reproduction_report(published, regenerated)
+    assert list(report["verdict"]) == ["warn", "fail", "warn", "pass"]
+    assert report.loc[0, "flag"] == "warn: emission truncated by the scan range"
+    assert report.loc[2, "flag"] == "warn: a: emission truncated by the scan range"
+    assert report.loc[3, "flag"] == "ok"
+
+
+def test_table_s1_markdown_footnotes_flagged_values():
+    from qdanalysis.report import table_s1_markdown
+
+    regenerated = REGENERATED.assign(flag="ok")
+    regenerated.loc[1, "flag"] = "warn: fit rejected (deviance/dof 3.1)"
+    table = table_s1(regenerated, ["a", "b"], ["plqy_percent"])
+    assert list(table["plqy_percent_flag"]) == ["ok", "warn: fit rejected (deviance/dof 3.1)"]
+    text = table_s1_markdown(table, ["plqy_percent"], {"plqy_percent": "%"})
+    assert "73.10 ± 0.30 [1]" in text
+    assert "[1] b, plqy_percent: fit rejected (deviance/dof 3.1)" in text
+
+
+def test_quantity_flags_are_validated():
+    from qdanalysis.results import Quantity, flag_from, merge_flags
+
+    assert Quantity("q", "s", 1.0, float("nan"), "").flag == "ok"  # an upper limit, an index, ...
+    with pytest.raises(ValueError, match="flag must be"):
+        Quantity("q", "s", 1.0, 0.1, "", flag="bad")
+    with pytest.raises(ValueError, match="no warn flag"):
+        Quantity("q", "s", float("nan"), 0.1, "")
+    assert Quantity("q", "s", float("nan"), 0.1, "", flag="warn: no fit").value != 0
+    assert flag_from([]) == "ok" and flag_from(["a", "", "a", "b"]) == "warn: a; b"
+    assert merge_flags("ok", "warn: a", "warn: b; a") == "warn: a; b"

@@ -1,0 +1,53 @@
+"""The recovery benchmark's statistics (benchmarks/recovery/core.py) on draws with known pull laws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.recovery import core
+
+
+def _draws(pulls, flags=None, case="c"):
+    flags = flags if flags is not None else ["ok"] * len(pulls)
+    return pd.DataFrame({"group": "g", "case": case, "draw": range(len(pulls)), "quantity": "q",
+                         "truth": 10.0, "value": 10.0 + 0.5 * np.asarray(pulls), "sigma": 0.5, "flag": flags,
+                         "pull": pulls, "failed": ""})
+
+
+def test_calibrated_pulls_meet_the_target_and_biased_ones_do_not():
+    rng = np.random.default_rng(1)
+    calibrated = core.summarise(_draws(rng.standard_normal(4000)))
+    assert calibrated.loc[0, "coverage"] == pytest_approx(0.954, 0.01)
+    assert abs(calibrated.loc[0, "bias_sigma"]) < 0.05 and calibrated.loc[0, "meets_target"]
+    understated = core.summarise(_draws(2.0 * rng.standard_normal(4000)))  # sigma half the real spread
+    assert understated.loc[0, "coverage"] < 0.75 and not understated.loc[0, "meets_target"]
+    biased = core.summarise(_draws(rng.standard_normal(4000) + 0.7))
+    assert biased.loc[0, "bias_sigma"] > 0.6 and not biased.loc[0, "meets_target"]
+
+
+def test_flagged_and_failed_draws_are_counted_apart():
+    draws = _draws([0.1, -0.3, 5.0, 0.2], flags=["ok", "ok", "warn: model inadequate", "ok"])
+    failed = pd.DataFrame([{"group": "g", "case": "c", "draw": 4, "quantity": None, "failed": "x.csv: no peak"}])
+    stats = core.summarise(pd.concat([draws, failed], ignore_index=True))
+    row = stats.iloc[0]
+    assert (row["draws"], row["ok"], row["flagged"], row["failed"]) == (5, 3, 1, 1)
+    assert row["coverage"] == 1.0 and row["flagged_coverage"] == 0.0
+
+
+def test_recovery_md_sections_are_replaced_not_duplicated(tmp_path):
+    path = tmp_path / "RECOVERY.md"
+    stats = core.summarise(_draws([0.0, 1.0]))
+    core.update_recovery_md(path, "a", core.markdown_section("a", stats, n_draws=2, seed=1, notes={}))
+    core.update_recovery_md(path, "b", core.markdown_section("b", stats, n_draws=2, seed=1, notes={}))
+    core.update_recovery_md(path, "a", core.markdown_section("a", stats, n_draws=3, seed=1, notes={}))
+    text = path.read_text()
+    assert text.count("<!-- recovery:a:begin -->") == 1 and text.count("<!-- recovery:b:begin -->") == 1
+    assert "3 draws per case" in text and "2 draws per case" in text
+    assert text.index("recovery:a:begin") < text.index("recovery:b:begin")
+
+
+def pytest_approx(value, abs_tol):
+    import pytest
+
+    return pytest.approx(value, abs=abs_tol)
