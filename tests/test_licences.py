@@ -1,0 +1,47 @@
+"""The pipeline is MIT-licensed (LICENSE, pyproject.toml); every pinned dependency must carry a licence
+that lets it be combined with MIT code and redistributed without imposing copyleft on it."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import tomllib
+
+from conftest import ROOT
+
+# SPDX identifiers and trove classifiers of permissive licences compatible with MIT.
+PERMISSIVE = {"MIT", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Zlib",
+              "CC0-1.0", "Python-2.0", "MPL-2.0"}
+PERMISSIVE_CLASSIFIERS = ("MIT License", "BSD License", "Python Software Foundation License",
+                          "Apache Software License", "ISC License")
+COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU General Public)\b", re.IGNORECASE)
+
+
+def _pinned() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values() for r in extra]
+    return sorted({re.match(r"[A-Za-z0-9._-]+", r).group(0) for r in requirements})
+
+
+def licence_of(name: str) -> tuple[set[str], list[str], str]:
+    metadata = importlib.metadata.metadata(name)
+    expression = metadata.get("License-Expression") or ""
+    spdx = set(re.findall(r"[A-Za-z0-9.+-]+", expression)) - {"AND", "OR", "WITH"}
+    classifiers = [c for c in metadata.get_all("Classifier") or [] if c.startswith("License ::")]
+    return spdx, classifiers, (metadata.get("License") or "")[:200]
+
+
+def test_project_declares_mit_and_ships_the_licence_text():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "preferred-citation" in (ROOT / "CITATION.cff").read_text()
+
+
+def test_every_pinned_dependency_is_permissively_licensed():
+    for name in _pinned():
+        spdx, classifiers, text = licence_of(name)
+        permissive = (spdx and spdx <= PERMISSIVE) or any(c.endswith(PERMISSIVE_CLASSIFIERS) for c in classifiers) \
+            or re.match(r"^(MIT|BSD|BSD-3-Clause|BSD-2-Clause|Apache)", text)
+        assert permissive, f"{name}: licence {spdx or classifiers or text!r} is not a known permissive licence"
+        assert not COPYLEFT.search(" ".join([*spdx, *classifiers, text])), f"{name}: copyleft licence"
