@@ -253,8 +253,8 @@ def write_dm(path: str | Path, image: np.ndarray, pixel_size: float, *, unit: st
         raise ValueError("write_dm wants a 2-D integer or float32/float64 array")
     writer = _Writer(version)
     # 8x8 RGBA thumbnail (DataType 23, packed in uint32), as GMS stores a preview before the image
-    grey = np.interp(image[:: max(image.shape[0] // 8, 1), :: max(image.shape[1] // 8, 1)][:8, :8].astype(float),
-                     (float(image.min()), float(image.max()) or 1.0), (0, 255)).astype(np.uint32)
+    preview = np.nan_to_num(image[:: max(image.shape[0] // 8, 1), :: max(image.shape[1] // 8, 1)][:8, :8].astype(float))
+    grey = np.interp(preview, (float(preview.min()), float(preview.max()) or 1.0), (0, 255)).astype(np.uint32)
     thumbnail = (grey | (grey << 8) | (grey << 16) | np.uint32(0xFF000000)).astype(np.uint32)
     image_tags = [("GMS Version", [("Created", ("text", "3.50.3584.0")), ("Saved", ("text", "3.50.3584.0"))]),
                   ("Microscope Info", [("Indicated Magnification", ("double", magnification)),
