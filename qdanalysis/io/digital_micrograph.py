@@ -151,7 +151,9 @@ def read_dm_micrograph(path: str | Path) -> Micrograph:
         raise RawDataError(path, None, "not a readable DigitalMicrograph file (too short for a header)")
     dm = _dm_module()
     try:
-        with dm.fileDM(path, on_memory=True) as dm_file:
+        # on_memory=False: plain reads that copy; with the default memory map, arrays still pointing
+        # into it make ncempy's close() raise BufferError over our own error
+        with dm.fileDM(path, on_memory=False) as dm_file:
             index = _image_index(path, dm_file)
             dtype = _check_layout(path, dm_file, index)
             tags = dict(dm_file.allTags)
