@@ -116,3 +116,15 @@ def test_bad_files_raise_naming_the_file(tmp_path, kind):
 def test_missing_file(tmp_path):
     with pytest.raises(RawDataError, match="not found"):
         read_dm_micrograph(tmp_path / "absent.dm4")
+
+
+def test_same_micrograph_as_tiff_or_dm_gives_the_same_record(tmp_path):
+    """The analysis cannot tell the formats apart: same float counts, same pixel size."""
+    from qdanalysis.io.tem_tiff import write_tem_tiff
+
+    counts = image(np.uint16, (64, 64))
+    write_tem_tiff(tmp_path / "m.tif", counts, 0.1768)
+    write_dm(tmp_path / "m.dm4", counts, 0.1768)
+    tif, dm4 = read_micrograph(tmp_path / "m.tif"), read_micrograph(tmp_path / "m.dm4")
+    np.testing.assert_array_equal(tif.image, dm4.image)
+    assert tif.pixel_size_nm == dm4.pixel_size_nm == 0.1768
