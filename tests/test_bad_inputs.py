@@ -31,6 +31,7 @@ import pytest
 from conftest import ROOT, digests, run_snakemake
 from qdanalysis.io import samplesheet
 from qdanalysis.io.cary import read_cary_spectrum
+from qdanalysis.io.digital_micrograph import read_dm_micrograph
 from qdanalysis.io.chromeleon import read_chromeleon_txt
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.fluoracle import read_emission_scan
@@ -39,6 +40,7 @@ from qdanalysis.io.phu import read_phu
 from qdanalysis.io.tcspc import read_tcspc_csv
 from qdanalysis.io.tem_tiff import read_tem_tiff
 from qdanalysis.io.vamas import read_vamas
+from qdanalysis.io.xrdml import read_xrdml
 from qdanalysis.io.xy import read_xy
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -56,10 +58,13 @@ READERS = {
     "icp": read_icp_csv,
     "chromeleon": read_chromeleon_txt,
     "tem_tiff": read_tem_tiff,
+    "dm": read_dm_micrograph,
+    "xrdml": read_xrdml,
 }
 GOOD = {"cary.csv": "cary", "pl.csv": "fluoracle", "plqy.csv": "fluoracle", "decay.csv": "tcspc_decay",
         "irf.csv": "tcspc_irf", "spectrum.vms": "vamas", "pattern.xy": "xy", "icp.csv": "icp",
-        "chromatogram.txt": "chromeleon", "micrograph.tif": "tem_tiff"}
+        "chromatogram.txt": "chromeleon", "micrograph.tif": "tem_tiff", "micrograph.dm4": "dm",
+        "pattern.xrdml": "xrdml"}
 
 # Raw file of the small tree -> (rule whose job reads it, job wildcard, job output). The job's log is
 # results/logs/<rule>/<wildcard>.log (rules/*.smk convention).
@@ -131,8 +136,8 @@ def test_manifest_lists_every_corpus_file_once():
     assert set(listed) == on_disk
     assert len(listed) >= 50
     formats = {case["format"] for case in MANIFEST}
-    assert {"cary", "fluoracle_pl", "fluoracle_plqy", "tcspc", "vamas", "xy", "phu", "icp", "chromeleon", "tem_tiff",
-            "sheet"} <= formats
+    assert {"cary", "fluoracle_pl", "fluoracle_plqy", "tcspc", "vamas", "xy", "xrdml", "phu", "icp", "chromeleon",
+            "tem_tiff", "dm", "sheet"} <= formats
     assert all(case["reader"] in READERS or case["reader"] == "sheet" for case in MANIFEST)
     assert all(case["swap_into"] in JOBS or case["swap_into"] in ("", "samples.csv") for case in MANIFEST)
 

@@ -7,8 +7,8 @@ the templates read cleanly, so a failure on a bad file is caused by its defect) 
 
 MANIFEST.csv columns:
   file        path relative to this directory
-  format      cary | fluoracle_pl | fluoracle_plqy | tcspc | vamas | xy | phu | icp | chromeleon |
-              tem_tiff | sheet
+  format      cary | fluoracle_pl | fluoracle_plqy | tcspc | vamas | xy | xrdml | phu | icp | chromeleon |
+              tem_tiff | dm | sheet
   reader      which reader the test calls (see tests/test_bad_inputs.py READERS)
   defect      what is wrong, in words
   expected    fragment the RawDataError message must contain
@@ -27,10 +27,12 @@ import numpy as np
 
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.chromeleon import format_chromeleon_txt
+from qdanalysis.io.digital_micrograph import write_dm
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.io.icp import format_icp_csv
 from qdanalysis.io.tem_tiff import write_tem_tiff
 from qdanalysis.io.vamas import VamasRegion, format_vamas
+from qdanalysis.io.xrdml import format_xrdml
 from qdanalysis.io.xy import format_xy
 
 HERE = Path(__file__).resolve().parent
@@ -294,6 +296,35 @@ case("xy/unknown_radiation.xy", X, X, "unknown anode", "unknown radiation 'Xx'",
 case("xy/latin1_header.xy", X, X, "header in Latin-1 (degree sign)", "not valid UTF-8", where="line 1",
      content=("# scan 20-40 \u00b0 2theta\n" + XY).encode("latin-1"), swap_into="xrd/SRM640_halide_treatment.xy")
 
+xye = [f"{t:.2f} {c:.0f} {np.sqrt(c):.3f}" for t, c in
+       zip(two_theta, gaussian(two_theta, 26.5, 0.8, 900, 300).round())]
+case("xy/zero_esd_with_counts.xy", X, X, "esd 0 on a point with counts (sigma = 0 weight)", "esd 0 for counts",
+     where="line 6", content=joined(xye[:5] + [xye[5].rsplit(" ", 1)[0] + " 0"] + xye[6:]))
+case("xy/negative_esd.xy", X, X, "negative esd", "negative esd", where="line 3",
+     content=joined(xye[:2] + [xye[2].rsplit(" ", 1)[0] + " -17.4"] + xye[3:]))
+
+# ------------------------------------------------------------------ PANalytical .xrdml
+XRDML = format_xrdml(20.0, 39.5, gaussian(two_theta, 26.5, 0.8, 900, 300).round(), counting_time_s=1.0,
+                     sample_id="InP_MS_ZnBr2")
+(HERE / "good" / "pattern.xrdml").write_bytes(XRDML.encode("utf-8"))
+R = "xrdml"
+case("xrdml/empty.xrdml", R, R, "empty file", "file is empty", content=b"")
+case("xrdml/truncated.xrdml", R, R, "file cut inside the intensities", "not well-formed XML",
+     content=XRDML[: len(XRDML) * 9 // 10])
+case("xrdml/not_xrdml.xrdml", R, R, "an XML file of another program", "not an XRDML file",
+     where="root element", content='<?xml version="1.0"?>\n<brml><data/></brml>\n')
+case("xrdml/no_data_points.xrdml", R, R, "scan aborted before the first point (empty intensities)",
+     "no data points", where="<dataPoints>",
+     content=XRDML[:XRDML.index('<intensities unit="counts">') + 27] + XRDML[XRDML.index("</intensities>"):])
+case("xrdml/two_scans.xrdml", R, R, "two scans in one measurement (repeated scan)", "2 <scan> element(s)",
+     where="<xrdMeasurement>", content=XRDML.replace("</scan>", "</scan>\r\n\t\t<scan appendNumber=\"1\"/>"))
+case("xrdml/omega_scan.xrdml", R, R, "rocking curve: 2Theta fixed", "not a 2theta scan",
+     where='<positions axis="2Theta">',
+     content=XRDML.replace("<startPosition>20.00000000</startPosition>\r\n\t\t\t\t\t<endPosition>39.50000000"
+                           "</endPosition>", "<commonPosition>26.00</commonPosition>"))
+case("xrdml/no_wavelength.xrdml", R, R, "usedWavelength without kAlpha1", "no <kAlpha1> wavelength",
+     where="<usedWavelength>", content=XRDML.replace('<kAlpha1 unit="Angstrom">1.5405980</kAlpha1>', ""))
+
 # ------------------------------------------------------------------ PicoQuant .phu (reader only)
 P = "phu"
 case("phu/empty.phu", P, P, "empty file", "PHU", content=b"")
@@ -377,21 +408,59 @@ case("tem/empty.tif", M, M, "empty file", "not a readable TIFF file", content=b"
 case("tem/junk.tif", M, M, "PNG saved with a .tif name", "not a readable TIFF file", content=PNG_JUNK)
 case("tem/truncated.tif", M, M, "file cut in the middle of the image data", "truncated or corrupt",
      content=TIF[:len(TIF) * 2 // 3])
-case("tem/eight_bit.tif", M, M, "8-bit export (contrast-stretched screenshot)", "expected 16-bit unsigned samples",
-     where="page 0", content=tiff_bytes((micrograph // 256).astype(np.uint8), imagej=True, resolution=(4.0, 4.0),
-                                        metadata={"unit": "nm"}))
-case("tem/rgb.tif", M, M, "RGB image", "expected one 2-D grey image", where="page 0",
-     content=tiff_bytes(np.stack([micrograph] * 3, axis=-1), photometric="rgb"))
+case("tem/complex.tif", M, M, "complex samples (an FFT saved as TIFF)", "complex samples", where="page 0",
+     content=tiff_bytes(micrograph.astype(np.complex64), resolution=(4e7, 4e7), resolutionunit="CENTIMETER"))
+case("tem/rgb.tif", M, M, "colour RGB image (annotated display copy)", "colour RGB image", where="page 0",
+     content=tiff_bytes(np.stack([micrograph // 256, micrograph // 512, micrograph // 1024], axis=-1).astype(np.uint8),
+                        photometric="rgb", resolution=(4e7, 4e7), resolutionunit="CENTIMETER"))
 case("tem/no_pixel_size.tif", M, M, "no calibration (no unit, no resolution)", "missing pixel size",
      where="TIFF tags", content=tiff_bytes(micrograph))
 case("tem/unknown_unit.tif", M, M, "ImageJ unit 'furlong' (wrong units)", "unknown length unit 'furlong'",
      where="ImageJ metadata", content=tiff_bytes(micrograph, imagej=True, resolution=(4.0, 4.0),
                                                  metadata={"unit": "furlong"}))
-case("tem/optical_scale.tif", M, M, "pixel size 1 mm (a photo, not a TEM calibration)", "not a TEM calibration",
-     where="TIFF tags", content=tiff_bytes(micrograph, imagej=True, resolution=(1.0, 1.0), metadata={"unit": "mm"}))
+case("tem/optical_scale.tif", M, M, "pixel size 1 mm (a photo, not a TEM magnification)",
+     "not a particle-sizing magnification", where="ImageJ metadata",
+     content=tiff_bytes(micrograph, imagej=True, resolution=(1.0, 1.0), metadata={"unit": "mm"}))
+case("tem/print_resolution.tif", M, M, "72 dpi print resolution (Gatan 'Save as TIFF', int32)",
+     "not a TEM calibration", where="TIFF tags",
+     content=tiff_bytes(micrograph.astype(np.int32), resolution=(72, 72), resolutionunit="INCH"))
+case("tem/fei_navcam.tif", M, M, "FEI/Thermo metadata without [Scan] (navigation camera)",
+     "without [Scan] PixelWidth", where="FEI metadata",
+     content=tiff_bytes((micrograph // 256).astype(np.uint8), resolution=(96, 96), resolutionunit="INCH",
+                        extratags=[(34682, "s", 0, "[User]\r\nUser=FIBuser\r\n\r\n[Image]\r\nResolutionX=48\r\n"
+                                    "ResolutionY=40\r\n\r\n[PrivateFei]\r\nDatabarHeight=8\r\n", True)]))
 case("tem/constant.tif", M, M, "blank frame (beam off)", "constant image", where="page 0",
      content=tiff_bytes(np.full((48, 48), 1000, np.uint16), imagej=True, resolution=(4.0, 4.0),
                         metadata={"unit": "nm"}))
+
+# ------------------------------------------------------------------ Gatan DigitalMicrograph .dm3/.dm4
+
+
+def dm_bytes(image, pixel, **kwargs) -> bytes:
+    scratch = HERE / "good" / "_scratch.dm"
+    write_dm(scratch, image, pixel, **kwargs)
+    data = scratch.read_bytes()
+    scratch.unlink()
+    return data
+
+
+write_dm(HERE / "good" / "micrograph.dm4", micrograph, 0.25, name="InP_MS_ZnBr2")
+DM4 = (HERE / "good" / "micrograph.dm4").read_bytes()
+D = "dm"
+case("dm/empty.dm4", D, D, "empty file", "not a readable DigitalMicrograph file", content=b"")
+case("dm/truncated.dm4", D, D, "file cut in the middle of the image data", "truncated",
+     content=DM4[:len(DM4) * 2 // 3])
+case("dm/truncated_tags.dm4", D, D, "file cut inside the tag tree", "not a readable DigitalMicrograph file",
+     content=DM4[:300])
+case("dm/diffraction.dm3", D, D, "a diffraction pattern (calibrated in 1/nm)", "reciprocal-space calibration",
+     where="ImageList 2 calibration", content=dm_bytes(micrograph, 0.0174, unit="1/nm", version=3))
+case("dm/uncalibrated.dm4", D, D, "no calibration (unit empty, scale 1)", "uncalibrated",
+     where="ImageList 2 calibration", content=dm_bytes(micrograph, 1.0, unit=""))
+case("dm/spectrum.dm3", D, D, "an EELS spectrum (1 x N)", "1-D data (a spectrum)", where="ImageList 2",
+     content=dm_bytes(micrograph[:1], 0.1, unit="eV", version=3))
+case("dm/non_square.dm4", D, D, "x 1 nm, y 2 A pixels (openNCEM dmTest_float32_nonSquare layout)",
+     "non-square pixels", where="ImageList 2 calibration",
+     content=dm_bytes(micrograph.astype(np.float32), 1.0, unit="nm", y_pixel_size=0.2))
 
 # ------------------------------------------------------------------ sample sheets
 HEADER = "file,technique,sample,role,series,material,treatment,temperature_C,time_min,etch_cycle,sha256,sphere_position"
