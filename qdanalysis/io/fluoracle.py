@@ -58,7 +58,7 @@ containing the delimiter (the columns no longer match), blank cells, a header va
 match the number of curves. Unknown header keys are kept in :attr:`FluoracleRecord.header`.
 
 The sample sheet picks one curve of a multi-curve file (its optional ``curve`` column: a label or a
-1-based index, :func:`FluoracleRecord.select`); a one-curve file needs nothing. Whether a scan suits
+1-based index, :meth:`FluoracleRecord.select`); a one-curve file needs nothing. Whether a scan suits
 the PL/PLQY analysis is :func:`read_emission_scan`; TCSPC checks are in :mod:`qdanalysis.io.tcspc`.
 
 No maintained Python package reads this format, hence this module. It only parses and validates;
