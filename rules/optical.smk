@@ -53,6 +53,7 @@ rule compute_plqy:
         fit=f"{OUT}/plqy/fits/{{sample}}.json",
     params:
         row=lambda w: sphere_row(w.sample, "in_beam"),
+        curves=lambda w: sphere_curves(w.sample),
         settings=config["plqy"],
     log:
         f"{OUT}/logs/compute_plqy/{{sample}}.log",

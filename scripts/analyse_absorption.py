@@ -9,7 +9,7 @@ from qdanalysis.io.cary import read_cary_spectrum  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
 
 row, settings = snakemake.params.row, snakemake.params.settings
-spectrum = read_cary_spectrum(snakemake.input.spectrum)
+spectrum = read_cary_spectrum(snakemake.input.spectrum, curve=row.get("curve"))
 result = valley_depth(spectrum.wavelength_nm, spectrum.absorbance,
                       smoothing_window_nm=settings["smoothing_window_nm"],
                       fit_half_width_nm=settings["fit_half_width_nm"],

@@ -8,20 +8,20 @@ from qdanalysis.io.fluoracle import read_emission_scan  # noqa: E402
 from qdanalysis.plqy import de_mello, integrate_band  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
 
-row, settings = snakemake.params.row, snakemake.params.settings
+row, settings, curves = snakemake.params.row, snakemake.params.settings, snakemake.params.curves
 excitation, emission = settings["excitation_window_nm"], settings["emission_window_nm"]
 background = settings["background_window_nm"]
 
 
-def bands(path):
-    scan = read_emission_scan(path)
+def bands(path, position):
+    scan = read_emission_scan(path, curve=curves.get(position))
     return (integrate_band(scan.x, scan.counts, excitation, background),
             integrate_band(scan.x, scan.counts, emission, background))
 
 
-la, _ = bands(snakemake.input.empty)
-lc, ec = bands(snakemake.input.in_beam)
-lb, eb = bands(snakemake.input.out_of_beam) if snakemake.input.out_of_beam else (None, None)
+la, _ = bands(snakemake.input.empty, "empty")
+lc, ec = bands(snakemake.input.in_beam, "in_beam")
+lb, eb = bands(snakemake.input.out_of_beam, "out_of_beam") if snakemake.input.out_of_beam else (None, None)
 result = de_mello(la, lb, lc, eb, ec)
 sample = row["sample"]
 method = "de Mello three-measurement" if lb is not None else "de Mello two-measurement"

@@ -9,7 +9,7 @@ from qdanalysis.pl import analyse_pl  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
 
 row = snakemake.params.row
-scan = read_emission_scan(snakemake.input.spectrum)
+scan = read_emission_scan(snakemake.input.spectrum, curve=row.get("curve"))
 result = analyse_pl(scan.x, scan.counts, baseline_points=snakemake.params.settings["baseline_points"])
 sample = row["sample"]
 quantities = [

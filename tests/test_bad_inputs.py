@@ -37,7 +37,7 @@ from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.fluoracle import read_emission_scan
 from qdanalysis.io.icp import read_icp_csv
 from qdanalysis.io.phu import read_phu
-from qdanalysis.io.tcspc import read_tcspc_csv
+from qdanalysis.io.tcspc import read_tcspc_pair
 from qdanalysis.io.tem_tiff import read_tem_tiff
 from qdanalysis.io.vamas import read_vamas
 from qdanalysis.io.xrdml import read_xrdml
@@ -50,8 +50,9 @@ SCHEMA = ROOT / "schemas" / "samples.schema.yaml"
 READERS = {
     "cary": read_cary_spectrum,
     "fluoracle": read_emission_scan,
-    "tcspc_decay": lambda path: read_tcspc_csv(path, role="decay"),
-    "tcspc_irf": lambda path: read_tcspc_csv(path, role="irf"),
+    # TCSPC files are read as the pipeline reads them: a decay with its series' IRF (here the good templates)
+    "tcspc_decay": lambda path: read_tcspc_pair(path, BAD / "good" / "irf.csv"),
+    "tcspc_irf": lambda path: read_tcspc_pair(BAD / "good" / "decay.csv", path),
     "vamas": read_vamas,
     "xy": read_xy,
     "phu": read_phu,

@@ -180,12 +180,12 @@ def sphere_spectra(rng, wavelength_nm, plqy, absorptance, emission_peak_nm, emis
 
 
 # ---------------------------------------------------------------- writing
-def _cary_method(index: int) -> list[str]:
-    return ["Method Log", "Instrument,Cary 60 UV-Vis", "Instrument version no.,2.00",
-            "Start (nm),750.0", "Stop (nm),350.0", "X Mode,Nanometers", "Y Mode,Abs",
-            "UV-Vis Scan Rate (nm/min),600.0", "UV-Vis Data Interval (nm),1.00",
-            "UV-Vis Ave. Time (sec),0.1000", "Baseline correction,Zero/baseline (toluene)",
-            f"Collection Time,2023-06-{1 + index % 28:02d} 10:00:00"]
+def _cary_method(index: int) -> dict:
+    """WinUV Parameter List entries (format_cary_csv writes the rest of the real method block)."""
+    return {"Instrument": "Cary 60", "Instrument Version": "2.00", "Y Mode": "Abs",
+            "UV-Vis Scan Rate (nm/min)": "600.000", "UV-Vis Ave. Time (sec)": "0.1000",
+            "Baseline Type": "Zero/baseline correction",
+            "Collection Time": f"6/{1 + index % 28}/2023 10:00:00 AM"}
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
@@ -206,7 +206,7 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         file = f"pl/{sample}.csv"
         (out_dir / file).write_text(format_fluoracle_csv(
             PL_GRID_NM, counts, label=sample, scan_type="Emission Scan", x_axis="Wavelength",
-            fixed_offset=EXCITATION_NM, comment="Ex 450 nm; slits 1.0/1.0 nm; corrected"))
+            fixed_offset=EXCITATION_NM))
         rows.append(sheet_row(file, "pl", sample, sphere_position=""))
         fine = np.arange(peak_nm - 20, peak_nm + 20, 0.001)
         truth["pl"][sample] = {"energy_center_nm": peak_nm, "fwhm_nm": fwhm_nm, "fwhm_mev": 1e3 * fwhm_ev,

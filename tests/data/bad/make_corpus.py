@@ -63,31 +63,30 @@ def gaussian(x, center, width, height, floor):
 
 wl_uv = np.arange(350.0, 751.0, 10.0)  # 41 points, written 750 -> 350 (Cary order)
 absorbance = 0.05 + 0.4 * np.exp(-(wl_uv - 350) / 120) + gaussian(wl_uv, 560, 25, 0.08, 0)
-CARY = format_cary_csv("InP_MS_ZnBr2", wl_uv, absorbance,
-                       ["Method Log", "Instrument,Cary 60 UV-Vis", "Y Mode,Abs"])
+CARY = format_cary_csv("InP_MS_ZnBr2", wl_uv, absorbance, {"Instrument": "Cary 60", "Y Mode": "Abs"})
 
 wl_pl = np.arange(460.0, 720.5, 5.0)  # 53 points
 PL = format_fluoracle_csv(wl_pl, gaussian(wl_pl, 610, 20, 5000, 20).round(), label="InP_MS_ZnBr2",
                           scan_type="Emission Scan", x_axis="Wavelength", y_axis="Counts", fixed_offset=450.0,
-                          comment="Ex 450 nm", x_format="{:.2f}", y_format="{:.0f}")
+                          comment="Ex 450 nm", x_format="{:.2f}")
 wl_sphere = np.arange(430.0, 720.5, 5.0)
 PLQY = format_fluoracle_csv(wl_sphere, (gaussian(wl_sphere, 450, 3, 90000, 30)
                                         + gaussian(wl_sphere, 610, 20, 3000, 0)).round(),
                             label="InP_MS_ZnBr2 in_beam", scan_type="Emission Scan", x_axis="Wavelength",
                             y_axis="Counts", fixed_offset=450.0, comment="Integrating sphere; in beam",
-                            x_format="{:.2f}", y_format="{:.0f}")
+                            x_format="{:.2f}")
 t_ns = np.arange(0, 64) * 0.5  # 64 channels, Stop 31.5 ns
 decay_counts = np.where(t_ns < 5, 2, 2 + 1000 * np.exp(-np.clip(t_ns - 5, 0, None) / 8)).round()
 irf_counts = (2 + gaussian(t_ns, 5, 0.4, 3000, 0)).round()
 
 
-def tcspc(counts, scan_type="Time-Resolved Emission", x_axis="Time", times=t_ns, label="InP_MS_ZnBr2"):
+def tcspc(counts, scan_type="Time Scan", x_axis="Time(ns)", times=t_ns, label="InP_MS_ZnBr2"):
     return format_fluoracle_csv(times, counts, label=label, scan_type=scan_type, x_axis=x_axis,
-                                y_axis="Counts", fixed_offset=530.0, comment="rep_rate_MHz=2",
-                                x_format="{:.2f}", y_format="{:.0f}")
+                                y_axis="Counts", x_format="{:.2f}")
 
 
-DECAY, IRF = tcspc(decay_counts), tcspc(irf_counts, scan_type="IRF", label="IRF_halide_treatment")
+DECAY, IRF = tcspc(decay_counts), tcspc(irf_counts, scan_type="Instrument Response Time Scan",
+                                        label="IRF_halide_treatment")
 
 ke = 1486.6 - 4.5 - np.arange(450.0, 440.0, -0.5)  # In 3d-like window, 20 channels
 VMS_REGIONS = [VamasRegion("C 1s", "InP_MS_ZnBr2", "C", "1s", 1486.6 - 4.5 - 290.0, 0.5,
@@ -127,8 +126,13 @@ case("cary/latin1_method.csv", C, C, "method block written in Latin-1 (degree si
      content=CARY.encode() + "Temperature,25 \u00b0C\n".encode("latin-1"))
 case("cary/missing_title_row.csv", C, C, "name and title rows missing (starts with data)",
      "expected 'Wavelength (nm),Abs' titles", where="line 2", content=joined(lines_of(CARY)[2:]))
-case("cary/transmittance.csv", C, C, "%T export instead of absorbance", "export absorbance, not %T",
-     where="line 2", content=CARY.replace("Wavelength (nm),Abs,", "Wavelength (nm),%T,"))
+CARY_T = joined(lines_of(CARY)[:1] + ["Wavelength (nm),%T,"]
+                + [f"{ln.split(',')[0]},{10 ** (2 - float(ln.split(',')[1])):.10g}," for ln in lines_of(CARY)[2:43]]
+                + lines_of(CARY)[43:])
+case("cary/transmittance_nonpositive.csv", C, C, "%T export with a value <= 0 (noise beyond the photometric range)",
+     "has no absorbance", where="line 40", content=replace_line(CARY_T, 40, "380.0,-0.012,"))
+case("cary/reflectance.csv", C, C, "%R export (reflectance, not absorbance)", "expected 'Abs' or '%T', found '%R'",
+     where="line 2", content=CARY.replace("Wavelength (nm),Abs,", "Wavelength (nm),%R,"))
 case("cary/wavenumber_units.csv", C, C, "x axis in wavenumbers (wrong units)", "wrong units?", where="line 2",
      content=CARY.replace("Wavelength (nm),Abs,", "Wavelength (cm-1),Abs,"))
 case("cary/truncated_row.csv", C, C, "file cut in the middle of a data row", "expected 2 values, found 1",
@@ -160,7 +164,7 @@ case("pl/latin1_comment.csv", F, "fluoracle", "comment in Latin-1 (micro sign)",
 case("pl/missing_header.csv", F, "fluoracle", "header block deleted (data only)", "missing header key(s)",
      where="header", content=joined(lines_of(PL)[data_start - 1:]), swap_into="pl/InP_MS_ZnBr2.csv")
 case("pl/missing_xaxis.csv", F, "fluoracle", "XAxis/YAxis header rows missing", "['XAxis', 'YAxis']",
-     where="header", content=joined([ln for ln in lines_of(PL) if not ln.startswith(("XAxis", "YAxis"))]))
+     where="header", content=joined([ln for ln in lines_of(PL) if not ln.startswith(("Xaxis", "Yaxis"))]))
 case("pl/header_only.csv", F, "fluoracle", "header but no data (export aborted)", "header but no data rows",
      where="line", content=joined(lines_of(PL)[:data_start - 1]))
 case("pl/truncated_row.csv", F, "fluoracle", "last row cut after the x value", "expected 2 columns, found 1",
@@ -174,17 +178,27 @@ case("pl/inf_count.csv", F, "fluoracle", "-inf count", "value is not finite (-in
 case("pl/text_count.csv", F, "fluoracle", "overflow marker instead of a number", "non-numeric value '####'",
      where=f"line {data_start + 20}", content=replace_line(PL, data_start + 20, "560.00,####"))
 case("pl/decimal_comma.csv", F, "fluoracle", "decimal commas (German locale export)",
-     "expected 2 columns, found 3", where=f"line {data_start}",
+     "expected 2 columns, found 4", where=f"line {data_start}",
      content=joined(lines_of(PL)[:data_start - 1] + [ln.replace(".", ",") for ln in lines_of(PL)[data_start - 1:]]))
 case("pl/non_monotonic.csv", F, "fluoracle", "wavelength goes back (two scans concatenated)",
      "not strictly monotonic", where=f"line {data_start + 5}",
      content=replace_line(PL, data_start + 5, "470.00,25"))
 case("pl/wavenumber_units.csv", F, "fluoracle", "XAxis in wavenumbers (wrong units) for an emission scan",
-     "XAxis", content=PL.replace("XAxis,Wavelength", "XAxis,Wavenumber (cm-1)"))
+     "XAxis", content=PL.replace("Xaxis,Wavelength", "Xaxis,Wavenumber (cm-1)"))
 case("pl/negative_counts.csv", F, "fluoracle", "negative counts in a raw emission scan", "negative",
      content=replace_line(PL, data_start + 3, "475.00,-40"))
 case("pl/decay_as_pl.csv", F, "fluoracle", "a TCSPC decay exported under the PL file name (Type/XAxis Time)",
      "Type", content=DECAY)
+case("pl/synchronous_scan.csv", F, "fluoracle", "a synchronous absorptance scan (Type Synchronous Scan, Yaxis Absorbance)",
+     "Type 'Synchronous Scan'", where="line 2",
+     content=PL.replace("Emission Scan", "Synchronous Scan").replace("Yaxis,Counts", "Yaxis,Absorbance"))
+case("pl/excitation_scan.csv", F, "fluoracle", "an excitation scan exported for a PL row", "Type 'Excitation Scan'",
+     where="line 2", content=PL.replace("Emission Scan", "Excitation Scan"))
+case("pl/two_curves_no_curve.csv", F, "fluoracle", "a two-curve export and no curve named in the sheet",
+     "2 curves ['InP_MS_ZnBr2', 'repeat']", where="header Labels",
+     content=format_fluoracle_csv(wl_pl, np.stack([gaussian(wl_pl, 610, 20, 5000, 20).round()] * 2, axis=1),
+                                  label=["InP_MS_ZnBr2", "repeat"], scan_type="Emission Scan", x_axis="Wavelength",
+                                  fixed_offset=450.0, title="S1-Multi-Scan InP_MS_ZnBr2"))
 
 # ------------------------------------------------------------------ Fluoracle PLQY sphere scans
 Q = "fluoracle_plqy"
@@ -202,33 +216,39 @@ case("plqy/fixed_offset_nan.csv", Q, "fluoracle", "Fixed/Offset (excitation) is 
 case("plqy/crlf_inf.csv", Q, "fluoracle", "CRLF line ends and an inf count", "value is not finite (inf)",
      where=f"line {q_start + 4}", content=replace_line(PLQY, q_start + 4, "450.00,inf").replace("\n", "\r\n"))
 case("plqy/time_axis.csv", Q, "fluoracle", "XAxis Time (wrong units) for a sphere scan", "XAxis",
-     content=PLQY.replace("XAxis,Wavelength", "XAxis,Time"))
+     content=PLQY.replace("Xaxis,Wavelength", "Xaxis,Time(ns)"))
 
 # ------------------------------------------------------------------ TCSPC (Fluoracle CSV decays and IRFs)
 T = "tcspc"
 t_start = first_line(DECAY, "0.00,")
 case("tcspc/binary_junk.csv", T, "tcspc_decay", "binary junk", "binary content", content=PNG_JUNK)
 case("tcspc/wavelength_axis.csv", T, "tcspc_decay", "XAxis Wavelength (an emission scan, wrong units)",
-     "expected a TCSPC export with XAxis 'Time'", where="header XAxis",
-     content=DECAY.replace("XAxis,Time", "XAxis,Wavelength"), swap_into="trpl/InP_MS_ZnBr2.csv")
-case("tcspc/irf_as_decay.csv", T, "tcspc_decay", "IRF file where a decay is expected",
-     "expected Type 'Time-Resolved Emission'", where="header Type", content=IRF)
-case("tcspc/decay_as_irf.csv", T, "tcspc_irf", "decay file where the IRF is expected", "expected Type 'IRF'",
-     where="header Type", content=DECAY, swap_into="trpl/IRF_halide_treatment.csv")
+     "expected a TCSPC export with XAxis 'Time(ns)'", where="line 8",
+     content=DECAY.replace("XAxis,Time(ns)", "XAxis,Wavelength"), swap_into="trpl/InP_MS_ZnBr2.csv")
+case("tcspc/bare_time_axis.csv", T, "tcspc_decay", "XAxis 'Time' without a unit (ns or us?)",
+     "gives no known time unit", where="line 8", content=DECAY.replace("XAxis,Time(ns)", "XAxis,Time"))
+case("tcspc/steady_state_type.csv", T, "tcspc_decay", "Type Emission Scan with a time axis",
+     "is not a TCSPC time scan", where="line 2", content=DECAY.replace("Type,Time Scan", "Type,Emission Scan"))
+case("tcspc/decay_as_irf.csv", T, "tcspc_irf", "decay file where the IRF is expected (sheet roles swapped)",
+     "a decay, not an instrument response", content=DECAY, swap_into="trpl/IRF_halide_treatment.csv")
+case("tcspc/irf_other_channels.csv", T, "tcspc_irf", "IRF recorded with another channel width than the decay",
+     "channels of 0.25 ns, but the decay", content=tcspc(irf_counts, scan_type="Instrument Response Time Scan",
+                                                          times=t_ns / 2, label="IRF_halide_treatment"))
 case("tcspc/truncated.csv", T, "tcspc_decay", "data end before the header's Stop", "truncated file?",
      content=joined(lines_of(DECAY)[:t_start + 38]))
-case("tcspc/negative_counts.csv", T, "tcspc_decay", "negative counts", "negative counts (-3)", where="line 30",
+case("tcspc/negative_counts.csv", T, "tcspc_decay", "negative counts", "negative counts (-3)",
+     where=f"line {t_start + 20}",
      content=replace_line(DECAY, t_start + 20, "10.00,-3"))
 case("tcspc/non_integer_counts.csv", T, "tcspc_decay", "fractional counts (rescaled export)",
-     "non-integer counts (2.5)", where="line 13", content=replace_line(DECAY, t_start + 3, "1.50,2.5"))
+     "non-integer counts (2.5)", where=f"line {t_start + 3}", content=replace_line(DECAY, t_start + 3, "1.50,2.5"))
 case("tcspc/all_zero.csv", T, "tcspc_decay", "all counts zero (shutter closed)", "all counts are zero",
      content=tcspc(np.zeros_like(t_ns)))
 case("tcspc/no_rise.csv", T, "tcspc_irf", "flat histogram (no laser)", "no rise",
-     content=tcspc(np.full_like(t_ns, 50.0), scan_type="IRF"))
+     content=tcspc(np.full_like(t_ns, 50.0), scan_type="Instrument Response Time Scan"))
 case("tcspc/uneven_axis.csv", T, "tcspc_decay", "uneven channel spacing", "not evenly spaced",
      content=tcspc(decay_counts, times=np.concatenate([t_ns[:32], t_ns[32:] + 0.2])))
 case("tcspc/stop_text.csv", T, "tcspc_decay", "non-numeric Stop header", "non-numeric Stop 'end'",
-     where="header Stop", content=DECAY.replace("Stop,31.50", "Stop,end"))
+     where="line 5", content=DECAY.replace("Stop,31.50", "Stop,end"))
 case("tcspc/nan_count.csv", T, "tcspc_decay", "NaN count", "value is not finite (nan)",
      where=f"line {t_start + 12}", content=replace_line(DECAY, t_start + 12, "6.00,nan"))
 case("tcspc/time_backwards.csv", T, "tcspc_irf", "time axis goes back", "not strictly monotonic",
