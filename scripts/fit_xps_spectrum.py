@@ -6,7 +6,8 @@ log = log_to(snakemake.log[0])
 
 from qdanalysis.io.vamas import read_vamas  # noqa: E402
 from qdanalysis.results import fit_record, write_json  # noqa: E402
-from qdanalysis.xps import REGIONS, fit_sample, sample_fit_details, sample_quantities, settings_with_defaults  # noqa: E402
+from qdanalysis.xps import REGIONS  # noqa: E402
+from qdanalysis.xps import fit_sample, sample_fit_details, sample_quantities, settings_with_defaults  # noqa: E402
 
 row = snakemake.params.row
 settings = settings_with_defaults(snakemake.params.settings)

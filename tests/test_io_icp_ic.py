@@ -81,7 +81,8 @@ def test_chromeleon_good_file_utf8_and_utf16(tmp_path, ic_text):
     (lambda s: s.replace("Chromatogram Data:", "Chromatogram:"), "no 'Chromatogram Data:' section"),
     (lambda s: s.replace("Injection Information:", "Sample Report").replace("Chromatogram Data Information:", "Info"),
      "'Sample Report' is neither a 'key<TAB>value' line nor a section title"),
-    (lambda s: s.replace("\t0.2\t", "\t0,2\t", 1), r"line \d+: step '0,2' has a ',' but the table's decimal mark is '.'"),
+    (lambda s: s.replace("\t0.2\t", "\t0,2\t", 1),
+     r"line \d+: step '0,2' has a ',' but the table's decimal mark is '.'"),
     (lambda s: s.replace("Time (min)\t", "Time (s)\t"), "column header"),
     (lambda s: s.replace("Time (min)\tStep (s)\tValue (µS)", "Time (min)\tStep (s)\t200\t201"), "column header"),
 ])
@@ -114,7 +115,8 @@ def test_real_export_decimal_comma_with_preamble_lines():
     assert COMMA.read_bytes()[:3] == b"\xef\xbb\xbf" and chrom.decimal_mark == ","
     assert chrom.preamble == {"File Path": chrom.preamble["File Path"], "Channel": "ED_1"}
     assert chrom.preamble["File Path"].endswith("ED_1.channel/ED_1.chm")
-    assert chrom.injection_name == "20170526_MME_AA_STD-Mix2" and info["Generating Data System"].startswith("Chromeleon 7.2")
+    assert chrom.injection_name == "20170526_MME_AA_STD-Mix2"
+    assert info["Generating Data System"].startswith("Chromeleon 7.2")
     assert chrom.signal_unit == info["Signal Unit"] == "nC"
     assert chrom.time_min.size == int(info["Data Points"]) == 3241
     assert (chrom.time_min[0], chrom.time_min[-1]) == (0.0, 54.0)

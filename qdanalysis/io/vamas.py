@@ -658,7 +658,8 @@ def _kratos_block_comment(region: VamasRegion, n_points: int, operator: str) -> 
     low, high = min(start, end), max(start, end)
     sweep_s = round(region.dwell_time_s * n_points)
     return [
-        "Creation", f"Created by : {operator}", f"Date created : {day:02d}/{month:02d}/{year:04d} {hour:02d}:{minute:02d}",
+        "Creation", f"Created by : {operator}",
+        f"Date created : {day:02d}/{month:02d}/{year:04d} {hour:02d}:{minute:02d}",
         "Computer : XPS", "Location", f"Location ID : {region.sample_id}", f"Sample : {region.sample_id}",
         "Description : (0.000,0.000,0.000)mm", "Tilt : 0.00", "Charge Neutraliser : Off",
         "Settings", "Excitation", "Mode : XPS - monochromatic", "Tuning : Spectroscopy",

@@ -270,8 +270,8 @@ case("vamas/wrong_units.vms", V, V, "abscissa in keV (wrong units)", "expected '
 case("vamas/latin1_identifier.vms", V, V, "experiment identifier in Latin-1", "not valid UTF-8", where="line 5",
      content=joined(vms[:4] + ["Probe \u00c5ngstr\u00f6m-scale spot"] + vms[5:]).encode("latin-1"))
 
-case("vamas/mapping_scan.vms", V, V, "MAPPING scan mode (an image, not a spectrum)", "scan mode 'MAPPING' not supported",
-     where="line 8", content=joined(vms[:7] + ["MAPPING"] + vms[8:]))
+case("vamas/mapping_scan.vms", V, V, "MAPPING scan mode (an image, not a spectrum)",
+     "scan mode 'MAPPING' not supported", where="line 8", content=joined(vms[:7] + ["MAPPING"] + vms[8:]))
 case("vamas/kinetic_without_source.vms", V, V, "kinetic-energy abscissa, source energy 1E+37 (not given)",
      "source energy is not given", where="block 1 of 2",
      content=replace_line(VMS, first_block_parameter("Al (mono)", 1) + 1, "1E+37"))
