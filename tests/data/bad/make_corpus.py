@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from qdanalysis.io.cary import format_cary_csv
-from qdanalysis.io.chromeleon import format_chromeleon_txt
+from qdanalysis.io.chromeleon import format_chromeleon_txt, write_chromeleon_txt
 from qdanalysis.io.digital_micrograph import write_dm
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.io.icp import format_icp_csv
@@ -259,18 +259,24 @@ V = "vamas"
 vms = lines_of(VMS)
 # the first block's ordinate count line: "20" right after the 'additional parameters' "0"
 ordinate_count_line = next(i for i in range(len(vms)) if vms[i] == "20" and vms[i - 1] == "0"
-                           and vms[i - 2] == "0") + 1
+                           and vms[i - 2] == "1E+37") + 1
 first_ordinate = ordinate_count_line + 3  # min, max, then values
 second_block_start = vms.index("In 3d") + 1
+block_count_line = vms.index("C 1s") - 1  # 0-based index of the header's block count: the line before block 1
+
+
+def first_block_parameter(after: str, offset: int) -> int:
+    """0-based index of a block-1 parameter, ``offset`` lines after the line ``after``."""
+    return vms.index(after) + offset
 case("vamas/empty.vms", V, V, "empty file", "file is empty", content=b"")
 case("vamas/not_vamas.vms", V, V, "a CasaXPS .csv export renamed .vms", "not a VAMAS file", where="line 1",
      content="Binding Energy (E),Counts\n450.0,200\n449.5,210\n")
 case("vamas/binary_junk.vms", V, V, "binary junk", "binary content", content=PNG_JUNK)
 case("vamas/truncated.vms", V, V, "file cut inside the second block", "file ends while reading",
-     where="block 2 of 2", content=joined(vms[:second_block_start + 30]), swap_into="xps/InP_MS_ZnBr2.vms")
+     where="block 2 of 2", content=joined(vms[:second_block_start + 60]), swap_into="xps/InP_MS_ZnBr2.vms")
 case("vamas/block_count.vms", V, V, "header declares 1 block, file holds 2",
      "block count in the header does not match", where=f"line {second_block_start}",
-     content=joined(vms[:14] + ["1"] + vms[15:]))
+     content=joined(vms[:block_count_line] + ["1"] + vms[block_count_line + 1:]))
 case("vamas/nan_ordinate.vms", V, V, "NaN ordinate", "ordinate value is not finite (nan)",
      where=f"block 1 of 2 ('C 1s'), line {first_ordinate + 4}",
      content=joined(vms[:first_ordinate + 3] + ["nan"] + vms[first_ordinate + 4:]))
@@ -281,10 +287,27 @@ case("vamas/negative_counts.vms", V, V, "negative pulse counts", "negative count
 case("vamas/bad_mode.vms", V, V, "unknown experiment mode", "unknown experiment mode 'SPECTRUM'",
      where="line 7", content=joined(vms[:6] + ["SPECTRUM"] + vms[7:]))
 case("vamas/wrong_units.vms", V, V, "abscissa in keV (wrong units)", "expected 'Kinetic Energy' or 'Binding Energy' in eV",
-     where="block 1 of 2", content=joined([("keV" if (ln == "eV" and vms[i - 1] == "Kinetic Energy") else ln)
+     where="block 1 of 2", content=joined([("keV" if (ln == "eV" and vms[i - 1] == "Kinetic energy") else ln)
                                            for i, ln in enumerate(vms)]))
 case("vamas/latin1_identifier.vms", V, V, "experiment identifier in Latin-1", "not valid UTF-8", where="line 5",
      content=joined(vms[:4] + ["Probe \u00c5ngstr\u00f6m-scale spot"] + vms[5:]).encode("latin-1"))
+
+case("vamas/mapping_scan.vms", V, V, "MAPPING scan mode (an image, not a spectrum)",
+     "scan mode 'MAPPING' not supported", where="line 8", content=joined(vms[:7] + ["MAPPING"] + vms[8:]))
+case("vamas/kinetic_without_source.vms", V, V, "kinetic-energy abscissa, source energy 1E+37 (not given)",
+     "source energy is not given", where="block 1 of 2",
+     content=replace_line(VMS, first_block_parameter("Al (mono)", 1) + 1, "1E+37"))
+case("vamas/dwell_not_given.vms", V, V, "dwell time 1E+37 (not given): counts cannot become rates",
+     "dwell time and number of scans must be given", where="block 1 of 2",
+     content=replace_line(VMS, first_block_parameter("pulse counting", 1) + 1, "1E+37"))
+case("vamas/rate_label_in_counts.vms", V, V, "signal labelled 'count rate' but in 'd' (counts or c/s?)",
+     "labelled a count rate but its unit is 'd'", where="block 1 of 2",
+     content=replace_line(VMS, first_block_parameter("Intensity", 0) + 1, "count rate"))
+case("vamas/unknown_ordinate_unit.vms", V, V, "signal in volts (analogue detector, not counts)",
+     "signal 'Intensity' in 'V'", where="block 1 of 2",
+     content=replace_line(VMS, first_block_parameter("Intensity", 1) + 1, "V"))
+case("vamas/nul_inside_line.vms", V, V, "NUL byte inside a text line (not trailing padding)", "binary content",
+     content=joined(vms[:first_block_parameter("FAT", 9)] + ["C\x001s"] + vms[first_block_parameter("FAT", 10):]))
 
 # ------------------------------------------------------------------ .xy powder patterns
 X = "xy"
@@ -387,7 +410,8 @@ case("icp/latin1_units.csv", I, I, "exported in Latin-1 (µg/L)", "not valid UTF
 t_ic = np.arange(0, 40) * 0.05
 CHROM = format_chromeleon_txt(t_ic, 0.5 + gaussian(t_ic, 1.0, 0.05, 12.0, 0),
                               injection={"Injection": "etch1", "Type": "Unknown", "Dilution Factor": "1"})
-(HERE / "good" / "chromatogram.txt").write_text(CHROM)
+write_chromeleon_txt(HERE / "good" / "chromatogram.txt", t_ic, 0.5 + gaussian(t_ic, 1.0, 0.05, 12.0, 0),
+                     injection={"Injection": "etch1", "Type": "Unknown", "Dilution Factor": "1"})
 chrom = lines_of(CHROM)
 ic_header = chrom.index("Chromatogram Data:") + 2
 G = "chromeleon"
@@ -395,13 +419,22 @@ case("ic/empty.txt", G, G, "empty file", "file is empty", content=b"")
 case("ic/binary_junk.txt", G, G, "binary junk (a .cmbx archive renamed)", "binary content", content=PNG_JUNK)
 case("ic/latin1_export.txt", G, G, "ANSI/Latin-1 export (µS as byte 0xB5)", "re-export from Chromeleon as Unicode",
      where="line", content=CHROM.encode("latin-1"))
-case("ic/not_chromeleon.txt", G, G, "two-column text without sections", "content before any section title",
-     where="line 1", content="time\tsignal\n0.0\t0.5\n")
+case("ic/not_chromeleon.txt", G, G, "two-column text without sections", "not a Chromeleon ASCII export",
+     content="time\tsignal\n0.0\t0.5\n")
+case("ic/report_text.txt", G, G, "a printed report saved as text (no key<TAB>value lines)",
+     "neither a 'key<TAB>value' line nor a section title", where="line 1",
+     content="Sample report etch1\nBr- 0.12 mg/L\n")
 case("ic/no_data_section.txt", G, G, "export without the data table", "no 'Chromatogram Data:' section",
      content=joined(chrom[:ic_header - 2]))
 case("ic/millisiemens.txt", G, G, "signal in mS (wrong units)", "signal unit 'mS'", where=f"line {ic_header}",
-     content=CHROM.replace("Value (\u00b5S)", "Value (mS)"))
-case("ic/decimal_comma.txt", G, G, "decimal commas", "non-numeric time '0,050000'", where=f"line {ic_header + 2}",
+     content=CHROM.replace("Value (\u00b5S)", "Value (mS)").replace("Signal Unit\t\u00b5S", "Signal Unit\tmS"))
+case("ic/nanocoulomb.txt", G, G, "amperometric detector export (nC) on a conductivity row", "signal unit 'nC'",
+     where=f"line {ic_header}",
+     content=CHROM.replace("Value (\u00b5S)", "Value (nC)").replace("Signal Unit\t\u00b5S", "Signal Unit\tnC"))
+case("ic/unit_mismatch.txt", G, G, "column unit disagrees with the header's Signal Unit",
+     "disagrees with Signal Unit", where=f"line {ic_header}", content=CHROM.replace("Value (\u00b5S)", "Value (mS)"))
+case("ic/mixed_decimal_marks.txt", G, G, "decimal point in the first row, commas after it",
+     "has a ',' but the table's decimal mark is '.'", where=f"line {ic_header + 2}",
      content=joined(chrom[:ic_header + 1] + [ln.replace(".", ",") for ln in chrom[ic_header + 1:]]))
 case("ic/truncated.txt", G, G, "file cut after 30 of 40 data rows", "header says Data Points 40 (truncated?)",
      where=f"line {ic_header + 30}", content=joined(chrom[:ic_header + 30]))
