@@ -118,40 +118,50 @@ class Flow:
         self.y_mm += 0.5 * _line_mm(size_pt)
 
     def table(self, header: list[str], rows: list[list[str]], widths: list[int],
-              colours: list[dict[int, str]] | None = None) -> None:
+              colours: list[dict[int, str]] | None = None, notes: list[tuple[str, str]] | None = None) -> None:
         """Fixed-width table: cells wrapped to their column's width (characters), header repeated on
-        every page; ``colours[i]`` maps a column index to a text colour for row ``i``."""
+        every page. ``colours[i]`` maps a column index to a text colour (bold) for row ``i``;
+        ``notes[i]`` is ``(text, colour)`` printed under row ``i`` across columns 1 to the last."""
         line = _line_mm(MONO_PT)
         offsets = [MARGIN_MM + sum(widths[:i]) * MONO_CHAR_MM + i * 2 * MONO_CHAR_MM for i in range(len(widths))]
         total_chars = sum(widths) + 2 * (len(widths) - 1)
+        note_chars = total_chars - widths[0] - 2
         if total_chars * MONO_CHAR_MM > self.width_mm + 1e-6:
             raise ValueError(f"table of {total_chars} characters is wider than the page")
 
-        def put_row(cells: list[str], bold: bool, row_colours: dict[int, str]) -> None:
-            wrapped = [textwrap.wrap(str(c), w, break_long_words=True, break_on_hyphens=False) or [""]
-                       for c, w in zip(cells, widths)]
+        def wrap(cells: list[str]) -> list[list[str]]:
+            return [textwrap.wrap(str(c), w, break_long_words=True, break_on_hyphens=False) or [""]
+                    for c, w in zip(cells, widths)]
+
+        def put_row(wrapped: list[list[str]], bold: bool, row_colours: dict[int, str]) -> None:
             for k in range(max(len(w) for w in wrapped)):
                 for i, lines in enumerate(wrapped):
                     if k < len(lines):
-                        self._put(lines[k], MONO_PT, x_mm=offsets[i], mono=True, bold=bold,
+                        self._put(lines[k], MONO_PT, x_mm=offsets[i], mono=True, bold=bold or i in row_colours,
                                   colour=row_colours.get(i, "black"))
                 self.y_mm += line
 
         def put_header() -> None:
-            put_row(header, True, {})
+            put_row(wrap(header), True, {})
             self._put("-" * total_chars, MONO_PT, mono=True, colour="#808080")
             self.y_mm += line
 
-        n_header = max(len(textwrap.wrap(h, w) or [""]) for h, w in zip(header, widths)) + 1
-        self._need((n_header + 1) * line)
+        self._need((max(len(w) for w in wrap(header)) + 2) * line)
         put_header()
         for index, row in enumerate(rows):
-            height = max(len(textwrap.wrap(str(c), w, break_long_words=True, break_on_hyphens=False) or [""])
-                         for c, w in zip(row, widths)) * line
-            if self.y_mm + height > self.bottom_mm:
+            wrapped = wrap(row)
+            note, note_colour = notes[index] if notes else ("", "")
+            note_lines = textwrap.wrap(note, note_chars, break_long_words=True) if note else []
+            gap = 0.6 if notes else 0.0
+            if self.y_mm + (max(len(w) for w in wrapped) + len(note_lines)) * line + gap > self.bottom_mm:
                 self._new_page()
                 put_header()
-            put_row(row, False, (colours or [{}] * len(rows))[index])
+            put_row(wrapped, False, colours[index] if colours else {})
+            for piece in note_lines:
+                self._put(piece, MONO_PT, x_mm=offsets[1] if len(offsets) > 1 else offsets[0], mono=True,
+                          colour=note_colour)
+                self.y_mm += line
+            self.y_mm += gap
         self.y_mm += 0.8 * line
 
     def figure(self, pdf_path: Path, size_mm: tuple[float, float]) -> None:
@@ -186,21 +196,8 @@ def _add_claims(flow: Flow, claims: pd.DataFrame, what: str) -> None:
 
 
 def _claims_table(flow: Flow, claims: pd.DataFrame) -> None:
-    line = _line_mm(MONO_PT)
-    widths = VERDICT_WIDTHS
-    offsets = [MARGIN_MM + sum(widths[:i]) * MONO_CHAR_MM + i * 2 * MONO_CHAR_MM for i in range(len(widths))]
-    note_chars = sum(widths[1:]) + 2 * (len(widths) - 2)
-    total_chars = sum(widths) + 2 * (len(widths) - 1)
-
-    def header():
-        for i, title in enumerate(VERDICT_HEADER):
-            flow._put(title, MONO_PT, x_mm=offsets[i], mono=True, bold=True)
-        flow.y_mm += line
-        flow._put("-" * total_chars, MONO_PT, mono=True, colour="#808080")
-        flow.y_mm += line
-
-    flow._need(4 * line)
-    header()
+    """One row per claim (verdict in its colour), its source and any flag reason underneath."""
+    rows, colours, notes = [], [], []
     for claim in claims.itertuples(index=False):
         value, sigma = float(claim.regenerated), float(claim.uncertainty)
         unit = "" if pd.isna(claim.unit) else f" {claim.unit}"
@@ -211,28 +208,12 @@ def _claims_table(flow: Flow, claims: pd.DataFrame) -> None:
             regenerated = "–"
         published = str(claim.published)
         published += unit if published[:1] not in "<>=" else ""
-        cells = [claim.verdict, claim.quantity, claim.sample, published, regenerated, str(claim.tolerance)]
-        wrapped = [textwrap.wrap(str(c), w, break_long_words=True, break_on_hyphens=False) or [""]
-                   for c, w in zip(cells, widths)]
-        flag = "" if pd.isna(claim.flag) else str(claim.flag)
-        note = f"source: {claim.source}" + (f" | {flag}" if flag and flag != "ok" else "")
-        note_lines = textwrap.wrap(note, note_chars, break_long_words=True) or [""]
-        height = (max(len(w) for w in wrapped) + len(note_lines)) * line + 0.6
-        if flow.y_mm + height > flow.bottom_mm:
-            flow._new_page()
-            header()
-        for k in range(max(len(w) for w in wrapped)):
-            for i, lines in enumerate(wrapped):
-                if k < len(lines):
-                    colour = VERDICT_COLOURS.get(claim.verdict, "black") if i == 0 else "black"
-                    flow._put(lines[k], MONO_PT, x_mm=offsets[i], mono=True, bold=i == 0, colour=colour)
-            flow.y_mm += line
-        for piece in note_lines:
-            colour = VERDICT_COLOURS["warn"] if flag.startswith("warn") and "|" in note else "#505050"
-            flow._put(piece, MONO_PT, x_mm=offsets[1], mono=True, colour=colour)
-            flow.y_mm += line
-        flow.y_mm += 0.6
-    flow.y_mm += line
+        rows.append([claim.verdict, claim.quantity, claim.sample, published, regenerated, str(claim.tolerance)])
+        colours.append({0: VERDICT_COLOURS.get(claim.verdict, "black")})
+        flag = "" if pd.isna(claim.flag) or claim.flag == "ok" else str(claim.flag)
+        notes.append((f"source: {claim.source}" + (f" | {flag}" if flag else ""),
+                      VERDICT_COLOURS["warn"] if flag else "#505050"))
+    flow.table(VERDICT_HEADER, rows, VERDICT_WIDTHS, colours, notes)
 
 
 def _add_table_s1(flow: Flow, table_s1: pd.DataFrame) -> None:
@@ -243,14 +224,13 @@ def _add_table_s1(flow: Flow, table_s1: pd.DataFrame) -> None:
     widths = {column: max(len(str(v)) for v in [column, *shown[column]]) for column in shown.columns}
     available = int(flow.width_mm / MONO_CHAR_MM)
     sample = shown.columns[0]
-    groups, current = [], []
-    for column in shown.columns[1:]:
-        needed = widths[sample] + sum(widths[c] + 2 for c in [*current, column])
-        if current and needed > available:
-            groups.append(current)
-            current = []
-        current.append(column)
-    groups.append(current)
+    columns = list(shown.columns[1:])
+    groups = [columns]
+    for parts in range(1, len(columns) + 1):  # fewest parts of near-equal size that all fit
+        size = math.ceil(len(columns) / parts)
+        groups = [columns[i:i + size] for i in range(0, len(columns), size)]
+        if all(widths[sample] + sum(widths[c] + 2 for c in group) <= available for group in groups):
+            break
     for group in groups:
         columns = [sample, *group]
         flow.table(columns, [[str(v) for v in row] for row in shown[columns].itertuples(index=False)],
@@ -363,13 +343,12 @@ def build_dossier(layouts: list[FigureLayout], composites: dict[str, Path], repo
     for layout in layouts:
         body.page_break()
         # the composite carries the paper's caption title; the heading names the figure and its file
-        body.heading(f"{layout.category}: figures/{layout.name}.pdf"
-                     + ("" if layout.paper else " - added by this pipeline, not in the paper"))
+        body.heading(f"{layout.category}: figures/{layout.name}.pdf")
         if layout.name in composites:
             body.figure(Path(composites[layout.name]), pdf_page_size_mm(composites[layout.name]))
         else:
             body.paragraph("Not built: this data set has none of the figure's data panels.", colour="#505050")
-        _add_claims(body, claims_of_section(report, layout.name), f"{layout.name}")
+        _add_claims(body, claims_of_section(report, layout.name), layout.category)
     body.page_break()
     body.heading("Claims stated in the text without a figure")
     _add_claims(body, claims_of_section(report, TEXT_SECTION), "the text alone")
@@ -400,17 +379,15 @@ def _cover(layouts, composites, report, sections) -> Flow:
                    "but the analysis flagged the number; fail: it does not hold; missing: this data set has no such "
                    "number. Schematic panels are placeholders naming what the paper shows.", size_pt=7.5,
                    colour="#404040")
-    rows, colours = [], []
+    rows = []
     for layout in layouts:
         c = verdict_counts(claims_of_section(report, layout.name))
-        rows.append([layout.name + ("" if layout.name in composites else " (not built)"),
+        rows.append([layout.category + ("" if layout.name in composites else " (not built)"),
                      *(str(c[v]) for v in VERDICTS)])
-        colours.append({})
     for section, label in ((TEXT_SECTION, "Text only"), (TABLE_S1_SECTION, "Table S1")):
         c = verdict_counts(claims_of_section(report, section))
         rows.append([label, *(str(c[v]) for v in VERDICTS)])
-        colours.append({})
-    flow.table(["section", *VERDICTS], rows, [26, 7, 7, 7, 7], colours)
+    flow.table(["section", *VERDICTS], rows, [36, 7, 7, 7, 7])
     flow.heading("Contents", size_pt=10, section=False)
     offset = 1  # the cover is one page
     flow.table(["section", "page"], [[title, str(page + offset)] for title, page in sections], [100, 6])

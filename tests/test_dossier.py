@@ -76,7 +76,7 @@ def test_page_count_and_cover(dossier):
     assert len(pdf_pages) == pages and pages >= 7
     cover = pdf_pages[0]
     assert "Verdict: not reproduced - 29 of 32 published claims pass (29 pass, 1 warn, 1 fail, 1 missing)" in cover
-    assert "Figure2 (not built)" in cover and "Contents" in cover
+    assert "Figure 2 (not built)" in cover and "Contents" in cover
     assert all(f"page {i} of {pages}" in text for i, text in enumerate(pdf_pages, start=1))
 
 
@@ -90,7 +90,7 @@ def test_each_figure_is_followed_by_the_verdicts_of_its_numbers(dossier):
     assert "Fig. 1 Optical properties" in pdf_pages[first]  # the composite's own title
     second = next(i for i, t in enumerate(pdf_pages) if i and "Figure 2: figures/Figure2.pdf" in t)
     figure1_rows = " ".join(pdf_pages[first:second])
-    assert "Published claims on Figure1: 30 (29 pass, 1 warn, 0 fail, 0 missing)" in figure1_rows
+    assert "Published claims on Figure 1: 30 (29 pass, 1 warn, 0 fail, 0 missing)" in figure1_rows
     assert "InP_MS_ZnBr2" in figure1_rows and "86.23 ± 0.81 %" in figure1_rows
     assert "emission truncated at 800 nm" in figure1_rows  # the flag reason travels with the row
     assert "SampleNumber27" in figure1_rows  # rows continue on the next page
