@@ -10,8 +10,9 @@ import tomllib
 from conftest import ROOT
 
 # SPDX identifiers and trove classifiers of permissive licences compatible with MIT.
+# MIT-CMU (Pillow's historical PIL licence) is the MIT-style CMU permission notice: permissive.
 PERMISSIVE = {"MIT", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "ISC", "Apache-2.0", "PSF-2.0", "Zlib",
-              "CC0-1.0", "Python-2.0", "MPL-2.0"}
+              "CC0-1.0", "Python-2.0", "MPL-2.0", "MIT-CMU"}
 PERMISSIVE_CLASSIFIERS = ("MIT License", "BSD License", "Python Software Foundation License",
                           "Apache Software License", "ISC License")
 COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU General Public)\b", re.IGNORECASE)
