@@ -301,7 +301,8 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
     peak_noise = valley_noise = point_noise
     adaptive = fit_half_width_nm is None
     top = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[peak], start, max_width, peak_noise, adaptive)
-    bottom = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[valley], start, max_width, valley_noise, adaptive)
+    bottom = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[valley], start, max_width, valley_noise,
+                              adaptive)
     peak_ext, valley_ext = top.extremum, bottom.extremum
     if peak_ext.wavelength_nm - valley_ext.wavelength_nm < min_valley_separation_nm:
         raise AnalysisError(f"degenerate valley: refined minimum at {valley_ext.wavelength_nm:.1f} nm is within "
@@ -325,7 +326,8 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
 
 def _depth(peak: Extremum, valley: Extremum) -> tuple[float, float]:
     ratio = valley.absorbance / peak.absorbance
-    ratio_err = abs(ratio) * math.hypot(valley.absorbance_err / valley.absorbance, peak.absorbance_err / peak.absorbance)
+    ratio_err = abs(ratio) * math.hypot(valley.absorbance_err / valley.absorbance,
+                                        peak.absorbance_err / peak.absorbance)
     return float(1 - ratio), float(ratio_err)
 
 

@@ -109,7 +109,8 @@ class PLQYAnalysis:
 
     @property
     def two_measurement_total_err(self) -> float:
-        return math.hypot(self.result.plqy_two_measurement_err, self.sys_relative * abs(self.result.plqy_two_measurement))
+        return math.hypot(self.result.plqy_two_measurement_err,
+                          self.sys_relative * abs(self.result.plqy_two_measurement))
 
 
 def integrate_band(wavelength_nm, counts, band_nm, background_nm) -> BandIntegral:
@@ -386,7 +387,8 @@ def analyse_plqy(wavelength_nm, empty, in_beam, out_of_beam=None, *, excitation_
             raise AnalysisError(f"the excitation line at {excitation.peak_nm:.1f} nm (from the blank) lies outside "
                                 f"the configured excitation window {lo:g}-{hi:g} nm")
         excitation = ExcitationLine(excitation.peak_nm, (lo, hi), excitation.offline_level)
-    window = (excitation.window_nm[1], float(x[-1])) if emission_window_nm is None else tuple(map(float, emission_window_nm))
+    window = ((excitation.window_nm[1], float(x[-1])) if emission_window_nm is None
+              else tuple(map(float, emission_window_nm)))
     if window[1] <= x[0] or window[0] >= x[-1]:
         raise AnalysisError(f"emission window {window[0]:g}-{window[1]:g} nm lies outside the scans "
                             f"({x[0]:g}-{x[-1]:g} nm)")
@@ -424,7 +426,8 @@ def plqy_quantities(analysis: PLQYAnalysis, sample: str) -> list[Quantity]:
     method = "de Mello three-measurement" if three else "de Mello two-measurement"
     sys_note = f"; sys {100 * analysis.sys_relative:g} % of the value (sphere/spectral calibration)"
     return [
-        Quantity("plqy_percent", sample, 100 * result.plqy, 100 * analysis.plqy_total_err, "%", method + sys_note, flag),
+        Quantity("plqy_percent", sample, 100 * result.plqy, 100 * analysis.plqy_total_err, "%", method + sys_note,
+                 flag),
         Quantity("plqy_stat_percent", sample, 100 * result.plqy_err, math.nan, "%",
                  "counting-statistics part of the plqy_percent uncertainty", flag),
         Quantity("plqy_sys_percent", sample, 100 * analysis.plqy_sys, math.nan, "%",

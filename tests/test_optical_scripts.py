@@ -74,7 +74,8 @@ def test_pl_scan_without_half_maximum_names_file_and_sample(tmp_path):
     spectrum = tmp_path / "P1.csv"
     spectrum.write_text(format_fluoracle_csv(grid, counts, label="P1", scan_type="Emission Scan", x_axis="Wavelength"))
     spec = {"input": {"spectrum": str(spectrum)}, "output": {"fit": str(tmp_path / "fit.json")},
-            "log": [str(tmp_path / "step.log")], "params": {"row": {"sample": "P1"}, "settings": {"baseline_points": 20}}}
+            "log": [str(tmp_path / "step.log")],
+            "params": {"row": {"sample": "P1"}, "settings": {"baseline_points": 20}}}
     result = run_script(tmp_path, "fit_pl_spectrum.py", spec)
     log = (tmp_path / "step.log").read_text()
     assert result.returncode == 1

@@ -175,7 +175,8 @@ def case_plqy(rng, workdir: Path) -> dict[str, Recovered]:
                               exponent=line.exponent, dispersion=line.dispersion,
                               homogeneous_ev=float(rng.uniform(0.03, 0.09)))
     shell = float(rng.uniform(2.65, 2.85)) if rng.uniform() < 0.5 else None
-    absorber = sim.AbsorptionSample(ensemble=ensemble, shell_edge_ev=shell, shell_strength=float(rng.uniform(0.05, 0.4)))
+    absorber = sim.AbsorptionSample(ensemble=ensemble, shell_edge_ev=shell,
+                                    shell_strength=float(rng.uniform(0.05, 0.4)))
     excitation = max(peak_nm - float(rng.uniform(40.0, 150.0)) - 0.5 * fwhm_nm, 330.0)
     excitation = round(excitation)
     setup = sim.SphereSetup(

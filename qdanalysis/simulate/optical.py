@@ -56,7 +56,7 @@ assumptions:
 * FWHM vs treatment time (Fig 3d): assumed FWHM(t) = 36.9 nm + dF (1 - exp(-t/tau)), with dF = 1.2,
   0.6, 0.1 nm and tau = 20, 15, 10 min at 160, 240, 300 C, so 300 C is narrowest (as the text says).
 * Sphere (de Mello): absorptance 0.30-0.50 drawn per sample, out-of-beam absorption 10 % of it,
-  excitation 450 nm with a 2 nm bandpass, ~2e7 integrated excitation counts, 30 counts/channel dark
+  scans 430-850 nm (past the oxidised samples' trap bands), excitation 450 nm with a 2 nm bandpass, ~2e7 integrated excitation counts, 30 counts/channel dark
   level; the shipped instrument's spectral-correction error is fixed at +0.6 % (emission relative to
   the excitation line) with a 0.3 % ripple, inside the 2.4-4.2 % comparability of corrected emission
   spectra reported by Resch-Genger et al., Anal. Chem. 2012, 84, 3889 - a random draw of that size
@@ -187,7 +187,8 @@ def sample_absorbance(wavelength_nm, sample: AbsorptionSample, *, include_scatte
     absorbance = sample.scale * ensemble_absorption(energy, sample.ensemble)
     if sample.shell_edge_ev is not None and sample.shell_strength > 0:
         u = sample.shell_urbach_ev
-        absorbance = absorbance + sample.shell_strength * np.sqrt(u * np.logaddexp(0, (energy - sample.shell_edge_ev) / u))
+        edge = np.logaddexp(0, (energy - sample.shell_edge_ev) / u)
+        absorbance = absorbance + sample.shell_strength * np.sqrt(u * edge)
     if include_scatter:
         absorbance = absorbance + sample.scatter_at_400nm * (400.0 / wavelength) ** sample.scatter_exponent
     return absorbance
@@ -515,7 +516,8 @@ def responsivity_error(wavelength_nm, setup: SphereSetup) -> np.ndarray:
     """Relative error (1 + delta) of the spectral correction at ``wavelength_nm``."""
     x = np.clip((np.asarray(wavelength_nm, dtype=float) - setup.excitation_nm) / setup.calibration_transition_nm, 0, 1)
     smooth_step = x * x * (3 - 2 * x)
-    ripple = setup.ripple * np.sin(2 * math.pi * np.asarray(wavelength_nm) / setup.ripple_period_nm + setup.ripple_phase)
+    phase = 2 * math.pi * np.asarray(wavelength_nm) / setup.ripple_period_nm + setup.ripple_phase
+    ripple = setup.ripple * np.sin(phase)
     return 1.0 + setup.calibration_error * smooth_step + ripple
 
 
@@ -605,7 +607,8 @@ def emission_template(material: str, peak_nm: float, **overrides) -> EmissionLin
 
 def absorption_template(material: str, exciton_nm: float, shell_edge_ev: float | None, **overrides) -> AbsorptionSample:
     preset = MATERIALS[material]
-    ensemble = QDEnsemble(limit_ev=preset["limit_ev"] - 0.05, confinement_ev=HC / exciton_nm - preset["limit_ev"] + 0.05,
+    limit = preset["limit_ev"] - 0.05  # a starting point: design_absorption solves the energy offset
+    ensemble = QDEnsemble(limit_ev=limit, confinement_ev=HC / exciton_nm - limit,
                           exponent=preset["exponent"], dispersion=0.06)
     params = dict(ensemble=ensemble, scale=0.1, shell_edge_ev=shell_edge_ev,
                   shell_strength=0.0 if shell_edge_ev is None else 0.25)
