@@ -11,6 +11,9 @@ The published table (``published.csv``) is read only here, by the report rule. E
   the value must lie below the level, however noisy);
 * an optional ``reference_quantity`` compares against another quantity of the reference sample (e.g.
   Br- of the core etch against the blanks' noise level); a missing uncertainty counts as zero;
+* a quantity whose uncertainty includes a systematic common to every sample measured on the same
+  instrument (:data:`COMMON_SYSTEMATICS`, e.g. the PLQY's sphere calibration) is compared between two
+  samples with that part removed in quadrature: it shifts both numbers alike and cancels in the claim;
 * ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
   zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
 
@@ -39,6 +42,21 @@ VERDICTS = ("pass", "warn", "fail", "missing")
 TABLE_S1_HEADERS = {"pl_peak_nm": "PL peak (nm)", "pl_fwhm_nm": "FWHM (nm)", "plqy_percent": "PLQY (%)",
                     "tau1_ns": "τ1 (ns)", "A1_percent": "τ1 %", "tau2_ns": "τ2 (ns)", "A2_percent": "τ2 %",
                     "tau_avg_ns": "τavg (ns)"}
+
+
+# quantity -> the quantity whose value is the part of its uncertainty common to every sample of one
+# instrument (qdanalysis.plqy: spectral calibration of the sphere)
+COMMON_SYSTEMATICS = {"plqy_percent": "plqy_sys_percent"}
+
+
+def _comparison_sigma(regenerated: pd.DataFrame, quantity: str, sample: str, sigma: float) -> float:
+    """``sigma`` without the instrument-common systematic of ``quantity`` (if the table holds one)."""
+    if quantity not in COMMON_SYSTEMATICS or not np.isfinite(sigma):
+        return sigma
+    common, _ = _lookup(regenerated, COMMON_SYSTEMATICS[quantity], sample)
+    if not np.isfinite(common):
+        return sigma
+    return math.sqrt(max(sigma**2 - common**2, 0.0))
 
 
 def _lookup(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float]:
@@ -79,8 +97,13 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             reference = claim.reference_sample + ("" if ref_quantity == claim.quantity else f" {ref_quantity}")
             row["published"] = f"{symbol} {reference}"
             margin_given = str(claim.tolerance).strip() not in ("", "nan")
+            if ref_quantity == claim.quantity:  # same instrument: its common systematic cancels
+                sigma_cmp = _comparison_sigma(regenerated, claim.quantity, claim.sample, sigma)
+                ref_sigma_cmp = _comparison_sigma(regenerated, ref_quantity, claim.reference_sample, ref_sigma)
+            else:
+                sigma_cmp, ref_sigma_cmp = sigma, ref_sigma
             margin = (float(claim.tolerance) if margin_given
-                      else 2 * math.hypot(np.nan_to_num(sigma), np.nan_to_num(ref_sigma)))
+                      else 2 * math.hypot(np.nan_to_num(sigma_cmp), np.nan_to_num(ref_sigma_cmp)))
             label = f"margin {margin:g}" if margin_given else "2σ"
             row["tolerance"] = f"{label} (ref {ref_value:.4g})" if np.isfinite(ref_value) else label
             diff = value - ref_value if claim.relation == "greater_than" else ref_value - value

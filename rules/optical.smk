@@ -89,7 +89,7 @@ for _technique in ("uvvis", "pl", "plqy"):
     if samples(_technique):
         QUANTITY_TABLES.append(f"{OUT}/{_technique}/quantities.csv")
 
-TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent"]
+TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_stat_percent", "plqy_sys_percent"]
 
 
 # ---------------------------------------------------------------- figures
