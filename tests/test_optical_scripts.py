@@ -94,7 +94,7 @@ def test_plqy_blank_without_line_names_all_three_files(tmp_path):
     settings = {"excitation_window_nm": None, "emission_window_nm": None, "background_window_nm": None,
                 "calibration_sys_relative": 0.035}
     spec = {"input": {k: str(v) for k, v in paths.items()}, "output": {"fit": str(tmp_path / "fit.json")},
-            "log": [str(tmp_path / "step.log")], "params": {"row": {"sample": "Q"}, "settings": settings}}
+            "log": [str(tmp_path / "step.log")], "params": {"row": {"sample": "Q"}, "settings": settings, "curves": {}}}
     result = run_script(tmp_path, "compute_plqy.py", spec)
     log = (tmp_path / "step.log").read_text()
     assert result.returncode == 1
