@@ -17,6 +17,7 @@ include: "rules/xps.smk"
 include: "rules/xrd.smk"
 include: "rules/tem.smk"
 include: "rules/etching.smk"
+include: "rules/figures.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
 include: "rules/reviewer.smk"
@@ -35,4 +36,5 @@ rule all:
         f"{OUT}/reproduction_report.md",
         f"{OUT}/provenance.json",
         REVIEWER_OUTPUTS,
+        f"{OUT}/run_check.txt",
     default_target: True

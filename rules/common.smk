@@ -26,6 +26,8 @@ except RawDataError as err:
 # Each technique rules file appends its figure stems, quantities tables and Table S1 columns.
 FIGURES = []
 QUANTITY_TABLES = []
+FAILURE_TABLES = []
+FIGURE_GROUPS = {}  # group -> panel specs; rules/figures.smk makes one plot job per group  # failures.csv of every batch job; rule check_failures fails the run if any lists a sample
 TABLE_S1_QUANTITIES = []
 TABLE_S1_SERIES = ["halide_treatment", "oam_halide_control"]
 
@@ -75,6 +77,65 @@ def fits(technique, sample_ids):
 def sample_metadata(technique, role="measurement"):
     """Metadata rows (plain dicts) of a technique's measurements, for collect/figure scripts."""
     return [row_dict(row) for _, row in rows(technique, role).iterrows()]
+
+
+def batch_outputs(technique):
+    """The outputs of every batch job (records directory, the technique tables, its failures)."""
+    return {"fits": directory(f"{OUT}/{technique}/fits"), "quantities": f"{OUT}/{technique}/quantities.csv",
+            "summary": f"{OUT}/{technique}/summary.csv", "failures": f"{OUT}/{technique}/failures.csv"}
+
+
+def sample_tasks(technique, role="measurement"):
+    """One batch task per measurement row: the sample, its raw file, its sheet row (qdanalysis.batch.Task)."""
+    return [{"sample": row["sample"], "files": [raw_file(row["file"])], "params": {"row": row}}
+            for row in sample_metadata(technique, role)]
+
+
+def task_files(tasks):
+    """Every raw file a list of batch tasks reads (the batch rule's input)."""
+    return list(dict.fromkeys(f for task in tasks for f in task["files"]))
+
+
+def plqy_tasks():
+    """One task per PLQY sample: files (empty sphere, in beam[, out of beam]), the in-beam row, the curves."""
+    tasks = []
+    for sample in samples("plqy"):
+        scans = [sphere_row(sample, "empty", "blank"), sphere_row(sample, "in_beam"), sphere_row(sample, "out_of_beam")]
+        for row, position in zip(scans[:2], ("empty", "in_beam")):
+            if row is None:
+                raise WorkflowError(f"bad raw data: {RAW / 'samples.csv'}: plqy sample {sample!r} has no "
+                                    f"sphere_position {position!r} row")
+        files = [raw_file(row["file"]) for row in scans if row is not None]
+        tasks.append({"sample": sample, "files": files,
+                      "params": {"row": scans[1], "curves": sphere_curves(sample)}})
+    return tasks
+
+
+def add_figure(group, stem, kind, caption, category, *, inputs, params):
+    """Register a panel: drawn by qdanalysis.figures.<kind> in the group's plot job (rules/figures.smk)."""
+    FIGURES.append(f"{FIG}/{stem}")
+    FIGURE_GROUPS.setdefault(group, []).append({
+        "stem": stem, "kind": kind, "caption": caption, "category": category, "inputs": inputs,
+        "params": params, "pdf": f"{FIG}/{stem}.pdf", "png": f"{FIG}/{stem}.png"})
+
+
+def figure_inputs(specs):
+    """Every table/record path the group's panels read (empty entries dropped)."""
+    paths = []
+    for spec in specs:
+        for value in spec["inputs"].values():
+            paths += [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(p for p in paths if p))
+
+
+def figure_outputs(specs):
+    """``<stem>_pdf`` (captioned for the HTML report) and ``<stem>_png`` of every panel of a group."""
+    outputs = {}
+    for spec in specs:
+        outputs[f"{spec['stem']}_pdf"] = report(spec["pdf"], caption=f"../report/{spec['caption']}.rst",
+                                                category=spec["category"])
+        outputs[f"{spec['stem']}_png"] = spec["png"]
+    return outputs
 
 
 def sphere_row(sample, position, role="measurement"):

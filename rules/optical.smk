@@ -2,97 +2,50 @@
 # the optical columns of Table S1.
 
 
-rule analyse_absorption:
-    input:
-        spectrum=measurement_file("uvvis"),
-    output:
-        fit=f"{OUT}/uvvis/fits/{{sample}}.json",
-    params:
-        row=lambda w: sample_row("uvvis", w.sample),
-        settings=config["absorption"],
-    log:
-        f"{OUT}/logs/analyse_absorption/{{sample}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/analyse_absorption/{{sample}}.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
-    script:
-        "../scripts/analyse_absorption.py"
+# One job per technique (qdanalysis.batch): every sample's record in <technique>/fits/, its log beside it.
+# (technique, rule name, step function, tasks, config section)
+OPTICAL_BATCHES = [
+    ("uvvis", "analyse_absorption_spectra", "qdanalysis.steps.optical:absorption", sample_tasks("uvvis"), "absorption"),
+    ("pl", "fit_pl_spectra", "qdanalysis.steps.optical:pl_spectrum", sample_tasks("pl"), "pl"),
+    ("plqy", "compute_plqys", "qdanalysis.steps.optical:plqy", plqy_tasks(), "plqy"),
+]
 
-
-rule fit_pl_spectrum:
-    input:
-        spectrum=measurement_file("pl"),
-    output:
-        fit=f"{OUT}/pl/fits/{{sample}}.json",
-    params:
-        row=lambda w: sample_row("pl", w.sample),
-        settings=config["pl"],
-    log:
-        f"{OUT}/logs/fit_pl_spectrum/{{sample}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/fit_pl_spectrum/{{sample}}.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
-    script:
-        "../scripts/fit_pl_spectrum.py"
-
-
-rule compute_plqy:
-    input:
-        empty=sphere_file("empty", role="blank"),
-        in_beam=sphere_file("in_beam"),
-        out_of_beam=sphere_file("out_of_beam", optional=True),
-    output:
-        fit=f"{OUT}/plqy/fits/{{sample}}.json",
-    params:
-        row=lambda w: sphere_row(w.sample, "in_beam"),
-        curves=lambda w: sphere_curves(w.sample),
-        settings=config["plqy"],
-    log:
-        f"{OUT}/logs/compute_plqy/{{sample}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/compute_plqy/{{sample}}.tsv"
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
-    script:
-        "../scripts/compute_plqy.py"
-
-
-for _technique in ("uvvis", "pl", "plqy"):
+for _technique, _name, _step, _tasks, _section in OPTICAL_BATCHES:
+    if not _tasks:
+        continue
 
     rule:
         name:
-            f"collect_{_technique}"
+            _name
         input:
-            fits=fits(_technique, samples(_technique)),
+            raw=task_files(_tasks),
         output:
-            quantities=f"{OUT}/{_technique}/quantities.csv",
-            summary=f"{OUT}/{_technique}/summary.csv",
+            **batch_outputs(_technique),
+        params:
+            technique=_technique,
+            step=_step,
+            tasks=_tasks,
+            settings=config[_section],
         log:
-            f"{OUT}/logs/collect_{_technique}.log",
-        localrule: True
+            f"{OUT}/logs/{_name}.log",
+        benchmark:
+            f"{OUT}/benchmarks/{_name}.tsv"
+        resources:
+            mem_mb=2000,
+            runtime=30,
         conda:
             "../envs/pipeline.yaml"
         script:
-            "../scripts/collect_fits.py"
+            "../scripts/analyse_samples.py"
 
-    if samples(_technique):
-        QUANTITY_TABLES.append(f"{OUT}/{_technique}/quantities.csv")
+    QUANTITY_TABLES.append(f"{OUT}/{_technique}/quantities.csv")
+    FAILURE_TABLES.append(f"{OUT}/{_technique}/failures.csv")
 
 TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_stat_percent", "plqy_sys_percent"]
 
 
 # ---------------------------------------------------------------- figures
+# Panel specs: drawn by rule plot_optical_figures (rules/figures.smk) with qdanalysis.figures.<kind>.
 # (figure stem, caption, category, series shown, label column, x range, VD marks, letter)
 SPECTRA_FIGURES = [
     ("Fig1b", "fig1b", "Figure 1", ["halide_treatment"], ["treatment"], (380, 650), False, "b"),
@@ -103,33 +56,11 @@ SPECTRA_FIGURES = [
 
 for _stem, _caption, _category, _series, _label_by, _xlim, _vd, _letter in SPECTRA_FIGURES:
     _pl, _uvvis = samples("pl", series=_series), samples("uvvis", series=_series)
-    if not (_pl or _uvvis):
-        continue
-    FIGURES.append(f"{FIG}/{_stem}")
-
-    rule:
-        name:
-            f"plot_{_stem.lower()}"
-        input:
-            pl=fits("pl", _pl),
-            uvvis=fits("uvvis", _uvvis),
-        output:
-            pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
-            png=f"{FIG}/{_stem}.png",
-        params:
-            samples=list(dict.fromkeys(_uvvis + _pl)),
-            label_by=_label_by,
-            xlim=_xlim,
-            annotate_vd=_vd,
-            letter=_letter,
-        log:
-            f"{OUT}/logs/plot_{_stem}.log",
-        localrule: True
-        conda:
-            "../envs/pipeline.yaml"
-        script:
-            "../scripts/plot_spectra.py"
-
+    if _pl or _uvvis:
+        add_figure("optical", _stem, "spectra", _caption, _category,
+                   inputs={"pl": f"{OUT}/pl/fits" if _pl else "", "uvvis": f"{OUT}/uvvis/fits" if _uvvis else ""},
+                   params={"samples": list(dict.fromkeys(_uvvis + _pl)), "label_by": _label_by, "xlim": _xlim,
+                           "annotate_vd": _vd, "letter": _letter})
 
 # (stem, caption, category, series, label column, letter)
 PLQY_BAR_FIGURES = [
@@ -141,32 +72,10 @@ PLQY_BAR_FIGURES = [
 
 for _stem, _caption, _category, _series, _label_by, _letter in PLQY_BAR_FIGURES:
     _samples = samples("plqy", series=_series)
-    if not _samples:
-        continue
-    FIGURES.append(f"{FIG}/{_stem}")
-
-    rule:
-        name:
-            f"plot_{_stem.lower()}"
-        input:
-            summary=f"{OUT}/plqy/summary.csv",
-        output:
-            pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
-            png=f"{FIG}/{_stem}.png",
-        params:
-            samples=_samples,
-            quantity="plqy_percent",
-            ylabel="PLQY (%)",
-            label_by=_label_by,
-            letter=_letter,
-        log:
-            f"{OUT}/logs/plot_{_stem}.log",
-        localrule: True
-        conda:
-            "../envs/pipeline.yaml"
-        script:
-            "../scripts/plot_bars.py"
-
+    if _samples:
+        add_figure("optical", _stem, "bars", _caption, _category, inputs={"summary": f"{OUT}/plqy/summary.csv"},
+                   params={"samples": _samples, "quantity": "plqy_percent", "ylabel": "PLQY (%)",
+                           "label_by": _label_by, "letter": _letter})
 
 # (stem, caption, category, technique, series, x, group, quantity, axis labels, letter)
 TREND_FIGURES = [
@@ -177,31 +86,8 @@ TREND_FIGURES = [
 ]
 
 for _stem, _caption, _category, _technique, _series, _x, _group, _quantity, _xlabel, _ylabel, _letter in TREND_FIGURES:
-    if not samples(_technique, series=_series):
-        continue
-    FIGURES.append(f"{FIG}/{_stem}")
-
-    rule:
-        name:
-            f"plot_{_stem.lower()}"
-        input:
-            summary=f"{OUT}/{_technique}/summary.csv",
-        output:
-            pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
-            png=f"{FIG}/{_stem}.png",
-        params:
-            series=_series,
-            x=_x,
-            group_by=_group,
-            group_unit="°C",
-            quantity=_quantity,
-            xlabel=_xlabel,
-            ylabel=_ylabel,
-            letter=_letter,
-        log:
-            f"{OUT}/logs/plot_{_stem}.log",
-        localrule: True
-        conda:
-            "../envs/pipeline.yaml"
-        script:
-            "../scripts/plot_trend.py"
+    if samples(_technique, series=_series):
+        add_figure("optical", _stem, "trend", _caption, _category,
+                   inputs={"summary": f"{OUT}/{_technique}/summary.csv"},
+                   params={"series": _series, "x": _x, "group_by": _group, "group_unit": "°C",
+                           "quantity": _quantity, "xlabel": _xlabel, "ylabel": _ylabel, "letter": _letter})

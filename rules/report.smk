@@ -37,3 +37,20 @@ rule build_reproduction_report:
         "../envs/pipeline.yaml"
     script:
         "../scripts/build_reproduction_report.py"
+
+
+# Batch jobs keep going past a sample whose raw file cannot be read or analysed (qdanalysis.batch), so
+# the other samples' tables and figures are still written; this terminal check then fails the run,
+# repeating each failure's one-line error, until the file is fixed.
+rule check_failures:
+    input:
+        failures=FAILURE_TABLES,
+    output:
+        checked=f"{OUT}/run_check.txt",
+    log:
+        f"{OUT}/logs/check_failures.log",
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/check_failures.py"
