@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -33,6 +34,8 @@ def log_to(log_path: str | Path) -> logging.Logger:
     job's stderr, and the script exits with status 1 (Snakemake then removes the job's outputs, so
     nothing half-written remains). Other exceptions are bugs and keep their traceback in the log.
     """
+    if os.environ.get("QDANALYSIS_RECORD_JOBS"):
+        _record_job(Path(os.environ["QDANALYSIS_RECORD_JOBS"]), sys._getframe(1).f_globals)
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     stream = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives for the script's lifetime
     sys.stdout = stream
@@ -42,3 +45,24 @@ def log_to(log_path: str | Path) -> logging.Logger:
     logger.handlers[:] = [logging.StreamHandler(stream)]
     logger.setLevel(logging.INFO)
     return logger
+
+
+def _record_job(directory: Path, script_globals: dict) -> None:
+    """Benchmark hook (benchmarks/bench_build.py): save the calling script's Snakemake job object.
+
+    Snakemake runs ``scripts/<name>.py`` as a temporary copy named ``tmp<random>.<name>.py``; the job
+    object and the original script's name are pickled to ``<directory>/<start time ns>.pkl`` so the
+    benchmark can replay every job of a run in one process. Only active when the environment variable
+    ``QDANALYSIS_RECORD_JOBS`` is set.
+    """
+    import pickle
+    import time
+
+    job = script_globals.get("snakemake")
+    script = Path(script_globals.get("__file__", "")).name
+    if job is None or not script:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    name = script.split(".", 1)[1] if script.startswith("tmp") and script.count(".") >= 2 else script
+    (directory / f"{time.time_ns()}_{os.getpid()}.pkl").write_bytes(
+        pickle.dumps({"script": name, "rule": getattr(job, "rule", ""), "snakemake": job}))
