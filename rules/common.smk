@@ -19,7 +19,8 @@ FIG = config["fig_dir"]
 try:
     SHEET = read_sample_sheet(RAW)
     validate_sample_sheet(SHEET, RAW, Path(workflow.basedir) / "schemas" / "samples.schema.yaml")
-    check_sample_sheet(SHEET, RAW, check_hashes=config.get("check_hashes", True))
+    check_sample_sheet(SHEET, RAW, check_hashes=config.get("check_hashes", True),
+                       hash_cache=Path(".snakemake") / "qdanalysis_raw_sha256.json")
 except RawDataError as err:
     raise WorkflowError(f"bad raw data: {err}") from None
 

@@ -94,3 +94,26 @@ def test_sheet_without_curve_column_reads_as_before(raw_copy):
 
     sheet = read_sample_sheet(raw_copy)
     assert sheet["curve"].isna().all() and row_dict(sheet.iloc[0])["curve"] is None
+
+
+def test_hash_cache_skips_unchanged_files_and_still_catches_an_edit(tmp_path, optical_raw):
+    from qdanalysis.io import samplesheet
+
+    raw = shutil.copytree(optical_raw, tmp_path / "raw")
+    sheet = read_sample_sheet(raw)
+    cache = tmp_path / "cache.json"
+    check_sample_sheet(sheet, raw, hash_cache=cache)
+    assert cache.is_file()
+    calls = []
+    real = samplesheet.sha256_file
+    samplesheet.sha256_file = lambda path: calls.append(path) or real(path)
+    try:
+        check_sample_sheet(sheet, raw, hash_cache=cache)
+        assert calls == []  # nothing re-read
+        edited = raw / sheet["file"].iloc[0]
+        edited.write_bytes(edited.read_bytes() + b"\n")
+        with pytest.raises(RawDataError, match="differs from the sample sheet"):
+            check_sample_sheet(sheet, raw, hash_cache=cache)
+        assert calls == [edited]
+    finally:
+        samplesheet.sha256_file = real

@@ -34,9 +34,10 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def verify_sha256(path: str | Path, expected: str) -> str:
-    """The file's sha256; RawDataError naming the file if it differs from the sheet's ``expected``."""
-    digest = sha256_file(path)
+def verify_sha256(path: str | Path, expected: str, digest: str | None = None) -> str:
+    """The file's sha256 (or ``digest`` if already known); RawDataError naming the file if it differs
+    from the sheet's ``expected``."""
+    digest = sha256_file(path) if digest is None else digest
     if digest != expected:
         raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
                                        f"({str(expected)[:12]}...): the raw file changed")
@@ -88,8 +89,56 @@ def validate_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, schema_path:
             raise RawDataError(path, f"line {index + 2}", f"{column}{error.message}")
 
 
-def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes: bool = True) -> None:
-    """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet."""
+class HashCache:
+    """sha256 of raw files remembered by (size, mtime in ns), so a rerun does not re-read every file.
+
+    The pre-flight check runs at every ``snakemake`` invocation (and, on a cluster, in every job); with a
+    thousand samples re-hashing gigabytes of micrographs each time would dominate a no-op run. A file
+    whose size and modification time are unchanged is taken to have the hash computed before - the
+    convention of git's index and of make. ``results/provenance.json`` always recomputes every hash.
+    The cache is a JSON file in the working directory's ``.snakemake/``; it never lives in ``raw/``.
+    """
+
+    def __init__(self, path: str | Path | None):
+        import json
+
+        self.path = None if path is None else Path(path)
+        self.entries: dict[str, list] = {}
+        self.changed = False
+        if self.path is not None and self.path.is_file():
+            try:
+                self.entries = json.loads(self.path.read_text())
+            except ValueError:
+                self.entries = {}
+
+    def sha256(self, path: Path) -> str:
+        stat = path.stat()
+        key = str(path.resolve())
+        entry = self.entries.get(key)
+        if entry and entry[0] == stat.st_size and entry[1] == stat.st_mtime_ns:
+            return entry[2]
+        digest = sha256_file(path)
+        self.entries[key] = [stat.st_size, stat.st_mtime_ns, digest]
+        self.changed = True
+        return digest
+
+    def save(self) -> None:
+        import json
+
+        if self.path is not None and self.changed:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries, sort_keys=True))
+            tmp.replace(self.path)
+
+
+def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes: bool = True,
+                       hash_cache: str | Path | None = None) -> None:
+    """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet.
+
+    ``hash_cache``: a JSON file remembering hashes by (size, mtime) (:class:`HashCache`); None re-hashes
+    every file.
+    """
     raw_dir = Path(raw_dir)
     sheet_path = raw_dir / "samples.csv"
     # A multi-curve export may back several rows, one curve each; the same curve twice is a copy-paste slip.
@@ -107,12 +156,14 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
         line = int(duplicated.idxmax()) + 2
         raise RawDataError(sheet_path, f"line {line}",
                            f"duplicate (technique, sample, role, sphere_position) {tuple(key.loc[duplicated.idxmax()])}")
-    for index, row in sheet.iterrows():
-        path = raw_dir / row["file"]
+    cache = HashCache(hash_cache)
+    for index, (file, expected) in enumerate(zip(sheet["file"], sheet["sha256"])):
+        path = raw_dir / file
         if not path.is_file():
-            raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {row['file']!r} does not exist")
+            raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {file!r} does not exist")
         if check_hashes:
-            verify_sha256(path, row["sha256"])
+            verify_sha256(path, expected, cache.sha256(path))
+    cache.save()
 
 
 def row_dict(row: pd.Series) -> dict:
