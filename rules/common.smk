@@ -37,20 +37,45 @@ wildcard_constraints:
     sample=r"[A-Za-z0-9_.+-]+",
 
 
+# The sheet indexed once (plain dicts): the rules look rows up hundreds of times while the workflow is
+# parsed, and pandas boolean indexing per look-up made parsing grow with the sheet (issue 12).
+SHEET_ROWS = [row_dict(row) for row in SHEET.to_dict("records")]
+_POSITIONS = {}  # (technique, role) -> row positions, and (technique, role, sample) -> row positions
+for _i, _row in enumerate(SHEET_ROWS):
+    _POSITIONS.setdefault((_row["technique"], _row["role"]), []).append(_i)
+    _POSITIONS.setdefault((_row["technique"], _row["role"], _row["sample"]), []).append(_i)
+
+
+def _positions(technique, role=None, series=None):
+    if role is None:
+        positions = sorted(i for key, found in _POSITIONS.items() if len(key) == 2 and key[0] == technique
+                           for i in found)
+    else:
+        positions = _POSITIONS.get((technique, role), [])
+    if series is not None:
+        wanted = {series} if isinstance(series, str) else set(series)
+        positions = [i for i in positions if SHEET_ROWS[i]["series"] in wanted]
+    return positions
+
+
 def rows(technique, role=None, series=None):
     """Sheet rows of a technique, optionally restricted to a role and a series (or list of series)."""
-    selected = SHEET[SHEET["technique"] == technique]
-    if role is not None:
-        selected = selected[selected["role"] == role]
-    if series is not None:
-        wanted = [series] if isinstance(series, str) else list(series)
-        selected = selected[selected["series"].isin(wanted)]
-    return selected
+    return SHEET.iloc[_positions(technique, role, series)]
+
+
+def row_dicts(technique, role=None, series=None):
+    """The same rows as :func:`rows`, as plain dicts (NA -> None), without pandas indexing."""
+    return [dict(SHEET_ROWS[i]) for i in _positions(technique, role, series)]
+
+
+def _rows_of(technique, role, sample):
+    """Row dicts of (technique, role, sample), sheet order."""
+    return [SHEET_ROWS[i] for i in _POSITIONS.get((technique, role, sample), [])]
 
 
 def samples(technique, role="measurement", series=None):
     """Sample ids (sheet order, unique) of a technique's rows."""
-    return list(dict.fromkeys(rows(technique, role, series)["sample"]))
+    return list(dict.fromkeys(row["sample"] for row in row_dicts(technique, role, series)))
 
 
 def raw_file(file):
@@ -59,11 +84,10 @@ def raw_file(file):
 
 def sample_row(technique, sample, role="measurement"):
     """The one sheet row of (technique, sample, role) as a plain dict, for a script's params."""
-    selected = rows(technique, role)
-    selected = selected[selected["sample"] == sample]
+    selected = _rows_of(technique, role, sample)
     if len(selected) != 1:
         raise WorkflowError(f"expected one {technique} {role} row for sample {sample!r}, found {len(selected)}")
-    return row_dict(selected.iloc[0])
+    return dict(selected[0])
 
 
 def measurement_file(technique):
@@ -77,7 +101,7 @@ def fits(technique, sample_ids):
 
 def sample_metadata(technique, role="measurement"):
     """Metadata rows (plain dicts) of a technique's measurements, for collect/figure scripts."""
-    return [row_dict(row) for _, row in rows(technique, role).iterrows()]
+    return row_dicts(technique, role)
 
 
 def batch_outputs(technique):
@@ -141,11 +165,10 @@ def figure_outputs(specs):
 
 def sphere_row(sample, position, role="measurement"):
     """The sheet row of one de Mello measurement (empty sphere = blank) or None if absent."""
-    selected = rows("plqy", role)
-    selected = selected[(selected["sample"] == sample) & (selected["sphere_position"] == position)]
+    selected = [row for row in _rows_of("plqy", role, sample) if row["sphere_position"] == position]
     if len(selected) > 1:
         raise WorkflowError(f"sample {sample!r}: {len(selected)} plqy rows with sphere_position {position!r}")
-    return row_dict(selected.iloc[0]) if len(selected) == 1 else None
+    return dict(selected[0]) if selected else None
 
 
 def sphere_file(position, role="measurement", optional=False):
