@@ -41,8 +41,8 @@ which is unbiased down to a few counts per channel where Neyman least squares (w
 biased towards low model values. Neyman (``1/max(y, 1)``) and Pearson (``1/m``) least squares are
 options. Minimiser: Gauss-Newton (``2 J^T W J`` with the exact curvature in m, ``W = y/m^2`` floored at
 ``0.1/m``, for Poisson) with Levenberg-Marquardt damping and an active set for the bounds
-(``tau > dt/10``, ``A, b >= 0``, ``|s| <= max_irf_shift_ns``); it stops when the predicted
-decrease of the objective is < 1e-7 (deviance units: parameter changes ~3e-4 sigma).
+(``tau > dt/10``, ``A, b >= 0``, ``|s| <= max_irf_shift_ns``); it stops when the Newton decrement
+(the decrease an undamped step would still bring) is < 1e-4 deviance units, i.e. within 0.01 sigma.
 One start from data-driven guesses (lifetimes spread by a factor 4 around the first moment of the
 decay, IRF shift from the half-rise times, amplitudes and background by non-negative least squares for
 those lifetimes, which exploits that the model is linear in them; Prony's method on the decay moments
@@ -79,7 +79,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import fft as sfft
-from scipy.optimize import nnls
+from scipy.linalg.lapack import dposv as _dposv
 
 from qdanalysis.errors import AnalysisError
 from qdanalysis.results import OK, Quantity, flag_from
@@ -255,6 +255,14 @@ def _prepared_irf_cached(irf_bytes: bytes, time_step_ns: float, n_period: int) -
     return _PreparedIrf(padded / total, sfft.rfft(padded / total), padded_var / total**2)
 
 
+@lru_cache(maxsize=16)
+def _angular_frequencies(n_period: int, time_step_ns: float) -> np.ndarray:
+    """``2 pi i f`` on the rfft grid of one period (read-only, shared by every fit on that grid)."""
+    omega = 2j * np.pi * sfft.rfftfreq(n_period, time_step_ns)
+    omega.flags.writeable = False
+    return omega
+
+
 class _Reconvolution:
     """m(theta) and dm/dtheta for theta = (tau_1..n, A_1..n, shift_ns, background).
 
@@ -272,7 +280,7 @@ class _Reconvolution:
         self.n_exp = n_exponentials
         self.kernel = kernel
         self.irf_spectrum = irf_spectrum
-        self.omega = 2j * np.pi * sfft.rfftfreq(n_period, time_step_ns)
+        self.omega = _angular_frequencies(n_period, time_step_ns)
         self.rows = np.empty((2 * n_exponentials + 1, irf_spectrum.size), complex)
 
     def _inverse(self, taus):
@@ -445,12 +453,24 @@ class _Solution:
     information: np.ndarray | None = None  # J^T W J at x (the Fisher information), if computed
 
 
-def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-7, max_iter=200) -> _Solution:
+def _spd_solve(matrix: np.ndarray, rhs: np.ndarray, ridge: np.ndarray) -> np.ndarray | None:
+    """``(matrix + diag(ridge))^-1 rhs`` by Cholesky (LAPACK dposv; None if not positive definite).
+
+    The solver's systems are tiny (2n+2 unknowns) and many; dposv skips numpy.linalg.solve's Python
+    wrapper, which cost more than the factorisation itself.
+    """
+    damped = matrix.copy()
+    damped.flat[:: damped.shape[0] + 1] += ridge
+    _, solution, info = _dposv(damped, rhs, lower=0, overwrite_a=1, overwrite_b=0)
+    return solution if info == 0 else None
+
+
+def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-4, max_iter=200) -> _Solution:
     """Minimise the objective by Fisher scoring with Levenberg-Marquardt damping and a bound active set.
 
     Converged when the Newton decrement ``g^T H^-1 g / 2`` of the free parameters (the decrease an
-    undamped step would bring) is below ``tol`` (deviance units; 1e-7 corresponds to parameter changes
-    of ~3e-4 standard deviations). The decrease predicted for the *damped* step is not a convergence
+    undamped step would bring) is below ``tol``: with ``H = 2 F`` it is ``dtheta^T F dtheta``, the squared
+    length of the remaining step in standard deviations, so 1e-4 stops within 0.01 sigma of the optimum. The decrease predicted for the *damped* step is not a convergence
     test: after rejected trials the damping grows and that step, and its predicted decrease, become
     tiny far from the optimum (a 2 MHz decay with an IRF two channels wide stopped that way at a
     deviance 4000x its expectation).
@@ -461,7 +481,8 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-7,
     theta = np.clip(np.asarray(theta0, float), lower + 1e-9 * span, upper - 1e-9 * span)
     m, jac = model_fn(theta, jacobian=True)
     value, d_obj, weight = terms(m if full else m[mask])
-    nfev, lam, success, message = 1, 1e-3, False, "maximum number of iterations reached"
+    # lam = 0 is an undamped Fisher-scoring (Gauss-Newton) step; damping only after a failed trial
+    nfev, lam, success, message = 1, 0.0, False, "maximum number of iterations reached"
     information = None
     for _ in range(max_iter):
         jm = jac if full else jac[mask]
@@ -474,23 +495,17 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-7,
         g_free = gradient if all_free else gradient[free]
         diag = np.diag(h_free).copy()
         diag += 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
-        regularised = h_free.copy()
-        regularised.flat[:: regularised.shape[0] + 1] += 1e-10 * diag
-        try:
-            decrement = 0.5 * float(g_free @ np.linalg.solve(regularised, g_free))
-        except np.linalg.LinAlgError:
-            decrement = np.inf
-        if decrement <= tol + 1e-12 * abs(value):
-            success, message = True, "Newton decrement below tolerance"
-            break
+        threshold = tol + 1e-12 * abs(value)
+        if lam > 0:  # the damped step below is not Newton's: test the undamped decrement first
+            newton = _spd_solve(h_free, g_free, 1e-10 * diag)
+            if newton is not None and 0.5 * float(g_free @ newton) <= threshold:
+                success, message = True, "Newton decrement below tolerance"
+                break
         improved = False
         while lam < 1e12:
-            damped = h_free.copy()
-            damped.flat[:: damped.shape[0] + 1] += lam * diag
-            try:
-                step_free = np.linalg.solve(damped, -g_free)
-            except np.linalg.LinAlgError:
-                lam *= 10.0
+            step_free = _spd_solve(h_free, -g_free, lam * diag if lam > 0 else 1e-10 * diag)
+            if step_free is None:
+                lam = max(10.0 * lam, 1e-3)
                 continue
             if all_free:
                 trial = theta + step_free
@@ -500,8 +515,12 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-7,
             trial = np.minimum(np.maximum(trial, lower), upper)
             delta = trial - theta
             predicted = -(gradient @ delta + 0.5 * delta @ hessian @ delta)
+            if lam == 0 and predicted <= threshold:
+                # an undamped step's predicted decrease is the Newton decrement (of the free set)
+                success, message = True, "Newton decrement below tolerance"
+                break
             if predicted <= 0:
-                lam *= 10.0
+                lam = max(10.0 * lam, 1e-3)
                 continue
             m_trial, jac_trial = model_fn(trial, jacobian=True)
             nfev += 1
@@ -510,10 +529,14 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-7,
                 actual = value - trial_terms[0]
                 theta, m, jac, information = trial, m_trial, jac_trial, None
                 value, d_obj, weight = trial_terms
-                lam = max(lam * (0.1 if actual > 0.5 * predicted else 0.5), 1e-9)
+                lam *= 0.1 if actual > 0.5 * predicted else 0.5
+                if lam < 1e-6:
+                    lam = 0.0
                 improved = True
                 break
-            lam *= 10.0
+            lam = max(10.0 * lam, 1e-3)
+        if success:
+            break
         if not improved:
             success, message = True, "no further decrease possible (damping limit)"
             break
@@ -573,6 +596,33 @@ def deviance_moments(mean_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean_d, var_d
 
 
+def _prob_above_mean(mean: np.ndarray, series_below: int = 10) -> np.ndarray:
+    """``P(Y > m)`` for ``Y ~ Poisson(m)``, i.e. ``1 - P(Y <= floor(m))``, per channel.
+
+    Below ``series_below`` counts the Poisson sum ``e^-m sum_j<=k m^j/j!`` (at most 10 terms); above,
+    the continuity-corrected normal with its first skewness term, ``P(Y <= k) ~ Phi(z) - phi(z)
+    (z^2 - 1)/(6 sqrt(m))``, ``z = (k + 1/2 - m)/sqrt(m)`` (error < 5e-4 at 10-100 counts, < 2e-5 above;
+    the runs test's expectation moves by << its sd). scipy's pdtrc took most of the test's time.
+    """
+    from scipy.special import ndtr
+
+    p = np.empty_like(mean)
+    low = mean < series_below
+    small = mean[low]
+    k = np.floor(small)
+    term = np.exp(-small)
+    cumulative = term.copy()
+    for j in range(1, series_below):
+        term = term * small / j
+        cumulative += np.where(j <= k, term, 0.0)
+    p[low] = 1.0 - cumulative
+    high = mean[~low]
+    root = np.sqrt(high)
+    z = (np.floor(high) + 0.5 - high) / root
+    p[~low] = 1.0 - (ndtr(z) - np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) * (z * z - 1) / (6 * root))
+    return p
+
+
 def runs_test(counts: np.ndarray, model: np.ndarray) -> tuple[int, float, float]:
     """Runs test on the signs of ``counts - model`` for Poisson counts: (runs, expected runs, z).
 
@@ -587,15 +637,13 @@ def runs_test(counts: np.ndarray, model: np.ndarray) -> tuple[int, float, float]
     I_j+1)`` with ``E[I_j I_j+1] = p_j (1 - p_j+1) p_j+2 + (1 - p_j) p_j+1 (1 - p_j+2)`` (non-adjacent
     indicators are independent). ``p_j = 1 - P(Y <= floor(m_j))`` from the Poisson CDF.
     """
-    from scipy.special import pdtrc
-
     y = np.asarray(counts, dtype=float)
     m = np.maximum(np.asarray(model, dtype=float), _TINY)
     positive = y > m
     runs = 1 + int(np.count_nonzero(positive[1:] != positive[:-1])) if y.size else 0
     if y.size < 3:
         return runs, float(runs), 0.0
-    p = pdtrc(np.floor(m), m)
+    p = _prob_above_mean(m)
     p0, p1 = p[:-1], p[1:]
     change = p0 * (1 - p1) + p1 * (1 - p0)
     both = p[:-2] * (1 - p[1:-1]) * p[2:] + (1 - p[:-2]) * p[1:-1] * (1 - p[2:])
@@ -707,7 +755,7 @@ def _irf_noise_covariance(model_fn: _Reconvolution, theta, jac, model, mask, cov
 
 
 def missing_component_score(model_fn: _Reconvolution, theta, jac, model, counts, mask, covariance,
-                            n_lifetimes: int = 24) -> tuple[float, float]:
+                            n_lifetimes: int = 16) -> tuple[float, float]:
     """Largest score-test z for adding one exponential component, over a grid of lifetimes.
 
     Rao's score test of ``A_new = 0`` at the fitted model, for a new component of lifetime ``tau`` on
@@ -723,16 +771,20 @@ def missing_component_score(model_fn: _Reconvolution, theta, jac, model, counts,
     span (efficient information < 1e-3 of the raw one) are skipped. Returns ``(z, tau)``.
     """
     n_exp = model_fn.n_exp
-    lifetimes = np.geomspace(0.5 * model_fn.dt, model_fn.n_period * model_fn.dt, n_lifetimes)
+    lifetimes = np.exp(np.linspace(np.log(0.5 * model_fn.dt), np.log(model_fn.n_period * model_fn.dt),
+                                   n_lifetimes))
     shift = theta[2 * n_exp]
     spectra = (model_fn.irf_spectrum * np.exp(-shift * model_fn.omega))[None, :] * (
         (lifetimes / model_fn.dt)[:, None] / (1.0 + np.multiply.outer(lifetimes, model_fn.omega)))
-    columns = sfft.irfft(spectra, model_fn.n_period, axis=-1)[:, : model_fn.n][:, mask]
-    weight = 1.0 / np.maximum(model[mask], _WEIGHT_FLOOR)
-    score = columns @ ((counts[mask] - model[mask]) * weight)
-    raw = (columns * columns) @ weight
-    cross = (columns * weight) @ jac[mask]
-    efficient = raw - np.einsum("kp,pq,kq->k", cross, covariance, cross)
+    columns = sfft.irfft(spectra, model_fn.n_period, axis=-1)[:, : model_fn.n]
+    if not mask.all():
+        columns, counts, model, jac = columns[:, mask], counts[mask], model[mask], jac[mask]
+    weight = 1.0 / np.maximum(model, _WEIGHT_FLOOR)
+    weighted = columns * weight
+    score = weighted @ (counts - model)
+    raw = np.einsum("kj,kj->k", weighted, columns)
+    cross = weighted @ jac
+    efficient = raw - ((cross @ covariance) * cross).sum(axis=1)
     usable = efficient > 1e-3 * raw
     if not usable.any():
         return float("nan"), float("nan")
@@ -874,10 +926,24 @@ def _half_rise_time(time_ns: np.ndarray, curve: np.ndarray, floor: float) -> flo
     return float(time_ns[j] + frac * (time_ns[1] - time_ns[0]))
 
 
+def _shifted(columns: np.ndarray, channels: float) -> np.ndarray:
+    """Columns delayed by a (fractional) number of channels, linear interpolation, zeros shifted in."""
+    whole = int(np.floor(channels))
+    fraction = channels - whole
+    out = np.zeros_like(columns)
+    for lag, weight in ((whole, 1.0 - fraction), (whole + 1, fraction)):
+        if lag >= 0:
+            out[lag:] += weight * columns[: columns.shape[0] - lag]
+        else:
+            out[:lag] += weight * columns[-lag:]
+    out[:, -1] = columns[:, -1]  # the background column is flat
+    return out
+
+
 def _starting_taus(mean_tau: float, n_exp: int, spread: float) -> np.ndarray:
     if n_exp == 1:
         return np.array([mean_tau])
-    return mean_tau * np.geomspace(1.0 / spread, 1.3, n_exp)
+    return mean_tau * np.exp(np.linspace(-np.log(spread), np.log(1.3), n_exp))
 
 
 def _dark_level(time_ns: np.ndarray, counts: np.ndarray) -> float:
@@ -892,19 +958,25 @@ def _dark_level(time_ns: np.ndarray, counts: np.ndarray) -> float:
 def _linear_amplitudes(columns: np.ndarray, counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Non-negative weighted least-squares amplitudes (and background) for fixed lifetimes.
 
-    Weighted normal equations first; NNLS only when a coefficient comes out negative.
+    Weighted normal equations; a coefficient that comes out negative is set to zero and the others
+    solved again, once (start values need no more: the caller floors the amplitudes, and the solver
+    takes over; full NNLS cost more than the rest of the start).
     """
     weight = 1.0 / np.maximum(counts[mask], 1.0)
     design = columns[mask]
-    try:
-        solution = np.linalg.solve((design.T * weight) @ design, (design.T * weight) @ counts[mask])
-        if np.all(solution >= 0):
-            return solution
-    except np.linalg.LinAlgError:
-        pass
-    root = np.sqrt(weight)
-    solution, _ = nnls(design * root[:, None], counts[mask] * root)
-    return solution
+    weighted = design.T * weight
+    normal = weighted @ design
+    rhs = weighted @ counts[mask]
+    solution = _spd_solve(normal, rhs, 1e-12 * np.diag(normal))
+    if solution is not None and np.all(solution >= 0):
+        return solution
+    keep = np.ones(rhs.size, bool) if solution is None else solution > 0
+    out = np.zeros(rhs.size)
+    if keep.any():
+        sub = _spd_solve(normal[np.ix_(keep, keep)], rhs[keep], 1e-9 * np.diag(normal)[keep])
+        if sub is not None:
+            out[keep] = np.maximum(sub, 0.0)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -975,15 +1047,16 @@ def fit_decay(time_ns, counts, irf_counts=None, *, n_exponentials: int = 2, obje
         shift_cache = {}
 
         def start(taus):
-            if "shift" not in shift_cache:  # half-rise of the data minus that of the unshifted model
-                probe = np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]])
-                shift = _half_rise_time(time_ns, counts, background0) - _half_rise_time(
-                    time_ns, model_fn(probe), 0.0)
+            # One model evaluation at unit amplitudes and no shift gives both the IRF shift (half-rise of
+            # the data minus that of the model, found once) and the amplitude columns dm/dA_i, moved by
+            # that shift with linear interpolation between channels (good enough for start values); the
+            # model is linear in the amplitudes and the background, which a least-squares solve fixes.
+            unit, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]]), jacobian=True)
+            if "shift" not in shift_cache:
+                shift = _half_rise_time(time_ns, counts, background0) - _half_rise_time(time_ns, unit, 0.0)
                 shift_cache["shift"] = float(np.clip(shift, -0.9 * max_irf_shift_ns, 0.9 * max_irf_shift_ns))
             shift = shift_cache["shift"]
-            _, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [shift, 0.0]]), jacobian=True)
-            # amplitude columns dm/dA_i and the background column (the model is linear in them)
-            linear = _linear_amplitudes(np.column_stack([columns[:, n_exp: 2 * n_exp], columns[:, -1]]),
+            linear = _linear_amplitudes(_shifted(columns[:, list(range(n_exp, 2 * n_exp)) + [-1]], shift / dt),
                                         counts, mask)
             amps = np.maximum(linear[:n_exp], 1e-3 * counts[peak])
             return np.concatenate([taus, amps, [shift, max(linear[-1], 1e-3)]])
@@ -1028,8 +1101,7 @@ def fit_decay(time_ns, counts, irf_counts=None, *, n_exponentials: int = 2, obje
     # background does not: with a slow component that wraps round the period the flat level and the
     # tail trade off, the constrained optimum sits at b = 0 within its error, and the unconstrained
     # covariance (b free) stays a fair, slightly conservative, error of the others.
-    on_bound = (np.isclose(theta, lower, rtol=0, atol=1e-8 * np.maximum(1, abs(lower)))
-                | np.isclose(theta, upper))
+    on_bound = (np.abs(theta - lower) <= 1e-8 * np.maximum(1, np.abs(lower))) | (theta >= upper)
     at_bound = bool(np.any(on_bound[:-1]))
     taus_sorted = theta[:n_exp]
     merged = n_exp > 1 and bool(np.min(np.diff(taus_sorted) / taus_sorted[:-1]) < 1e-3)
