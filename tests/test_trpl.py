@@ -450,3 +450,38 @@ def test_afterpulses_add_their_probability_of_counts_as_a_slow_background():
     late = slice(-200, None)
     extra = pulsing[late] - clean[late]
     assert extra.min() > 0 and extra.std() / extra.mean() < 0.2
+
+
+def test_fig3c_draws_whatever_temperatures_the_sheet_holds(root, tmp_path):
+    """plot_fig3c (via plot_fig1d.py) needs no list of temperatures: any set, in any sheet order."""
+    import subprocess
+    import sys
+
+    from qdanalysis.results import write_json
+
+    rng = np.random.default_rng(31)
+    decay, irf = measured_pair(rng, [20.0, 55.0], [0.7, 0.3])
+    fit = fit_decay(TIME_NS, decay, irf, period_ns=PERIOD_NS)
+    curves = {k: v.tolist() for k, v in fit.curves().items() if k != "fit_mask"}
+    fits = []
+    for temperature in (310, 95, 150.0):
+        sample = f"S_T{int(temperature)}"
+        row = {"sample": sample, "treatment": "ZnBr2", "temperature_C": temperature}
+        fits.append(tmp_path / f"{sample}.json")
+        write_json({"sample": sample, "row": row, "curves": curves}, fits[-1])
+    script = f"""
+import runpy, types
+class Params(types.SimpleNamespace):
+    def get(self, key, default=None):
+        return getattr(self, key, default)
+snakemake = types.SimpleNamespace(
+    input=types.SimpleNamespace(fits={[str(p) for p in fits]!r}),
+    output=types.SimpleNamespace(pdf={str(tmp_path / 'Fig3c.pdf')!r}, png={str(tmp_path / 'Fig3c.png')!r}),
+    log=[{str(tmp_path / 'fig.log')!r}],
+    params=Params(samples=["S_T310", "S_T95", "S_T150"], label_by="temperature_C", sort_by="temperature_C",
+                  label_suffix=" C", inset_ns=[100, 200], xlim_ns=[-20, 400], letter="c"))
+runpy.run_path({str(root / 'scripts' / 'plot_fig3c.py')!r}, init_globals={{"snakemake": snakemake}})
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (tmp_path / "fig.log").read_text()
+    assert (tmp_path / "Fig3c.png").stat().st_size > 0 and (tmp_path / "Fig3c.pdf").stat().st_size > 0
