@@ -386,7 +386,7 @@ runpy.run_path(args[4], init_globals={"snakemake": snakemake})
 """
 
 
-def _run_fit_script(root, tmp_path, decay_axis, irf_axis):
+def _run_fit_script(root, tmp_path, decay_axis, irf_axis, stated_period_ns=None):
     import subprocess
     import sys
 
@@ -398,7 +398,7 @@ def _run_fit_script(root, tmp_path, decay_axis, irf_axis):
                   if role == "decay" else sim.expected_irf_histogram(instrument))
         paths[role] = tmp_path / f"{role}.csv"
         paths[role].write_text(sim.tcspc_export(instrument.time_ns, rng.poisson(counts), label=role, role=role,
-                                                period_ns=instrument.period_ns))
+                                                period_ns=stated_period_ns or instrument.period_ns))
     out, log = tmp_path / "fit.json", tmp_path / "fit.log"
     result = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(paths["decay"]), str(paths["irf"]), str(out),
                              str(log), str(root / "scripts" / "fit_trpl_decay.py")],
@@ -408,10 +408,19 @@ def _run_fit_script(root, tmp_path, decay_axis, irf_axis):
 
 def test_fit_script_reports_mismatched_files_in_one_line(root, tmp_path):
     result, paths, out, log = _run_fit_script(root, tmp_path, (1000, 0.5), (2000, 0.25))
-    assert result.returncode == 1
-    assert log.read_text() == (f"error: {paths['decay']}, {paths['irf']}: sample S1: decay and IRF have different "
-                               "channel widths (0.5 ns and 0.25 ns)\n")
+    lines = log.read_text().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    for part in (paths["decay"].name, paths["irf"].name, "0.5 ns", "0.25 ns"):
+        assert part in lines[0]
     assert "Traceback" not in result.stderr and not out.exists()
+
+
+def test_fit_script_names_decay_irf_and_sample_on_an_analysis_error(root, tmp_path):
+    """A 20 MHz laser cannot have a 500 ns window: AnalysisError, located by analysing([decay, irf])."""
+    result, paths, out, log = _run_fit_script(root, tmp_path, (2000, 0.25), (2000, 0.25), stated_period_ns=50.0)
+    assert result.returncode == 1 and not out.exists()
+    assert log.read_text() == (f"error: {paths['decay']}, {paths['irf']}: sample S1: repetition period 50 ns is "
+                               "shorter than the 500 ns time window\n")
 
 
 def test_fit_script_writes_a_record_with_its_model_check(root, tmp_path):
