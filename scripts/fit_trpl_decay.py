@@ -5,13 +5,14 @@ from qdanalysis.pipeline import log_to
 log = log_to(snakemake.log[0])
 
 from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.tcspc import read_tcspc_csv  # noqa: E402
+from qdanalysis.io.tcspc import read_tcspc_pair  # noqa: E402
 from qdanalysis.results import fit_record, write_json  # noqa: E402
 from qdanalysis.trpl import analyse_decay, decay_settings, quantities_from_summary  # noqa: E402
 
 row, settings = snakemake.params.row, snakemake.params.settings
-decay = read_tcspc_csv(snakemake.input.decay, role="decay")
-irf = read_tcspc_csv(snakemake.input.irf, role="irf")
+# decay or IRF is the sheet's role (measurement / irf), never the file's Type; the reader checks the pair
+decay, irf = read_tcspc_pair(snakemake.input.decay, snakemake.input.irf, decay_curve=row.get("curve"),
+                             irf_curve=snakemake.params.irf_row.get("curve"))
 with analysing([snakemake.input.decay, snakemake.input.irf], row["sample"]):
     analysis = analyse_decay(decay.time_ns, decay.counts, irf.time_ns, irf.counts,
                              period_ns=decay.repetition_period_ns, **decay_settings(settings))

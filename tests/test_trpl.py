@@ -220,7 +220,9 @@ def test_simulate_writes_readable_files(tmp_path):
     assert set(truth["samples"]) == set(sim.TRUTHS)
     for row in rows:
         record = read_tcspc_csv(tmp_path / row["file"], role="irf" if row["role"] == "irf" else "decay")
-        assert record.repetition_period_ns == pytest.approx(500.0)
+        # Edinburgh exports do not carry the laser rate: the window (one period here) stands in for it
+        assert record.repetition_period_ns is None
+        assert record.time_ns[-1] + record.time_step_ns == pytest.approx(1e3 / sim.REPETITION_RATE_MHZ)
     rows_again, _ = sim.simulate(tmp_path / "again", np.random.default_rng(0))
     for row in rows:
         assert (tmp_path / row["file"]).read_bytes() == (tmp_path / "again" / row["file"]).read_bytes()
@@ -380,7 +382,7 @@ import runpy, sys, types
 args = sys.argv[1:]
 snakemake = types.SimpleNamespace(
     input=types.SimpleNamespace(decay=args[0], irf=args[1]), output=types.SimpleNamespace(fit=args[2]),
-    log=[args[3]], params=types.SimpleNamespace(row={"sample": "S1", "file": args[0]},
+    log=[args[3]], params=types.SimpleNamespace(row={"sample": "S1", "file": args[0]}, irf_row={"sample": "IRF"},
                                                 settings={"n_exponentials": 2, "objective": "poisson"}))
 runpy.run_path(args[4], init_globals={"snakemake": snakemake})
 """

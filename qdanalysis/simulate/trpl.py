@@ -37,8 +37,10 @@ Instrument of the shipped raw tree (assumed, typical of an Edinburgh FLS980/FS5 
 nm diode): 2 MHz repetition rate and a 500 ns window equal to the period, 2000 channels of 0.25 ns,
 IRF 0.6 ns FWHM with a 0.25 ns fast and a 2 ns slow (1 %) diffusion tail and a 0.4 % reflection 7 ns
 later, 0.3 % afterpulsing with a 1 us mean delay, ~1e4 counts in the peak channel, 2 dark counts per
-channel. Each series is one session with one measured IRF (sample ``IRF_<series>``); every decay has
-its own colour shift from that IRF (0.08 ns + 0.03 ns jitter), which the fit must find.
+channel. Each series is one session with one measured IRF (sample ``IRF_<series>``, sheet role
+``irf``, written as Fluoracle's ``Instrument Response Time Scan``; decays as ``Time Scan``, see
+:func:`tcspc_export`); every decay has its own colour shift from that IRF (0.08 ns + 0.03 ns jitter),
+which the fit must find.
 
 Ground truth of the shipped samples (double exponential ``sum A_i exp(-t/tau_i)``). Definitions:
 ``A1 %`` = amplitude fraction ``A_1/(A_1+A_2)``, ``tau_avg`` = intensity-weighted ``sum A tau^2 / sum A
@@ -383,16 +385,21 @@ def time_axis(n_channels=N_CHANNELS, time_step_ns=TIME_STEP_NS) -> np.ndarray:
 
 
 def tcspc_export(time_ns, counts, *, label: str, role: str, period_ns: float) -> str:
-    """Fluoracle CSV text of one histogram (``role`` 'decay' or 'irf'), as the raw tree holds them."""
-    comment = f"rep_rate_MHz={1e3 / period_ns:g}"
+    """Edinburgh CSV text of one histogram (``role`` 'decay' or 'irf'), as the software writes it.
+
+    Decays are written as ``Time Scan``, IRFs as ``Instrument Response Time Scan`` (which one a file is
+    comes from the sample sheet's role, not from ``Type``). The export does not carry the laser rate:
+    only when the period is longer than the window is ``rep_rate_MHz=<f>`` typed into ``Comment``
+    (the reader's optional convention); otherwise the analysis takes the window as the period.
+    """
     step = float(time_ns[1] - time_ns[0])
+    window_ns = len(time_ns) * step
+    comment = "" if np.isclose(period_ns, window_ns, rtol=1e-9) else f"rep_rate_MHz={1e3 / period_ns:g}"
     # times to 10 ps when the channel width allows (0.25 ns), else enough digits for an even axis
     x_format = "{:.2f}" if abs(round(step, 2) - step) < 1e-9 else "{:.5f}"
-    if role == "irf":
-        return format_fluoracle_csv(time_ns, counts, label=label, scan_type="IRF", x_axis="Time",
-                                    comment=comment, fixed_offset=450.0, x_format=x_format)
-    return format_fluoracle_csv(time_ns, counts, label=label, scan_type="Time-Resolved Emission",
-                                x_axis="Time", comment=comment, fixed_offset=530.0, x_format=x_format)
+    scan_type = "Instrument Response Time Scan" if role == "irf" else "Time Scan"
+    return format_fluoracle_csv(time_ns, counts, label=label, scan_type=scan_type, x_axis="Time(ns)",
+                                comment=comment, x_format=x_format)
 
 
 # ----------------------------------------------------------------------------------------------
