@@ -493,10 +493,10 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-4,
 
     Converged when the Newton decrement ``g^T H^-1 g / 2`` of the free parameters (the decrease an
     undamped step would bring) is below ``tol``: with ``H = 2 F`` it is ``dtheta^T F dtheta``, the squared
-    length of the remaining step in standard deviations, so 1e-4 stops within 0.01 sigma of the optimum. The decrease predicted for the *damped* step is not a convergence
-    test: after rejected trials the damping grows and that step, and its predicted decrease, become
-    tiny far from the optimum (a 2 MHz decay with an IRF two channels wide stopped that way at a
-    deviance 4000x its expectation).
+    length of the remaining step in standard deviations, so 1e-4 stops within 0.01 sigma of the optimum.
+    The decrease predicted for the *damped* step is not a convergence test: after rejected trials the
+    damping grows and that step, and its predicted decrease, become tiny far from the optimum (a 2 MHz
+    decay with an IRF two channels wide stopped that way at a deviance 4000x its expectation).
     """
     full = bool(mask.all())
     terms = _Objective(objective, counts if full else counts[mask])
@@ -681,9 +681,9 @@ class AdequacyLimits:
 
     A fit is rejected when ``deviance_z > max_deviance_z`` (too much misfit), ``runs_z < min_runs_z``
     (residuals in long runs of one sign) or ``component_z > max_component_z`` (one more exponential
-    component would be significant: :func:`missing_component_score`). The defaults are set so that a correct model passes ~99 %
-    of the time over the recovery benchmark's instruments and truths (calibrated by simulation,
-    ``benchmarks/recovery/trpl.py``).
+    component would be significant: :func:`missing_component_score`). The defaults are set so that a
+    correct model passes ~99 % of the time over the recovery benchmark's instruments and truths
+    (calibrated by simulation, ``benchmarks/recovery/trpl.py``).
     """
 
     max_deviance_z: float = 3.0
