@@ -163,6 +163,19 @@ def figure_outputs(specs):
     return outputs
 
 
+def trpl_tasks():
+    """One task per decay: files (decay, its series' IRF), the decay's row and the IRF's row (curves)."""
+    tasks = []
+    for row in row_dicts("trpl", "measurement"):
+        irf = row_dicts("trpl", "irf", row["series"])
+        if len(irf) != 1:
+            raise WorkflowError(f"bad raw data: {RAW / 'samples.csv'}: trpl sample {row['sample']!r}: expected "
+                                f"one IRF row (role irf) for series {row['series']!r}, found {len(irf)}")
+        tasks.append({"sample": row["sample"], "files": [raw_file(row["file"]), raw_file(irf[0]["file"])],
+                      "params": {"row": row, "irf_row": irf[0]}})
+    return tasks
+
+
 def sphere_row(sample, position, role="measurement"):
     """The sheet row of one de Mello measurement (empty sphere = blank) or None if absent."""
     selected = [row for row in _rows_of("plqy", role, sample) if row["sphere_position"] == position]
@@ -191,20 +204,6 @@ def sphere_curves(sample):
         row = sphere_row(sample, position, role)
         curves[position] = None if row is None else row["curve"]
     return curves
-
-
-def trpl_irf_row(wildcards):
-    """The IRF row (role irf) of the sample's series, as a plain dict (its file and curve)."""
-    series = sample_row("trpl", wildcards.sample)["series"]
-    irf = rows("trpl", role="irf", series=series)
-    if len(irf) != 1:
-        raise WorkflowError(f"trpl sample {wildcards.sample!r}: expected one IRF row for series "
-                            f"{series!r}, found {len(irf)}")
-    return row_dict(irf.iloc[0])
-
-
-def trpl_irf_file(wildcards):
-    return raw_file(trpl_irf_row(wildcards)["file"])
 
 
 def xps_samples(series, material=None):

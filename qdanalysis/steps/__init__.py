@@ -35,6 +35,8 @@ def run_batch_job(snakemake, log: logging.Logger) -> None:
     tasks = [Task.from_dict(spec) for spec in params.tasks]
     result = run_tasks(tasks, step, fits_dir=output.fits, technique=params.technique, log=log)
     quantities, summary = collect_fit_records(result.records)
+    if params.get("summary_columns") and result.records:  # technique-specific columns of summary.csv
+        summary = resolve(params.summary_columns)(summary, result.records)
     write_table(quantities, output.quantities)
     write_table(summary, output.summary)
     write_failures(result.failures, output.failures)
