@@ -17,30 +17,28 @@ _VERDICT_RST = Path(OUT, "report_verdict.rst").resolve()
 VERDICT_PAGE = str(_VERDICT_RST) if _VERDICT_RST.exists() else "report/workflow.rst"
 
 
-for _figure in COMPOSITES:
-    _stems = PANELS_MADE[_figure]
+# Every composite in one job (one interpreter start for all of them; issue 12).
+if COMPOSITES:
 
-    rule:
-        name:
-            f"compose_{_figure.lower()}"
+    rule compose_figures:
         input:
-            pdf=[f"{FIG}/{stem}.pdf" for stem in _stems],
-            png=[f"{FIG}/{stem}.png" for stem in _stems],
+            pdf=sorted({f"{FIG}/{stem}.pdf" for name in COMPOSITES for stem in PANELS_MADE[name]}),
+            png=sorted({f"{FIG}/{stem}.png" for name in COMPOSITES for stem in PANELS_MADE[name]}),
         output:
-            pdf=report(f"{FIG}/{_figure}.pdf", caption="../report/composite.rst",
-                       category=LAYOUTS[_figure].category),
-            png=f"{FIG}/{_figure}.png",
+            **{f"{name}_pdf": report(f"{FIG}/{name}.pdf", caption="../report/composite.rst",
+                                     category=LAYOUTS[name].category) for name in COMPOSITES},
+            **{f"{name}_png": f"{FIG}/{name}.png" for name in COMPOSITES},
         params:
-            figure=_figure,
-            stems=_stems,
-            title=LAYOUTS[_figure].title,
+            figures=COMPOSITES,
         log:
-            f"{OUT}/logs/compose_{_figure}.log",
+            f"{OUT}/logs/compose_figures.log",
+        benchmark:
+            f"{OUT}/benchmarks/compose_figures.tsv"
         localrule: True
         conda:
             "../envs/pipeline.yaml"
         script:
-            "../scripts/compose_figure.py"
+            "../scripts/compose_figures.py"
 
 
 rule write_numbers:
