@@ -158,5 +158,6 @@ def collect_fit_records(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame
             wide[q["quantity"] + "_err"] = q["uncertainty"]
             wide[q["quantity"] + "_flag"] = q.get("flag", OK)
         wide_rows.append(wide)
-    summary = pd.DataFrame(wide_rows).sort_values("sample", kind="stable").reset_index(drop=True)
-    return long, summary
+    # every sample may have failed (a batch job still writes its tables): a header-only summary then
+    summary = pd.DataFrame(wide_rows, columns=None if wide_rows else meta_keys)
+    return long, summary.sort_values("sample", kind="stable").reset_index(drop=True)

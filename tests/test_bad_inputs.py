@@ -67,18 +67,25 @@ GOOD = {"cary.csv": "cary", "pl.csv": "fluoracle", "plqy.csv": "fluoracle", "dec
         "chromatogram.txt": "chromeleon", "micrograph.tif": "tem_tiff", "micrograph.dm4": "dm",
         "pattern.xrdml": "xrdml"}
 
-# Raw file of the small tree -> (rule whose job reads it, job wildcard, job output). The job's log is
-# results/logs/<rule>/<wildcard>.log (rules/*.smk convention).
+# Raw file of the small tree -> (job log naming the error, record the job must not write, rule). Per-sample
+# rules log to results/logs/<rule>/<wildcard>.log; batch rules (qdanalysis.batch, rule None here) keep a log
+# per sample beside its record and fail the run through rule check_failures.
+def _batch(technique, sample="InP_MS_ZnBr2"):
+    return (f"results/{technique}/fits/{sample}.log", f"results/{technique}/fits/{sample}.json", None)
+
+
 JOBS = {
-    "uvvis/InP_MS_ZnBr2.csv": ("analyse_absorption", "InP_MS_ZnBr2", "results/uvvis/fits/InP_MS_ZnBr2.json"),
-    "pl/InP_MS_ZnBr2.csv": ("fit_pl_spectrum", "InP_MS_ZnBr2", "results/pl/fits/InP_MS_ZnBr2.json"),
-    "plqy/InP_MS_ZnBr2_in_beam.csv": ("compute_plqy", "InP_MS_ZnBr2", "results/plqy/fits/InP_MS_ZnBr2.json"),
-    "trpl/InP_MS_ZnBr2.csv": ("fit_trpl_decay", "InP_MS_ZnBr2", "results/trpl/fits/InP_MS_ZnBr2.json"),
-    "trpl/IRF_halide_treatment.csv": ("fit_trpl_decay", "InP_MS_ZnBr2", "results/trpl/fits/InP_MS_ZnBr2.json"),
-    "xps/InP_MS_ZnBr2.vms": ("fit_xps_spectrum", "InP_MS_ZnBr2", "results/xps/fits/InP_MS_ZnBr2.json"),
-    "xrd/InP_MS_ZnBr2.xy": ("fit_xrd_pattern", "InP_MS_ZnBr2", "results/xrd/fits/InP_MS_ZnBr2.json"),
-    "xrd/SRM640_halide_treatment.xy": ("fit_xrd_standard", "SRM640_halide_treatment",
-                                       "results/xrd/standards/SRM640_halide_treatment.json"),
+    "uvvis/InP_MS_ZnBr2.csv": _batch("uvvis"),
+    "pl/InP_MS_ZnBr2.csv": _batch("pl"),
+    "plqy/InP_MS_ZnBr2_in_beam.csv": _batch("plqy"),
+    "trpl/InP_MS_ZnBr2.csv": _batch("trpl"),
+    "trpl/IRF_halide_treatment.csv": _batch("trpl"),
+    "xps/InP_MS_ZnBr2.vms": ("results/logs/fit_xps_spectrum/InP_MS_ZnBr2.log", "results/xps/fits/InP_MS_ZnBr2.json",
+                             "fit_xps_spectrum"),
+    "xrd/InP_MS_ZnBr2.xy": ("results/logs/fit_xrd_pattern/InP_MS_ZnBr2.log", "results/xrd/fits/InP_MS_ZnBr2.json",
+                            "fit_xrd_pattern"),
+    "xrd/SRM640_halide_treatment.xy": ("results/logs/fit_xrd_standard/SRM640_halide_treatment.log",
+                                       "results/xrd/standards/SRM640_halide_treatment.json", "fit_xrd_standard"),
 }
 # Files other jobs depend on: swapped in a run of their own so they do not hide the others' errors.
 UPSTREAM = {"trpl/IRF_halide_treatment.csv", "xrd/SRM640_halide_treatment.xy"}
@@ -217,17 +224,21 @@ def test_pipeline_stops_on_bad_raw_files(small_raw, tmp_path, upstream):
 
     assert result.returncode != 0
     for case in cases:
-        rule, wildcard, output = JOBS[case["swap_into"]]
-        log = (workdir / "results" / "logs" / rule / f"{wildcard}.log").read_text()
+        log_file, output, rule = JOBS[case["swap_into"]]
+        log = (workdir / log_file).read_text()
         bad_path = raw / case["swap_into"]
         naming = [line for line in log.splitlines()
                   if str(bad_path) in line and case["expected"] in line and case["where"] in line]
-        assert naming, f"{case['file']}: no line naming {bad_path} in the {rule} log:\n{log[-1500:]}"
-        # one line, no traceback (qdanalysis.pipeline.log_to): the error is the whole log
+        assert naming, f"{case['file']}: no line naming {bad_path} in {log_file}:\n{log[-1500:]}"
+        # one line, no traceback (qdanalysis.pipeline.log_to / qdanalysis.batch): the error is the whole log
         assert naming[-1].startswith("error: "), naming[-1]
         assert "Traceback" not in log, log[-1500:]
         assert not (workdir / output).exists(), f"{output} left behind by the failed job"
-        assert f"Error in rule {rule}" in result.stderr
+        if rule is not None:
+            assert f"Error in rule {rule}" in result.stderr
+        else:  # a batch job went on with the other samples; check_failures repeats the line and stops the run
+            assert naming[-1] in result.stderr, result.stderr[-2000:]
+            assert "Error in rule check_failures" in result.stderr
     # The jobs not fed by a bad file still ran (--keep-going), so the failure is confined.
     if not upstream:
         for technique in ("uvvis", "pl", "plqy", "trpl", "xps", "xrd"):

@@ -55,8 +55,7 @@ def test_curve_column_picks_the_curve(optical_raw, tmp_path):
           ["empty sphere", "2", "in beam"], delimiter="\t")
     sheet.to_csv(packed / "samples.csv", index=False, lineterminator="\n")
 
-    targets = (f"results/pl/fits/{first}.json", f"results/pl/fits/{second}.json",
-               f"results/plqy/fits/{plqy_sample}.json")
+    targets = ("results/pl/quantities.csv", "results/plqy/quantities.csv")  # batch jobs: every record
     runs = {}
     for name, raw in (("single", single), ("packed", packed)):
         workdir = tmp_path / f"work_{name}"

@@ -8,6 +8,7 @@ model, so agreement is not circular.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from qdanalysis.errors import AnalysisError
@@ -378,17 +379,22 @@ def test_non_converging_fit_is_an_analysis_error(monkeypatch):
 
 # --- the pipeline script: one log line naming decay and IRF, nothing half-written ------------------
 RUN_SCRIPT = """
-import runpy, sys, types
-args = sys.argv[1:]
-snakemake = types.SimpleNamespace(
-    input=types.SimpleNamespace(decay=args[0], irf=args[1]), output=types.SimpleNamespace(fit=args[2]),
-    log=[args[3]], params=types.SimpleNamespace(row={"sample": "S1", "file": args[0]}, irf_row={"sample": "IRF"},
-                                                settings={"n_exponentials": 2, "objective": "poisson"}))
-runpy.run_path(args[4], init_globals={"snakemake": snakemake})
+import runpy, sys, types, json
+class Names(types.SimpleNamespace):
+    def get(self, key, default=None):
+        return getattr(self, key, default)
+spec = json.loads(sys.argv[1])
+snakemake = types.SimpleNamespace(**{k: Names(**v) if isinstance(v, dict) else v for k, v in spec.items()})
+runpy.run_path(sys.argv[2], init_globals={"snakemake": snakemake})
 """
 
 
 def _run_fit_script(root, tmp_path, decay_axis, irf_axis, stated_period_ns=None):
+    """Rule fit_trpl_decays' script (scripts/analyse_samples.py) on one decay/IRF pair, in its own process.
+
+    Returns (process, raw paths, the sample's record path, the sample's log path); the job itself exits 0
+    on a bad sample (qdanalysis.batch): the sample's log and failures.csv carry the one-line error."""
+    import json
     import subprocess
     import sys
 
@@ -401,39 +407,57 @@ def _run_fit_script(root, tmp_path, decay_axis, irf_axis, stated_period_ns=None)
         paths[role] = tmp_path / f"{role}.csv"
         paths[role].write_text(sim.tcspc_export(instrument.time_ns, rng.poisson(counts), label=role, role=role,
                                                 period_ns=stated_period_ns or instrument.period_ns))
-    out, log = tmp_path / "fit.json", tmp_path / "fit.log"
-    result = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(paths["decay"]), str(paths["irf"]), str(out),
-                             str(log), str(root / "scripts" / "fit_trpl_decay.py")],
+    out = tmp_path / "trpl"
+    files = [str(paths["decay"]), str(paths["irf"])]
+    spec = {"input": {"raw": files},
+            "output": {"fits": str(out / "fits"), "quantities": str(out / "quantities.csv"),
+                       "summary": str(out / "summary.csv"), "failures": str(out / "failures.csv")},
+            "log": [str(tmp_path / "job.log")],
+            "params": {"technique": "trpl", "step": "qdanalysis.steps.trpl:decay",
+                       "summary_columns": "qdanalysis.steps.trpl:summary_columns",
+                       "settings": {"n_exponentials": 2, "objective": "poisson"},
+                       "tasks": [{"sample": "S1", "files": files,
+                                  "params": {"row": {"sample": "S1", "file": files[0]}, "irf_row": {"sample": "IRF"}}}]}}
+    result = subprocess.run([sys.executable, "-c", RUN_SCRIPT, json.dumps(spec), str(root / "scripts" / "analyse_samples.py")],
                             capture_output=True, text=True, timeout=120)
-    return result, paths, out, log
+    assert result.returncode == 0, result.stderr[-3000:]  # a bad sample does not stop the batch job
+    return result, paths, out / "fits" / "S1.json", out / "fits" / "S1.log"
+
+
+def _failures(log):
+    return pd.read_csv(log.parent.parent / "failures.csv", dtype=str, keep_default_na=False)
 
 
 def test_fit_script_reports_mismatched_files_in_one_line(root, tmp_path):
     result, paths, out, log = _run_fit_script(root, tmp_path, (1000, 0.5), (2000, 0.25))
     lines = log.read_text().splitlines()
-    assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
     for part in (paths["decay"].name, paths["irf"].name, "0.5 ns", "0.25 ns"):
         assert part in lines[0]
     assert "Traceback" not in result.stderr and not out.exists()
+    assert list(_failures(log)["error"]) == lines
 
 
 def test_fit_script_names_decay_irf_and_sample_on_an_analysis_error(root, tmp_path):
     """A 20 MHz laser cannot have a 500 ns window: AnalysisError, located by analysing([decay, irf])."""
     result, paths, out, log = _run_fit_script(root, tmp_path, (2000, 0.25), (2000, 0.25), stated_period_ns=50.0)
-    assert result.returncode == 1 and not out.exists()
+    assert not out.exists()
     assert log.read_text() == (f"error: {paths['decay']}, {paths['irf']}: sample S1: repetition period 50 ns is "
                                "shorter than the 500 ns time window\n")
+    assert list(_failures(log)["sample"]) == ["S1"]
 
 
 def test_fit_script_writes_a_record_with_its_model_check(root, tmp_path):
     from qdanalysis.results import read_json
 
     result, _, out, log = _run_fit_script(root, tmp_path, (2000, 0.25), (2000, 0.25))
-    assert result.returncode == 0, log.read_text()
+    assert _failures(log).empty, log.read_text()
     record = read_json(out)
     assert record["fit"]["flag"] == "ok" and record["fit"]["n_exponentials_setting"] == 2
     assert set(record["fit"]["check"]) >= {"deviance_per_dof", "deviance_z", "runs_z", "component_z", "bic"}
     assert {q["flag"] for q in record["quantities"]} == {"ok"}
+    summary = pd.read_csv(out.parent.parent / "summary.csv")
+    assert list(summary["sample"]) == ["S1"] and summary["model_flag"].iloc[0] == "ok"
 
 
 # --- the independent forward model (qdanalysis.simulate.trpl) ------------------------------------
@@ -463,36 +487,26 @@ def test_afterpulses_add_their_probability_of_counts_as_a_slow_background():
     assert extra.min() > 0 and extra.std() / extra.mean() < 0.2
 
 
-def test_fig3c_draws_whatever_temperatures_the_sheet_holds(root, tmp_path):
-    """plot_fig3c (via plot_fig1d.py) needs no list of temperatures: any set, in any sheet order."""
-    import subprocess
-    import sys
+def test_fig3c_draws_whatever_temperatures_the_sheet_holds(tmp_path):
+    """Fig 3c (figure kind ``decays``) needs no list of temperatures: any set, in any sheet order."""
+    import logging
 
+    from qdanalysis.figures import draw_all
     from qdanalysis.results import write_json
 
     rng = np.random.default_rng(31)
     decay, irf = measured_pair(rng, [20.0, 55.0], [0.7, 0.3])
     fit = fit_decay(TIME_NS, decay, irf, period_ns=PERIOD_NS)
     curves = {k: v.tolist() for k, v in fit.curves().items() if k != "fit_mask"}
-    fits = []
+    fits = tmp_path / "fits"
     for temperature in (310, 95, 150.0):
         sample = f"S_T{int(temperature)}"
         row = {"sample": sample, "treatment": "ZnBr2", "temperature_C": temperature}
-        fits.append(tmp_path / f"{sample}.json")
-        write_json({"sample": sample, "row": row, "curves": curves}, fits[-1])
-    script = f"""
-import runpy, types
-class Params(types.SimpleNamespace):
-    def get(self, key, default=None):
-        return getattr(self, key, default)
-snakemake = types.SimpleNamespace(
-    input=types.SimpleNamespace(fits={[str(p) for p in fits]!r}),
-    output=types.SimpleNamespace(pdf={str(tmp_path / 'Fig3c.pdf')!r}, png={str(tmp_path / 'Fig3c.png')!r}),
-    log=[{str(tmp_path / 'fig.log')!r}],
-    params=Params(samples=["S_T310", "S_T95", "S_T150"], label_by="temperature_C", sort_by="temperature_C",
-                  label_suffix=" C", inset_ns=[100, 200], xlim_ns=[-20, 400], letter="c"))
-runpy.run_path({str(root / 'scripts' / 'plot_fig3c.py')!r}, init_globals={{"snakemake": snakemake}})
-"""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, (tmp_path / "fig.log").read_text()
+        write_json({"sample": sample, "row": row, "curves": curves}, fits / f"{sample}.json")
+    spec = {"kind": "decays", "stem": "Fig3c", "inputs": {"fits": str(fits)},
+            "params": {"samples": ["S_T310", "S_T95", "S_T150"], "label_by": "temperature_C",
+                       "sort_by": "temperature_C", "label_suffix": " C", "inset_ns": [100, 200],
+                       "xlim_ns": [-20, 400], "letter": "c"},
+            "pdf": str(tmp_path / "Fig3c.pdf"), "png": str(tmp_path / "Fig3c.png")}
+    draw_all([spec], logging.getLogger("test"))
     assert (tmp_path / "Fig3c.png").stat().st_size > 0 and (tmp_path / "Fig3c.pdf").stat().st_size > 0
