@@ -5,9 +5,9 @@ compares whole figures, so this module places those files on one page per paper 
 positions declared in ``qdanalysis/data/figure_layouts.yaml`` (the one place a reader finds the
 paper's layout). Nothing is redrawn:
 
-* the vector composite (``figures/Figure1.pdf``) places each panel's PDF page with a scale-and-shift
-  transformation (``pypdf.PageObject.merge_transformed_page``): the panel's own vector paths and
-  embedded TrueType fonts are carried over unchanged, clipped to the panel's page box;
+* the vector composite (``figures/Figure1.pdf``) places each panel's PDF page as a Form XObject under
+  a scale-and-shift transformation (:func:`place_pages`): the panel's own vector paths and embedded
+  TrueType fonts are carried over unchanged, clipped to the panel's page box;
 * the raster composite (``figures/Figure1.png``, 300 dpi) places each panel's PNG (Pillow, Lanczos
   resampling to the same box the PDF uses).
 
@@ -262,9 +262,10 @@ def panel_letters(path: str | Path) -> list[str]:
 
     ``qdanalysis.plotting.panel_label`` draws them in bold DejaVu Sans (embedded TrueType, so the
     text is extractable); no other text of a panel is a bold single letter. Top-to-bottom, then
-    left-to-right.
+    left-to-right within one panel file; in a composite the letters of placed panels (Form XObjects)
+    are found, in an order that need not be the reading order.
     """
-    from pypdf import PdfReader
+    from pypdf import PdfReader, apply_configuration
 
     found = []
 
@@ -274,7 +275,10 @@ def panel_letters(path: str | Path) -> list[str]:
             x, y = cm[4] + tm[4], cm[5] + tm[5]
             found.append((-round(y, 1), round(x, 1), text.strip()))
 
-    PdfReader(path).pages[0].extract_text(visitor_text=visit)
+    # pypdf stops descending into Form XObjects after 5000 invocations (a guard against hostile files);
+    # matplotlib draws every scatter marker as one, so a panel with many markers would lose its letter
+    with apply_configuration(xform_maximum_invocations_per_extraction=10_000_000):
+        PdfReader(path).pages[0].extract_text(visitor_text=visit)
     return [letter for *_, letter in sorted(found)]
 
 
@@ -387,25 +391,66 @@ def write_deterministic_pdf(writer, path: str | Path) -> None:
         writer.write(handle)
 
 
+def _form_xobject(writer, source_page):
+    """A page as a Form XObject of ``writer`` (PDF 32000-1, 8.10): its content bytes and resources as they are."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
+
+    contents = source_page["/Contents"]
+    streams = contents if isinstance(contents, list) else [contents]
+    form = DecodedStreamObject()
+    form.set_data(b"\n".join(stream.get_object().get_data() for stream in streams))
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(FloatObject(float(v)) for v in source_page.mediabox)
+    form[NameObject("/Resources")] = source_page["/Resources"].clone(writer)
+    return writer._add_object(form.flate_encode())
+
+
+def place_pages(writer, page, placed: list[tuple[object, float, float, float]]) -> None:
+    """Draw PDF pages onto ``page`` (a page of ``writer``), each scaled and shifted into its box.
+
+    ``placed`` holds ``(source page, scale, x_pt, y_pt)``: the source's page box is scaled by ``scale``
+    and its lower-left corner put at ``(x_pt, y_pt)`` of ``page`` (PDF user space, points, origin at
+    the bottom-left). Each source becomes a Form XObject drawn with one ``Do`` under a ``cm``; its
+    vector paths and embedded fonts are carried over unchanged and clipped to its page box.
+
+    Why not ``pypdf.PageObject.merge_transformed_page``: it parses and rewrites every operator of the
+    source's content stream, which for a panel with thousands of markers costs seconds per panel
+    (issue 12); a placed Form XObject is what the PDF format provides for exactly this.
+    """
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    page.compress_content_streams()
+    resources = page["/Resources"]
+    if "/XObject" not in resources:
+        resources[NameObject("/XObject")] = DictionaryObject()
+    xobjects, operators = resources["/XObject"], []
+    for number, (source, scale, x_pt, y_pt) in enumerate(placed):
+        name, origin = f"/Placed{number}", source.mediabox
+        xobjects[NameObject(name)] = _form_xobject(writer, source)
+        operators.append(f"q {scale:.6f} 0 0 {scale:.6f} {x_pt - scale * float(origin.left):.4f} "
+                         f"{y_pt - scale * float(origin.bottom):.4f} cm {name} Do Q")
+    drawn = DecodedStreamObject()
+    drawn.set_data(("\n".join(operators) + "\n").encode("ascii"))
+    page[NameObject("/Contents")] = ArrayObject([page.raw_get("/Contents"), writer._add_object(drawn.flate_encode())])
+
+
 def compose_pdf(background_pdf: bytes, placements: list[Placement], panel_pdfs: dict[str, Path],
                 height_mm: float, path: str | Path) -> None:
-    """Vector composite: the background page with every panel's PDF page transformed into its box."""
-    from pypdf import PdfReader, PdfWriter, Transformation
+    """Vector composite: the background page with every panel's PDF page placed in its box (:func:`place_pages`)."""
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     page = writer.add_page(PdfReader(io.BytesIO(background_pdf)).pages[0])
+    placed = []
     for placement in placements:
         if placement.content is None:
             continue
-        source = PdfReader(panel_pdfs[placement.panel.stem]).pages[0]
-        box, origin = placement.content, source.mediabox
+        box = placement.content
         # PDF user space has its origin at the bottom-left: convert the top-left mm box
-        x_pt = box.x_mm * PT_PER_MM
-        y_pt = (height_mm - box.y_mm - box.height_mm) * PT_PER_MM
-        transform = (Transformation().translate(-float(origin.left), -float(origin.bottom))
-                     .scale(placement.scale, placement.scale).translate(x_pt, y_pt))
-        page.merge_transformed_page(source, transform)
-    page.compress_content_streams()
+        placed.append((PdfReader(panel_pdfs[placement.panel.stem]).pages[0], placement.scale, box.x_mm * PT_PER_MM,
+                       (height_mm - box.y_mm - box.height_mm) * PT_PER_MM))
+    place_pages(writer, page, placed)
     write_deterministic_pdf(writer, path)
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from qdanalysis.composite import MM_PER_INCH, PT_PER_MM, Box, FigureLayout, exact_page, write_deterministic_pdf
+from qdanalysis.composite import (MM_PER_INCH, PT_PER_MM, Box, FigureLayout, exact_page, place_pages,
+                                  write_deterministic_pdf)
 from qdanalysis.report import (TABLE_S1_SECTION, TEXT_SECTION, VERDICTS, claims_of_section, format_measurement,
                                overall_verdict, table_s1_cells, verdict_counts)
 
@@ -300,19 +301,20 @@ def _draw_pages(pages: list[Page]) -> bytes:
 
 
 def _merge_figures(pages_pdf: bytes, pages: list[Page], path: str | Path) -> None:
-    from pypdf import PdfReader, PdfWriter, Transformation
+    from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
     for index, source in enumerate(PdfReader(io.BytesIO(pages_pdf)).pages):
         page = writer.add_page(source)
+        placed = []
         for pdf_path, box in pages[index].figures:
             figure = PdfReader(pdf_path).pages[0]
-            origin = figure.mediabox
-            scale = box.width_mm / (float(origin.width) / PT_PER_MM)
-            transform = (Transformation().translate(-float(origin.left), -float(origin.bottom)).scale(scale, scale)
-                         .translate(box.x_mm * PT_PER_MM, (PAGE_MM[1] - box.y_mm - box.height_mm) * PT_PER_MM))
-            page.merge_transformed_page(figure, transform)
-        page.compress_content_streams()
+            scale = box.width_mm / (float(figure.mediabox.width) / PT_PER_MM)
+            placed.append((figure, scale, box.x_mm * PT_PER_MM, (PAGE_MM[1] - box.y_mm - box.height_mm) * PT_PER_MM))
+        if placed:
+            place_pages(writer, page, placed)
+        else:
+            page.compress_content_streams()
     write_deterministic_pdf(writer, path)
 
 
