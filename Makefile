@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 4
 
-.PHONY: all test lint report raw clean bench-scale bench-recovery
+.PHONY: all test lint report raw clean bench bench-scale bench-recovery
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ report: all
 # Rewrite the synthetic stand-in raw data (only on purpose: it changes committed files).
 raw: $(BIN)/snakemake
 	$(BIN)/python -m qdanalysis.simulate --out raw
+
+# Clean build vs pure compute in one process, no-op, edit-one-file, each beside the issue-12 baseline
+# commit, measured in one run (rewrites the "Build benchmark" section of benchmarks/RESULTS.md).
+bench: $(BIN)/snakemake
+	$(BIN)/python benchmarks/bench_build.py --baseline 861e7bb --write
 
 # Wall time against the number of samples (prints Markdown; see benchmarks/RESULTS.md).
 bench-scale: $(BIN)/snakemake
