@@ -1,5 +1,5 @@
 """Regression test of the XPS recovery calibration (``benchmarks/recovery/xps.py``, full run in
-``benchmarks/RECOVERY.md``): 7 draws of each of its 3 cases (21 samples, independent forward model,
+``benchmarks/RECOVERY.md``): 4 draws of each of its 5 cases (20 samples, independent forward model,
 random line shapes, charging 0-5 eV) through the pipeline's reader and fit functions.
 
 Per kind of quantity (charge shift, charge-corrected binding energies, FWHMs, area fractions) the
@@ -23,7 +23,7 @@ KINDS = {
 
 @pytest.fixture(scope="module")
 def draws():
-    return core.run_cases("xps", 7, seed=core.DEFAULT_SEED, jobs=1)
+    return core.run_cases("xps", 4, seed=core.DEFAULT_SEED, jobs=1)
 
 
 def test_draws_do_not_fail(draws):

@@ -13,7 +13,7 @@ from scipy import optimize
 from scipy.integrate import quad
 
 from qdanalysis import xps
-from qdanalysis.errors import AnalysisError
+from qdanalysis.errors import AnalysisError, analysing
 from qdanalysis.io.vamas import read_vamas, write_vamas
 from qdanalysis.simulate import xps as sim
 
@@ -167,7 +167,8 @@ def test_recovers_weak_component_positions_and_fractions(tmp_path):
         assert _within(state.fwhm_ev, fwhm, state.fwhm_stderr), state
         assert _within(state.area_fraction, area / 20000.0, state.area_fraction_stderr), state
     weak = region.state("weak")
-    assert 0.03 < weak.area_fraction < 0.07 and weak.area_fraction_stderr < 0.01
+    # sigma: statistics (~0.5 %) and the 2.3 % (absolute) decomposition systematic of two overlapping states
+    assert 0.03 < weak.area_fraction < 0.07 and xps.DECOMPOSITION_FRACTION <= weak.area_fraction_stderr < 0.03
     assert region.model_checks[-1].f_test_p < 1e-6  # the weak state is justified
     assert 0.7 < region.redchi < 1.4
     centroid = (19000 * 443.9 + 1000 * 445.2) / 20000
@@ -259,6 +260,10 @@ def test_unfittable_regions_raise_one_analysis_error_naming_the_region(tmp_path)
         xps.fit_sample("T", dict(spectra, **{"In 3d": (energy, noisy, sigma)}), "none", settings)
     with pytest.raises(AnalysisError, match="no C 1s region"):
         xps.fit_sample("T", {"In 3d": spectra["In 3d"]}, "none", settings)
+    # as the script reports it: file, sample, region, reason in one line
+    with pytest.raises(AnalysisError) as caught, analysing("raw/xps/T.vms", "T"):
+        xps.fit_sample("T", flat, "none", settings)
+    assert str(caught.value).startswith("raw/xps/T.vms: sample T: region In 3d: no peak above the noise")
 
 
 def test_every_quantity_has_a_flag_and_sigma_includes_the_charge_reference(tmp_path):

@@ -1,11 +1,11 @@
 """XPS recovery: VAMAS files from the independent forward model -> charge-corrected core-level fits.
 
 Each draw builds one sample: a C 1s block of adventitious carbon (C-C/C-H, C-O, C=O, O-C=O at
-random chemical shifts and fractions), a cation core level (In 3d or Cd 3d, one or two chemical
-states at random separations and area fractions), Zn 2p and, for halide treatments, the halogen
-line. Every region draws its own line-shape family (product GL, sum GL, Voigt or Doniach-Sunjic with
-asymmetry 0.01-0.08, Lorentzian share 0.05-0.6), widths, peak areas (log-uniform over a factor
-10), baseline, sloped background, Shirley step and Tougaard loss background; the sample gets a
+random chemical shifts and fractions), Zn 2p and, per case, a cation core level (In 3d with In-P and
+In-X, Cd 3d with Cd-O and Cd-Se at random separations and area fractions, or one state alone) or the
+three halogen lines. Every region draws its own line-shape family (product GL, sum GL, Voigt or
+Doniach-Sunjic with asymmetry 0.005-0.04, Lorentzian share 0.05-0.6), widths, peak areas
+(log-uniform over a factor 10), baseline, sloped background, Shirley step and Tougaard loss background; the sample gets a
 charging offset of 0-5 eV, the acquisition windows follow it (as an operator centres them on the
 charged lines) and the transmission exponent is random. The files go through
 :func:`qdanalysis.io.vamas.read_vamas` and the functions ``scripts/fit_xps_spectrum.py`` calls
@@ -13,6 +13,14 @@ charged lines) and the transmission exponent is random. The files go through
 ``xps:`` settings from ``config.yaml``. Truths: the charge shift (minus the charging), every
 state's peak maximum and true FWHM (of one spin-orbit line) after charge correction, area fractions
 and the area-weighted centroid; "largest state" quantities take the truly largest state.
+
+The systematic terms in sigma (column "σ and flags"; constants in ``qdanalysis/xps.py``) were
+calibrated on draws 300-399 of the same cases, not on the draws reported here. Known limits: two
+states closer than their widths with Voigt or Doniach-Sunjic lines (the oxidised-core case,
+Cd-O 0.7-1.6 eV below Cd-Se) sometimes converge to a wrong decomposition that no flag catches, so
+Cd-O's position and the main line's width fall short of the coverage target there; a single
+decomposition constant over-covers the better separated In-X fractions; Doniach-Sunjic asymmetry
+above 0.04 (metal-like lines) is outside the validated range (see ``MAX_ASYMMETRY``).
 """
 
 from __future__ import annotations
@@ -31,21 +39,44 @@ from qdanalysis.xps import fit_sample, sample_quantities, settings_with_defaults
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings_with_defaults(yaml.safe_load((ROOT / "config.yaml").read_text())["xps"])
 FAMILIES = ("GL", "SGL", "Voigt", "DS")
+# Doniach-Sunjic asymmetry of semiconductor and oxide core lines: small (metallic In, alpha ~0.1, is
+# not in these samples). Outside the validated range: at alpha 0.05-0.08 the tail of a line and a weak
+# state above it are not separable and the weak state's area fraction comes out 2-5 % (absolute) high.
+MAX_ASYMMETRY = 0.04
 # Nominal (charge-corrected) windows the analysis fits; the simulated acquisition covers them +- 2 eV.
 RECORDED_EV = {"C 1s": (279.0, 295.0), "In 3d": (437.5, 459.0), "Cd 3d": (398.0, 418.0),
                "Zn 2p": (1014.0, 1052.0), "Cl 2p": (192.0, 207.0), "Br 3d": (62.5, 75.5), "I 3d": (612.0, 638.0)}
 STEP_EV = {"Zn 2p": 0.1}
 HALOGENS = {"Cl": ("Cl 2p", 198.6), "Br": ("Br 3d", 68.7), "I": ("I 3d", 619.4)}
-TREATMENTS = {"Cl": "ZnCl2", "Br": "ZnBr2", "I": "ZnI2"}
 
-UNITS = {"xps_charge_shift_eV": "eV", "inx_area_percent": "%", "inp_area_percent": "%", "cdo_area_percent": "%",
-         "cdse_area_percent": "%"}
-NOTES = {}
+_STAT = "covariance x max(1, reduced chi2) + BIC-weighted spread over all families and minima"
+_CHARGE = ("C-C position: " + _STAT + " (+) 0.4 % of the C-C FWHM (charge-reference term); flags: C-C/C-H < 30 % of C 1s, C-C width "
+           "or C-O shift at its bound, C-C position ambiguous, C 1s reduced chi2 > 2")
+_FLAGS = "flags: reduced chi2 > 2, position/width at a bound, decomposition ambiguous, state area < 3 sigma"
+_KEYS = ("in3d52", "cd3d52", "zn2p32", "cl2p32", "br3d52", "i3d52")
+_STATES = ("InP", "InX", "CdO", "CdSe")
+UNITS = {"xps_charge_shift_eV": "eV", **{f"{s.lower()}_area_percent": "%" for s in _STATES},
+         **{f"{k}_{suffix}": "eV" for k in _KEYS for suffix in ("eV", "fwhm_eV", "mean_eV")},
+         **{f"{k}_{s}_eV": "eV" for k in ("in3d52", "cd3d52") for s in _STATES}}
+NOTES = {
+    "xps_charge_shift_eV": _CHARGE,
+    **{f"{k}_eV": f"{_STAT} (+ 1 % FWHM with two states) (+) charge-shift sigma; {_FLAGS}, "
+                  "largest state ambiguous, charge-reference flags" for k in _KEYS},
+    **{f"{k}_{s}_eV": f"{_STAT} + 1 % FWHM decomposition term (+) charge-shift sigma; {_FLAGS}, charge-reference flags"
+       for k in ("in3d52", "cd3d52") for s in _STATES},
+    **{f"{k}_mean_eV": f"{_STAT} + 0.5 % FWHM decomposition term (+) charge-shift sigma; flags of every state, "
+                       "charge-reference flags"
+       for k in ("in3d52", "cd3d52")},
+    **{f"{k}_fwhm_eV": f"{_STAT} (+) 0.5 % FWHM line-shape term (+ 0.7 % with two states or overlapping spin-orbit lines); {_FLAGS}"
+       for k in _KEYS},
+    **{f"{s.lower()}_area_percent": f"{_STAT} (+) 2.3 % (absolute) decomposition term; flags of every state"
+       for s in _STATES},
+}
 
 
 def _shape(rng: np.random.Generator) -> sim.LineShape:
     family = FAMILIES[rng.integers(len(FAMILIES))]
-    asymmetry = float(rng.uniform(0.01, 0.08)) if family == "DS" else 0.0
+    asymmetry = float(rng.uniform(0.005, MAX_ASYMMETRY)) if family == "DS" else 0.0
     return sim.LineShape(family, float(rng.uniform(0.05, 0.6)), asymmetry)
 
 
@@ -74,8 +105,8 @@ def _c1s(rng: np.random.Generator) -> list[sim.StateTruth]:
 
 
 def _cation(rng: np.random.Generator, kind: str) -> tuple[str, list[sim.StateTruth]]:
-    """(region, states in ascending binding energy) for 'halide' (In-P + In-X), 'oxide' (Cd-O + Cd-Se)
-    or 'single' (In-P or Cd-Se alone)."""
+    """(region, states in ascending binding energy) for 'halide' (In-P + In-X), 'oxide' (Cd-O + Cd-Se),
+    'InP' or 'CdSe' (one state alone), or None for 'halogens' (no cation level)."""
     fwhm = float(rng.uniform(0.8, 1.6))
     total = _log_uniform(rng, 5000.0, 50000.0)
     if kind == "halide":
@@ -90,9 +121,11 @@ def _cation(rng: np.random.Generator, kind: str) -> tuple[str, list[sim.StateTru
         return "Cd 3d", [sim.StateTruth("CdO", main - float(rng.uniform(0.7, 1.6)), fwhm * float(rng.uniform(0.9, 1.4)),
                                         total * second),
                          sim.StateTruth("CdSe", main, fwhm, total * (1 - second))]
-    if rng.random() < 0.5:
+    if kind == "InP":
         return "In 3d", [sim.StateTruth("InP", float(rng.uniform(444.0, 445.2)), fwhm, total)]
-    return "Cd 3d", [sim.StateTruth("CdSe", float(rng.uniform(404.5, 405.5)), fwhm, total)]
+    if kind == "CdSe":
+        return "Cd 3d", [sim.StateTruth("CdSe", float(rng.uniform(404.5, 405.5)), fwhm, total)]
+    return None, []
 
 
 def _block(sample: str, region: str, states, rng: np.random.Generator, charge_ev: float, exponent: float):
@@ -127,17 +160,15 @@ def run_sample(rng: np.random.Generator, workdir: Path, kind: str) -> dict[str, 
     charge = float(rng.uniform(0.0, 5.0))
     exponent = float(rng.uniform(0.3, 0.7))
     cation, cation_states = _cation(rng, kind)
-    regions = {"C 1s": _c1s(rng), cation: cation_states}
+    regions = {"C 1s": _c1s(rng), **({cation: cation_states} if cation else {})}
     zn_fwhm = float(rng.uniform(1.2, 2.2))
     regions["Zn 2p"] = [sim.StateTruth("Zn", float(rng.uniform(1021.5, 1022.5)), zn_fwhm,
                                        _log_uniform(rng, 20000.0, 150000.0))]
-    treatment = {"oxide": "BPO", "single": "none"}.get(kind)
-    if kind == "halide":
-        halogen = ("Cl", "Br", "I")[rng.integers(3)]
-        region, center = HALOGENS[halogen]
-        regions[region] = [sim.StateTruth(halogen, center + float(rng.uniform(-0.5, 0.5)), float(rng.uniform(0.9, 1.6)),
-                                          _log_uniform(rng, 800.0, 8000.0))]
-        treatment = TREATMENTS[halogen]
+    treatment = {"halide": "ZnBr2", "oxide": "BPO"}.get(kind, "none")
+    if kind == "halogens":  # every halogen line in one file, so each gets a draw per sample
+        for halogen, (region, center) in HALOGENS.items():
+            regions[region] = [sim.StateTruth(halogen, center + float(rng.uniform(-0.5, 0.5)),
+                                              float(rng.uniform(0.9, 1.6)), _log_uniform(rng, 800.0, 8000.0))]
     blocks = [_block("draw", region, states, rng, charge, exponent)[1] for region, states in regions.items()]
     path = workdir / "draw.vms"
     write_vamas(path, blocks, experiment_id="draw")
@@ -153,15 +184,29 @@ def run_sample(rng: np.random.Generator, workdir: Path, kind: str) -> dict[str, 
 
 
 def halide_treated(rng, workdir):
+    """In 3d: In-P and an In-X state 0.9-2.0 eV above it (3-45 %), with Zn 2p."""
     return run_sample(rng, workdir, "halide")
 
 
 def oxidised_core(rng, workdir):
+    """Cd 3d: Cd-Se and a Cd-O state 0.7-1.6 eV below it (5-45 %), with Zn 2p."""
     return run_sample(rng, workdir, "oxide")
 
 
-def single_state(rng, workdir):
-    return run_sample(rng, workdir, "single")
+def pristine_inp(rng, workdir):
+    """In 3d with one state (In-P), with Zn 2p."""
+    return run_sample(rng, workdir, "InP")
 
 
-CASES = {"halide_treated": halide_treated, "oxidised_core": oxidised_core, "single_state": single_state}
+def pristine_cdse(rng, workdir):
+    """Cd 3d with one state (Cd-Se), with Zn 2p."""
+    return run_sample(rng, workdir, "CdSe")
+
+
+def halogen_lines(rng, workdir):
+    """Cl 2p, Br 3d and I 3d (one state each, 800-8000 cps eV), with Zn 2p."""
+    return run_sample(rng, workdir, "halogens")
+
+
+CASES = {"halide_treated": halide_treated, "oxidised_core": oxidised_core, "pristine_inp": pristine_inp,
+         "pristine_cdse": pristine_cdse, "halogen_lines": halogen_lines}
