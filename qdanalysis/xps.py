@@ -353,6 +353,25 @@ C1S_CC_FWHM_EV = (0.7, 2.0)  # aliphatic carbon: a narrow line, never the broad 
 C1S_MIN_CC_FRACTION = 0.3  # below this C-C/C-H is not the main component: the reference is doubtful
 
 
+def region_spectra(experiment) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], tuple]:
+    """The spectra :func:`fit_sample` takes, from a read VAMAS file, and the blocks it does not fit.
+
+    Block labels are matched to :data:`REGIONS` without regard to spaces or case (``'I3d'`` =
+    ``'I 3d'``, :meth:`qdanalysis.io.vamas.VamasFile.regions`). The script, the tests and the recovery
+    benchmark all go through here, so they cannot drift apart.
+
+    Returns
+    -------
+    spectra : dict
+        ``{region: (binding energy / eV, count rate / cps, its Poisson sigma)}``.
+    unmatched : tuple of VamasBlock
+        Blocks whose label names no region (not fitted; the caller says so).
+    """
+    blocks, unmatched = experiment.regions(REGIONS)
+    return ({name: (block.binding_energy_ev, block.counts_per_second, block.cps_uncertainty)
+             for name, block in blocks.items()}, unmatched)
+
+
 def halide_in(treatment: str | None) -> str | None:
     """The halogen a treatment label carries ('ZnBr2', 'OAm-Br', 'BPO+OAm-Br' -> 'Br'), or None."""
     match = re.search(r"(Cl|Br|I)(?=2|$|\W)", treatment or "")

@@ -5,6 +5,7 @@ spike and bad-input handling, and recovery of truths from the independent forwar
 import ast
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def _spectra(tmp_path, regions: dict, charge_shift: float, seed: int, shapes: di
         blocks.append(block)
     path = tmp_path / "T.vms"
     write_vamas(path, blocks, experiment_id="T")
-    return {b.label: (b.binding_energy_ev, b.counts_per_second, b.cps_uncertainty) for b in read_vamas(path).blocks}
+    return xps.region_spectra(read_vamas(path))[0]
 
 
 def _c1s():
@@ -286,3 +287,20 @@ def test_product_form_fwhm_factor_solves_the_half_maximum():
         half = optimize.brentq(lambda u: xps.gl_product(u, 1, 0, 1, m) - xps.gl_product(0, 1, 0, 1, m) / 2, 0, 1)
         assert xps.fwhm_factor("GL", m) == pytest.approx(2 * half, rel=1e-9)
     assert xps.fwhm_factor("SGL", 0.4) == 1.0
+
+
+def test_region_spectra_match_labels_without_spaces_or_case_and_return_the_rest(tmp_path):
+    rng = np.random.default_rng(5)
+    iodine = sim.simulate_block("T", sim.ACQUISITIONS["I 3d"], [sim.StateTruth("I", 619.4, 1.2, 3000.0)],
+                                sim.SHAPES["I 3d"], sim.BACKGROUNDS["I 3d"], charge_shift_ev=0.0, rng=rng)
+    carbon = sim.simulate_block("T", sim.ACQUISITIONS["C 1s"], _c1s(), sim.SHAPES["C 1s"], sim.BACKGROUNDS["C 1s"],
+                                charge_shift_ev=0.0, rng=rng)
+    # CasaXPS re-exports put both labels in the species field; an O 1s block is not a fitted region
+    other = replace(carbon, block_id="O 1s", species="o", transition="1S")
+    path = tmp_path / "T.vms"
+    write_vamas(path, [replace(iodine, species="I3d", transition=""), carbon, other], experiment_id="T")
+    spectra, unmatched = xps.region_spectra(read_vamas(path))
+    assert sorted(spectra) == ["C 1s", "I 3d"]
+    assert [block.label for block in unmatched] == ["o 1S"]
+    energy, rate, sigma = spectra["I 3d"]
+    assert energy.shape == rate.shape == sigma.shape and np.all(sigma > 0)

@@ -34,7 +34,7 @@ import yaml
 from benchmarks.recovery.core import Recovered
 from qdanalysis.io.vamas import read_vamas, write_vamas
 from qdanalysis.simulate import xps as sim
-from qdanalysis.xps import fit_sample, sample_quantities, settings_with_defaults
+from qdanalysis.xps import fit_sample, region_spectra, sample_quantities, settings_with_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = settings_with_defaults(yaml.safe_load((ROOT / "config.yaml").read_text())["xps"])
@@ -173,7 +173,7 @@ def run_sample(rng: np.random.Generator, workdir: Path, kind: str) -> dict[str, 
     path = workdir / "draw.vms"
     write_vamas(path, blocks, experiment_id="draw")
     experiment = read_vamas(path)
-    spectra = {b.label: (b.binding_energy_ev, b.counts_per_second, b.cps_uncertainty) for b in experiment.blocks}
+    spectra, _ = region_spectra(experiment)
     fit = fit_sample("draw", spectra, treatment, SETTINGS)
     truth = {"xps_charge_shift_eV": -charge}
     for region, states in regions.items():

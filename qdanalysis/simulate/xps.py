@@ -268,9 +268,10 @@ def transmission(kinetic_energy_ev, exponent: float = 0.5) -> np.ndarray:
     return (np.asarray(kinetic_energy_ev, dtype=float) / 1000.0) ** -exponent
 
 
-def kinetic_energy_ev(binding_energy_ev, source_energy_ev: float = SOURCE_ENERGY_EV,
-                      work_function_ev: float = WORK_FUNCTION_EV):
-    """Kinetic energy recorded for a (measured) binding energy: ``hv - BE - work function``."""
+def analyser_kinetic_energy_ev(binding_energy_ev, source_energy_ev: float = SOURCE_ENERGY_EV,
+                               work_function_ev: float = WORK_FUNCTION_EV):
+    """Kinetic energy inside the analyser for a (measured) binding energy: ``hv - BE - work function``
+    (the exported scale is Fermi-referenced, ``hv - BE``; :func:`simulate_block`)."""
     return source_energy_ev - np.asarray(binding_energy_ev, dtype=float) - work_function_ev
 
 
@@ -296,17 +297,21 @@ def simulate_block(sample: str, acquisition: Acquisition, states: list[StateTrut
     be_lo, be_hi = acquisition.be_range_ev
     step = acquisition.step_ev
     n = int(round((be_hi - be_lo) / step)) + 1
-    kinetic_start = round(float(kinetic_energy_ev(be_hi)), 6)
+    # Inside the analyser, where the transmission acts, the electron has hv - BE - work function.
+    kinetic_start = round(float(analyser_kinetic_energy_ev(be_hi)), 6)
     kinetic = kinetic_start + step * np.arange(n)
-    measured_be = kinetic_energy_ev(kinetic)  # the same relation, inverted
+    measured_be = SOURCE_ENERGY_EV - WORK_FUNCTION_EV - kinetic  # the same relation, inverted
     rate, _ = region_rate(measured_be - charge_shift_ev, acquisition.region, states, shape, background,
                           channel_width_ev=step)
     trans = np.round(transmission(kinetic, transmission_exponent), 6)
     counts = rng.poisson(rate * trans * acquisition.dwell_time_s * acquisition.n_scans)
     species, transition = acquisition.region.split()
     return VamasRegion(block_id=acquisition.region, sample_id=sample, species=species, transition=transition,
-                       kinetic_start_ev=kinetic_start, kinetic_step_ev=step, counts=counts.astype(float),
-                       dwell_time_s=acquisition.dwell_time_s, n_scans=acquisition.n_scans,
+                       # The export's kinetic scale is Fermi-referenced (binding = hv - KE, as Kratos
+                       # and CasaXPS write it): the work function is added back.
+                       kinetic_start_ev=round(kinetic_start + WORK_FUNCTION_EV, 6), kinetic_step_ev=step,
+                       counts=counts.astype(float), dwell_time_s=acquisition.dwell_time_s,
+                       n_scans=acquisition.n_scans,
                        source_energy_ev=SOURCE_ENERGY_EV, work_function_ev=WORK_FUNCTION_EV,
                        transmission=trans)
 
