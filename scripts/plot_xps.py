@@ -2,7 +2,8 @@
 
 One panel per region in ``snakemake.params.regions``: for every sample (first at the bottom) the
 data points, fitted envelope, shaded chemical states and background, normalised and offset; a strip
-below shows the normalised residuals (data - fit)/sigma. Binding energy runs right to left.
+below shows the normalised residuals (data - fit)/sigma (channels excluded as spikes left out).
+Binding energy runs right to left.
 """
 
 from qdanalysis.pipeline import log_to
@@ -55,8 +56,10 @@ for column, (region, letter) in enumerate(zip(params.regions, params.letters)):
         ax.plot(energy, norm(curves["envelope"]), color=colours[sample], linewidth=1.0)
         label = display_name(records[sample]["row"]["treatment"])
         ax.text(energy.max(), offset + 0.75, label, fontsize=6.5, color=colours[sample], ha="left", va="bottom")
-        strip.plot(energy, (curves["intensity"] - curves["envelope"]) / curves["sigma"], color=colours[sample],
-                   linewidth=0.5)
+        residual = (curves["intensity"] - curves["envelope"]) / curves["sigma"]
+        # channels the fit left out as detector spikes are drawn as data, not as residuals
+        excluded = np.isin(np.round(energy, 6), np.round(fit.get("excluded_channels_ev", []), 6))
+        strip.plot(energy, np.where(excluded, np.nan, residual), color=colours[sample], linewidth=0.5)
     ax.set_title(region, fontsize=8, loc="right")
     ax.set_yticks([])
     ax.set_ylabel("Intensity (a.u.)")
