@@ -1,32 +1,39 @@
-"""X-ray powder diffraction: reference patterns, background, peak fits, Scherrer size, oxide ratio.
+"""X-ray powder diffraction: reference patterns, the line standard, whole-profile fits of nanocrystal
+patterns, Scherrer (volume-weighted) size, lattice parameter, oxide ratios.
 
-Reference patterns (Fig S1d sticks, Fig 4c sticks, and the peak positions the oxide fit is tied to)
-are computed here from the crystal structures in ``qdanalysis/data/phases.csv`` with a kinematic
-powder model, not with pymatgen's ``XRDCalculator``. Reason: pymatgen (via pymatgen-core) pulls in
-spglib, sympy, networkx, plotly, monty, lxml, palettable and a dozen more packages, while the six
-binary phases we need (zinc blende, rock salt, wurtzite) take ~100 lines of NumPy. The model:
+Reference patterns (Fig S1d and 4c sticks, and the intensity ratios the oxide fit is tied to) are
+computed here from the crystal structures in ``qdanalysis/data/phases.csv`` with a kinematic powder
+model, not with pymatgen's ``XRDCalculator`` (it pulls in spglib, sympy, networkx, plotly and a dozen
+more packages; the six binary phases take ~100 lines of NumPy):
 
-* positions from Bragg's law, ``lambda = 2 d sin(theta)``, with ``1/d^2 = (h^2+k^2+l^2)/a^2`` (cubic)
-  or ``4/3 (h^2+hk+k^2)/a^2 + l^2/c^2`` (hexagonal);
-* ``|F_hkl|^2`` summed over every (h, k, l) with the same d (this gives the multiplicity and the
-  accidental overlaps, e.g. cubic 333/511, without a symmetry table), with
-  ``F = sum_j f_j(s) exp(2 pi i (h x_j + k y_j + l z_j)) exp(-B s^2)``, ``s = sin(theta)/lambda``;
-* neutral-atom form factors from the Cromer-Mann fit ``f(s) = sum_i a_i exp(-b_i s^2) + c``,
-  coefficients from International Tables for Crystallography Vol. C (2004), Table 6.1.1.4
-  (transcribed from the DABAX file f0_CromerMann.dat, ESRF); anomalous dispersion (f', f'') is
-  neglected, which shifts relative intensities by a few per cent for Cu K-alpha;
-* Lorentz-polarisation factor for an unpolarised beam without monochromator,
-  ``LP = (1 + cos^2 2theta) / (sin^2 theta cos theta)``; optional isotropic Debye-Waller ``B``.
+* positions from Bragg's law with ``1/d^2 = (h^2+k^2+l^2)/a^2`` (cubic) or ``4/3 (h^2+hk+k^2)/a^2 +
+  l^2/c^2`` (hexagonal); ``|F_hkl|^2`` summed over every (h, k, l) with the same d (multiplicity and
+  accidental overlaps without a symmetry table), ``F = sum_j f_j exp(2 pi i h.x_j) exp(-B s^2)``;
+* Cromer-Mann ``f0`` (International Tables Vol. C, Table 6.1.1.4; DABAX f0_CromerMann.dat) plus the
+  anomalous dispersion ``f' + i f''`` for Cu K-alpha (``data/anomalous_dispersion.csv``; Zn sits just
+  below its K edge, which changes ZnO's relative intensities by up to 6 %);
+* Lorentz-polarisation ``P / (sin^2 theta cos theta)``, ``P`` unpolarised (figures) or with a
+  diffracted-beam monochromator (fits, :func:`polarisation_factor`).
 
-Peak fits use lmfit pseudo-Voigt models on the raw counts (Poisson weights) with a polynomial
-background (degree 6 in the scaled window coordinate: the amorphous ligand hump and the low-angle
-air scatter curve too much for a cubic, which biased the oxide areas by +15-35 % in noise-free
-tests) inside a 2theta window; SNIP (Ryan et al., Nucl. Instrum. Methods B 34 (1988) 396) gives the
-start values of that background. A phase's reflections
-share one lattice parameter (centres from Bragg's law), one pseudo-Voigt mixing fraction and one size
-broadening (FWHM proportional to 1/cos(theta), the Scherrer dependence); the oxides' reflections
-also share one scale, their relative areas fixed to the computed reference pattern (no texture),
-which separates ZnO (100) from the zinc blende (200) they sit on.
+The line standard (:func:`fit_line_standard`, NIST SRM 640 Si) gives the instrument FWHM, the
+K-alpha2 / K-alpha1 ratio and the axial-divergence shift curve ``-k cot 2theta`` (from the centroids
+of all its lines). A nanocrystal pattern is fitted as a whole (:func:`fit_pattern`) over 15-62 deg:
+every zinc blende (and oxide) reflection is a Warren-Averbach line profile of log-normally
+distributed spheres (:func:`sphere_fourier_coefficients`, Scardi & Leoni 2001) convolved with the
+instrument line, under the powder envelope ``P |F(s)|^2 / (s g)`` - the Lorentz factor of a broad
+peak, which the old pseudo-Voigt fit lacked, biasing 2theta and the cell low - for both K-alpha
+lines at their centroid wavelengths, centred by Bragg's law for the phase's cell after the fitted
+specimen displacement ``-2 h cos(theta)/R`` and the standard's axial shift; a Chebyshev background
+plus one broad ligand hump. Whole profiles, tails included, are integrated by construction (the old
+pseudo-Voigt's tails went into the polynomial background, biasing widths and oxide areas).
+Alternatives rejected: a free pseudo-Voigt or Voigt per phase (its integral breadth reads 6-17 %
+off for sphere populations: the tails trade with the background); an FWHM-based Scherrer constant
+(no defined meaning for a size distribution).
+
+Scherrer size: the integral breadth of a size-broadened line is ``1/<L>_V`` for any shape and
+distribution (Stokes & Wilson 1942); for spheres ``<L>_V = 3/4 <D^4>/<D^3>``, so the reported size
+is the volume-weighted mean diameter ``<D^4>/<D^3>`` (Scherrer with the integral-breadth constant
+K = 4/3), which exceeds the number-mean diameter TEM measures by ``exp(3.5 sigma^2)``.
 """
 
 from __future__ import annotations

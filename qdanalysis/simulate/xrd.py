@@ -23,12 +23,15 @@ of ``qdanalysis/data/phases.csv``, read here directly). What it simulates, and w
     ``Phi(s - g) / (4 pi V_cell^2 s g)`` (``s = 2 sin(theta)/lambda``, ``g = 1/d``).
 * **Scattering factors.** Waasmaier & Kirfel (Acta Cryst. A51 (1995) 416) five-Gaussian ``f0``
   (a different parametrisation from the analysis' Cromer-Mann), plus anomalous dispersion ``f'``,
-  ``f''`` for Cu K-alpha (International Tables Vol. C, Table 4.2.6.8), which the analysis neglects;
+  ``f''`` for Cu K-alpha (International Tables Vol. C, Table 4.2.6.8; the tabulated
+  ``qdanalysis/data/anomalous_dispersion.csv``);
   isotropic Debye-Waller factor ``exp(-B s^2 / 2)``. Alloys are random: site-averaged ``f`` for the
   pair terms, site-averaged ``|f|^2`` for the self term (Laue diffuse scattering).
 * **Source.** Cu K-alpha as four Lorentzians in energy (Hoelzer et al., Phys. Rev. A 56 (1997)
-  4554), K-alpha2 area ``kalpha2_ratio`` x K-alpha1. Wavelength spread enters as an exact
-  convolution in ``u = ln sin(theta)`` (a wavelength change shifts every ``u`` by ``ln(lambda/lambda1)``).
+  4554), K-alpha2 area ``kalpha2_ratio`` x K-alpha1, their far Lorentzian tails cut by the
+  monochromator's band pass (``ln(lambda/lambda1)`` from -0.006 to +0.0085). Wavelength spread enters
+  as an exact convolution in ``u = ln sin(theta)`` (a wavelength change shifts every ``u`` by
+  ``ln(lambda/lambda1)``).
 * **Diffractometer** (Bragg-Brentano, goniometer radius 240 mm). Polarisation factor of a
   diffracted-beam graphite monochromator, ``(1 + cos^2 2theta_m cos^2 2theta) / (1 + cos^2 2theta_m)``,
   ``2theta_m = 26.6 deg``; the Lorentz factor needs no separate term (it is the ``1/(s g)`` powder
