@@ -1,4 +1,7 @@
-"""Rules fit_xrd_pattern and fit_xrd_standard: .xy pattern -> fit record (qdanalysis.xrd).
+"""Rules fit_xrd_pattern and fit_xrd_standard: .xy/.xrdml pattern -> fit record (qdanalysis.xrd).
+
+The reader is chosen by the file's extension (qdanalysis.io.diffraction: .xy two/three columns,
+.xrdml PANalytical XML with the wavelength in the file).
 
 A line standard (role standard) gives the instrument line (FWHM), the K-alpha2 ratio and the
 axial-divergence shift curve (qdanalysis.xrd.analyse_standard); a QD pattern gives the zinc blende
@@ -15,13 +18,13 @@ from dataclasses import asdict  # noqa: E402
 
 from qdanalysis import xrd  # noqa: E402
 from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.xy import read_xy  # noqa: E402
+from qdanalysis.io.diffraction import read_powder_pattern  # noqa: E402
 from qdanalysis.results import fit_record, read_json, write_json  # noqa: E402
 
 row = snakemake.params.row
 settings = snakemake.params.settings
 sample = row["sample"]
-pattern = read_xy(snakemake.input.pattern)
+pattern = read_powder_pattern(snakemake.input.pattern)
 log.info("%s: %d points, wavelength %.5f A (%s)", sample, pattern.counts.size, pattern.wavelength_A,
          pattern.wavelength_source)
 
