@@ -1,46 +1,56 @@
-"""X-ray powder diffraction: reference patterns, background, peak fits, Scherrer size, oxide ratio.
+"""X-ray powder diffraction: reference patterns, the line standard, whole-profile fits of nanocrystal
+patterns, Scherrer (volume-weighted) size, lattice parameter, oxide ratios.
 
-Reference patterns (Fig S1d sticks, Fig 4c sticks, and the peak positions the oxide fit is tied to)
-are computed here from the crystal structures in ``qdanalysis/data/phases.csv`` with a kinematic
-powder model, not with pymatgen's ``XRDCalculator``. Reason: pymatgen (via pymatgen-core) pulls in
-spglib, sympy, networkx, plotly, monty, lxml, palettable and a dozen more packages, while the six
-binary phases we need (zinc blende, rock salt, wurtzite) take ~100 lines of NumPy. The model:
+Reference patterns (Fig S1d and 4c sticks, and the intensity ratios the oxide fit is tied to) are
+computed here from the crystal structures in ``qdanalysis/data/phases.csv`` with a kinematic powder
+model, not with pymatgen's ``XRDCalculator`` (it pulls in spglib, sympy, networkx, plotly and a dozen
+more packages; the six binary phases take ~100 lines of NumPy):
 
-* positions from Bragg's law, ``lambda = 2 d sin(theta)``, with ``1/d^2 = (h^2+k^2+l^2)/a^2`` (cubic)
-  or ``4/3 (h^2+hk+k^2)/a^2 + l^2/c^2`` (hexagonal);
-* ``|F_hkl|^2`` summed over every (h, k, l) with the same d (this gives the multiplicity and the
-  accidental overlaps, e.g. cubic 333/511, without a symmetry table), with
-  ``F = sum_j f_j(s) exp(2 pi i (h x_j + k y_j + l z_j)) exp(-B s^2)``, ``s = sin(theta)/lambda``;
-* neutral-atom form factors from the Cromer-Mann fit ``f(s) = sum_i a_i exp(-b_i s^2) + c``,
-  coefficients from International Tables for Crystallography Vol. C (2004), Table 6.1.1.4
-  (transcribed from the DABAX file f0_CromerMann.dat, ESRF); anomalous dispersion (f', f'') is
-  neglected, which shifts relative intensities by a few per cent for Cu K-alpha;
-* Lorentz-polarisation factor for an unpolarised beam without monochromator,
-  ``LP = (1 + cos^2 2theta) / (sin^2 theta cos theta)``; optional isotropic Debye-Waller ``B``.
+* positions from Bragg's law with ``1/d^2 = (h^2+k^2+l^2)/a^2`` (cubic) or ``4/3 (h^2+hk+k^2)/a^2 +
+  l^2/c^2`` (hexagonal); ``|F_hkl|^2`` summed over every (h, k, l) with the same d (multiplicity and
+  accidental overlaps without a symmetry table), ``F = sum_j f_j exp(2 pi i h.x_j) exp(-B s^2)``;
+* Cromer-Mann ``f0`` (International Tables Vol. C, Table 6.1.1.4; DABAX f0_CromerMann.dat) plus the
+  anomalous dispersion ``f' + i f''`` for Cu K-alpha (``data/anomalous_dispersion.csv``; Zn sits just
+  below its K edge, which changes ZnO's relative intensities by up to 6 %);
+* Lorentz-polarisation ``P / (sin^2 theta cos theta)``, ``P`` unpolarised (figures) or with a
+  diffracted-beam monochromator (fits, :func:`polarisation_factor`).
 
-Peak fits use lmfit pseudo-Voigt models on the raw counts (Poisson weights) with a polynomial
-background (degree 6 in the scaled window coordinate: the amorphous ligand hump and the low-angle
-air scatter curve too much for a cubic, which biased the oxide areas by +15-35 % in noise-free
-tests) inside a 2theta window; SNIP (Ryan et al., Nucl. Instrum. Methods B 34 (1988) 396) gives the
-start values of that background. A phase's reflections
-share one lattice parameter (centres from Bragg's law), one pseudo-Voigt mixing fraction and one size
-broadening (FWHM proportional to 1/cos(theta), the Scherrer dependence); the oxides' reflections
-also share one scale, their relative areas fixed to the computed reference pattern (no texture),
-which separates ZnO (100) from the zinc blende (200) they sit on.
+The line standard (:func:`fit_line_standard`, NIST SRM 640 Si) gives the instrument FWHM, the
+K-alpha2 / K-alpha1 ratio and the axial-divergence shift curve ``-k cot 2theta`` (from the centroids
+of all its lines). A nanocrystal pattern is fitted as a whole (:func:`fit_pattern`) over 15-62 deg:
+every zinc blende (and oxide) reflection is a Warren-Averbach line profile of log-normally
+distributed spheres (:func:`sphere_fourier_coefficients`, Scardi & Leoni 2001) convolved with the
+instrument line, under the powder envelope ``P |F(s)|^2 / (s g)`` - the Lorentz factor of a broad
+peak, which the old pseudo-Voigt fit lacked, biasing 2theta and the cell low - for both K-alpha
+lines at their centroid wavelengths, centred by Bragg's law for the phase's cell after the fitted
+specimen displacement ``-2 h cos(theta)/R`` and the standard's axial shift; a Chebyshev background
+plus one broad ligand hump. Whole profiles, tails included, are integrated by construction (the old
+pseudo-Voigt's tails went into the polynomial background, biasing widths and oxide areas).
+Alternatives rejected: a free pseudo-Voigt or Voigt per phase (its integral breadth reads 6-17 %
+off for sphere populations: the tails trade with the background); an FWHM-based Scherrer constant
+(no defined meaning for a size distribution).
+
+Scherrer size: the integral breadth of a size-broadened line is ``1/<L>_V`` for any shape and
+distribution (Stokes & Wilson 1942); for spheres ``<L>_V = 3/4 <D^4>/<D^3>``, so the reported size
+is the volume-weighted mean diameter ``<D^4>/<D^3>`` (Scherrer with the integral-breadth constant
+K = 4/3), which exceeds the number-mean diameter TEM measures by ``exp(3.5 sigma^2)``.
 """
 
 from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 
 import numpy as np
-from lmfit import Model, Parameters
-from lmfit.models import PseudoVoigtModel
+from lmfit import Parameters, minimize
+from scipy.optimize import brentq
+from scipy.signal import lfilter
+from scipy.special import erfc, voigt_profile
 
-from qdanalysis.results import Estimate
+from qdanalysis.errors import AnalysisError
+from qdanalysis.results import Estimate, Quantity, flag_from, flag_reasons
 
 CU_KALPHA1_A = 1.5406  # Cu K-alpha1, angstrom (Hoelzer et al., Phys. Rev. A 56 (1997) 4554: 1.540593)
 
@@ -61,7 +71,6 @@ _FCC = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
 
 # The oxide reflections summed into the oxide ratio (Fig 4c: "CdO/ZnO mixed oxide peaks").
 OXIDE_REFLECTIONS = {"CdO": ("111", "200"), "ZnO": ("100", "002", "101")}
-SCHERRER_K = 0.9
 
 
 # ---------------------------------------------------------------- crystal phases
@@ -147,6 +156,32 @@ def atomic_form_factor(element: str, s: np.ndarray) -> np.ndarray:
     return c + sum(ai * np.exp(-bi * s2) for ai, bi in zip(a, b))
 
 
+def anomalous_dispersion(element: str, wavelength_A: float) -> complex:
+    """``f' + i f''`` for Cu K-alpha (``qdanalysis/data/anomalous_dispersion.csv``, International Tables
+    Vol. C, Table 4.2.6.8); 0 for other wavelengths (not tabulated here). Zn sits just below its K
+    edge at Cu K-alpha (f' = -1.5), which changes ZnO's relative intensities by up to 6 %."""
+    if abs(wavelength_A - CU_KALPHA1_A) > 0.01:
+        return 0j
+    f1, f2 = _dispersion_table()[element]
+    return complex(f1, f2)
+
+
+def _dispersion_table() -> dict[str, tuple[float, float]]:
+    if not _DISPERSION:
+        text = resources.files("qdanalysis").joinpath("data/anomalous_dispersion.csv").read_text(encoding="utf-8")
+        rows = csv.DictReader(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+        _DISPERSION.update({r["element"]: (float(r["f1_cu_kalpha"]), float(r["f2_cu_kalpha"])) for r in rows})
+    return _DISPERSION
+
+
+_DISPERSION: dict[str, tuple[float, float]] = {}
+
+
+def scattering_factor(element: str, s: np.ndarray, wavelength_A: float) -> np.ndarray:
+    """Complex ``f0(s) + f' + i f''`` at ``wavelength_A``."""
+    return atomic_form_factor(element, s) + anomalous_dispersion(element, wavelength_A)
+
+
 def d_spacing(phase: Phase, h, k, l) -> np.ndarray:
     """Interplanar spacing in angstrom for the (cubic or hexagonal) cell."""
     h, k, l = (np.asarray(i, dtype=float) for i in (h, k, l))
@@ -194,8 +229,13 @@ def _hkl_label(h: int, k: int, l: int) -> str:
 
 
 def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_theta_max_deg: float = 90.0,
-                      b_iso_A2: float = 0.0, min_relative: float = 0.05) -> ReferencePattern:
-    """Kinematic powder pattern of ``phase`` up to ``two_theta_max_deg`` (formulas: module docstring)."""
+                      b_iso_A2: float = 0.0, min_relative: float = 0.05,
+                      monochromator_2theta_deg: float | None = None) -> ReferencePattern:
+    """Kinematic powder pattern of ``phase`` up to ``two_theta_max_deg`` (formulas: module docstring).
+
+    Without ``monochromator_2theta_deg`` the beam is unpolarised and unmonochromated (the sticks of
+    the figures, as on ICDD cards); with it, the polarisation factor of :func:`polarisation_factor`.
+    """
     d_min = wavelength_A / (2 * math.sin(math.radians(two_theta_max_deg / 2)))
     n_ab = int(math.ceil(phase.a_A / d_min)) + 1
     n_c = int(math.ceil((phase.c_A or phase.a_A) / d_min)) + 1
@@ -209,7 +249,7 @@ def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_thet
     s = 1 / (2 * d)
     structure_factor = np.zeros(h.size, dtype=complex)
     for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion)):
-        f_site = sum(occ * atomic_form_factor(element, s) for element, occ in occupancy)
+        f_site = sum(occ * scattering_factor(element, s, wavelength_A) for element, occ in occupancy)
         phase_factors = np.exp(2j * np.pi * (np.outer(h, positions[:, 0]) + np.outer(k, positions[:, 1])
                                              + np.outer(l, positions[:, 2]))).sum(axis=1)
         structure_factor += f_site * phase_factors
@@ -230,7 +270,11 @@ def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_thet
                      float(f2[members].sum())))
     d_hkl = np.array([r[0] for r in rows])
     theta = np.arcsin(wavelength_A / (2 * d_hkl))
-    lorentz_polarisation = (1 + np.cos(2 * theta) ** 2) / (np.sin(theta) ** 2 * np.cos(theta))
+    if monochromator_2theta_deg is None:
+        polarisation = 1 + np.cos(2 * theta) ** 2
+    else:
+        polarisation = polarisation_factor(np.degrees(2 * theta), monochromator_2theta_deg)
+    lorentz_polarisation = polarisation / (np.sin(theta) ** 2 * np.cos(theta))
     per_volume = np.array([r[3] for r in rows]) * lorentz_polarisation / phase.cell_volume_A3 ** 2
     relative = 100 * per_volume / per_volume.max()
     order = np.argsort(theta)
@@ -259,41 +303,462 @@ def snip_background(counts: np.ndarray, half_width_points: int) -> np.ndarray:
     return (np.exp(np.exp(v) - 1) - 1) ** 2 - 1
 
 
-# ---------------------------------------------------------------- peak fitting
-BACKGROUND_MAX_DEGREE = 6
+def _parse_hkl(label: str) -> tuple[int, int, int]:
+    parts = label.split(",") if "," in label else list(label)
+    return tuple(int(p) for p in parts)
 
 
-def scaled_polynomial(x, c0=0.0, c1=0.0, c2=0.0, c3=0.0, c4=0.0, c5=0.0, c6=0.0, x0=0.0, half_range=1.0):
-    """Background ``sum_i c_i u^i`` with ``u = (x - x0) / half_range`` in [-1, 1] over the window
-    (``x0``, ``half_range`` held fixed), so coefficients stay well conditioned up to degree 6."""
-    u = (np.asarray(x, dtype=float) - x0) / half_range
-    return np.polynomial.polynomial.polyval(u, [c0, c1, c2, c3, c4, c5, c6])
+# ---------------------------------------------------------------- instrument
+# Effective (centroid) wavelengths of the K-alpha doublet, by the K-alpha1 wavelength a file states
+# (its peak, as diffractometer software writes it). Cu: centroids of Hoelzer et al.'s (Phys. Rev. A 56
+# (1997) 4554) four-Lorentzian fit - the weaker, broader alpha12 and alpha22 components put each
+# line's centroid 3.7e-5 and 5.7e-5 (relative) above its peak, and a broad nanocrystal peak, being a
+# convolution, is shifted by the centroid. Other anodes (International Tables Vol. C, Table 4.2.2.1,
+# Hoelzer et al. for Co, Cr, Fe): peak values, no centroid correction known here.
+KALPHA_CENTROIDS_A = {1.5406: (1.540648, 1.544487), 1.78897: (1.78897, 1.792850), 2.28970: (2.28970, 2.293606),
+                      1.93604: (1.93604, 1.939980), 0.70930: (0.70930, 0.713590), 0.55941: (0.55941, 0.563813)}
+RAD = math.pi / 180
+
+
+def effective_wavelengths(kalpha1_A: float) -> tuple[float, float]:
+    """Centroid wavelengths ``(K-alpha1, K-alpha2)`` for a stated K-alpha1 (within 0.001 A of a known
+    anode), scaled by the stated value so a file's own calibration is kept."""
+    nearest = min(KALPHA_CENTROIDS_A, key=lambda w: abs(w - kalpha1_A))
+    if abs(nearest - kalpha1_A) > 1e-3:
+        raise AnalysisError(f"no K-alpha doublet known for K-alpha1 = {kalpha1_A:.5f} A")
+    first, second = KALPHA_CENTROIDS_A[nearest]
+    return first * kalpha1_A / nearest, second * kalpha1_A / nearest
+
+
+def kalpha2_wavelength(kalpha1_A: float) -> float:
+    """Centroid K-alpha2 wavelength of the anode whose K-alpha1 is ``kalpha1_A``."""
+    return effective_wavelengths(kalpha1_A)[1]
+
+
+def polarisation_factor(two_theta_deg, monochromator_2theta_deg: float = 0.0) -> np.ndarray:
+    """Polarisation factor ``(1 + cos^2 2theta_m cos^2 2theta) / (1 + cos^2 2theta_m)``.
+
+    ``2theta_m`` is the Bragg angle of a monochromator crystal in the diffracted beam (graphite (002)
+    at Cu K-alpha: 26.6 deg), 0 for none (then the usual ``(1 + cos^2 2theta)/2``); Azaroff, Acta
+    Cryst. 8 (1955) 701.
+    """
+    c2m = math.cos(math.radians(monochromator_2theta_deg)) ** 2
+    return (1 + c2m * np.cos(np.radians(np.asarray(two_theta_deg, dtype=float))) ** 2) / (1 + c2m)
+
+
+# ---------------------------------------------------------------- size broadening
+L_STEP_A = 0.5  # column-length grid of the Fourier line profiles (angstrom)
+N_FFT = 8192  # -> profile sampled every 1/(N L_STEP) = 2.4e-4 1/A in s, up to |s - g| = 1/(2 L_STEP) = 1 1/A
+
+
+def sphere_fourier_coefficients(length_A: np.ndarray, size_nm: float, sigma_ln: float) -> np.ndarray:
+    """Size Fourier coefficients ``A(L)`` of spheres with log-normal diameters.
+
+    ``size_nm`` is the volume-weighted mean diameter ``<D^4>/<D^3>`` and ``sigma_ln`` the log-sd
+    (number distribution of median ``mu = ln(size) - 3.5 sigma^2``). For one sphere the
+    common-volume function ``1 - 3L/2D + L^3/2D^3`` (L < D); weighted by ``D^3`` over the
+    log-normal (Scardi & Leoni, Acta Cryst. A57 (2001) 604, eq. 10)::
+
+        A(L) = sum_{n in 0,1,3} c_n L^n M_{3-n}(L) / M_3(0),   M_k(L) = int_L^inf D^k g(D) dD
+             = exp(k mu + k^2 s^2/2) erfc((ln L - mu - k s^2) / (s sqrt 2)) / 2
+
+    with ``c_0 = 1``, ``c_1 = -3/2``, ``c_3 = 1/2``. ``A(0) = 1``; the profile's integral breadth is
+    ``1 / (2 int A dL) = 1/<L>_V = 4 / (3 size)``.
+    """
+    s = max(float(sigma_ln), 1e-3)
+    mu = math.log(10 * size_nm) - 3.5 * s * s
+    with np.errstate(divide="ignore"):
+        log_length = np.log(np.maximum(np.asarray(length_A, dtype=float), 1e-300))
+
+    def upper(k):
+        return math.exp(k * mu + 0.5 * k * k * s * s) * 0.5 * erfc((log_length - mu - k * s * s) / (s * math.sqrt(2)))
+
+    return (upper(3) - 1.5 * length_A * upper(2) + 0.5 * length_A ** 3 * upper(0)) / math.exp(3 * mu + 4.5 * s * s)
+
+
+def line_profile(size_coefficients: np.ndarray, sigma_s: float, gamma_s: float) -> np.ndarray:
+    """Unit-area line profile in ``s`` on ``t = k / (N_FFT L_STEP_A)``, k = 0..N/2: the cosine transform
+    of the size coefficients times the instrument's (Gaussian ``exp(-2 pi^2 sigma^2 L^2)``, Lorentzian
+    ``exp(-2 pi gamma L)``), i.e. size profile convolved with a Voigt instrument line (Warren-Averbach
+    product of Fourier coefficients)."""
+    length = np.arange(size_coefficients.size) * L_STEP_A
+    coefficients = size_coefficients * np.exp(-2 * math.pi ** 2 * sigma_s ** 2 * length ** 2
+                                              - 2 * math.pi * gamma_s * length)
+    # trapezoid of 2 int_0^inf A(L) cos(2 pi t L) dL
+    return L_STEP_A * (2 * np.fft.rfft(coefficients, n=N_FFT).real - coefficients[0])
+
+
+# Natural (Lorentzian) width of the K-alpha1 emission line relative to its energy: Cu 2.3 eV FWHM of
+# alpha11 plus the broader, weaker alpha12 at -2.5 eV (Hoelzer et al. 1997) -> ~2.5 eV effective, i.e.
+# HWHM 1.55e-4 of 8.048 keV. It broadens every line by a Lorentzian of HWHM 2 tan(theta) x this (rad).
+EMISSION_HWHM_REL = {1.5406: 1.55e-4}
 
 
 @dataclass(frozen=True)
+class InstrumentProfile:
+    """The instrument's line under broad peaks, from a line standard: a Voigt whose Lorentzian is the
+    source's natural width (``2 tan(theta) x emission_hwhm_rel``, growing with angle) and whose
+    Gaussian ``sigma_deg`` (constant in 2theta: slits, source size, detector, axial divergence) gives
+    the standard line its measured FWHM ``fwhm_deg``; the K-alpha2 / K-alpha1 intensity ratio of the
+    source; the axial-divergence shift coefficient.
+
+    Why not the standard's fitted Lorentzian: a symmetric Voigt fitted to the asymmetric line puts
+    the axial-divergence tail into its Lorentzian, and Lorentzian widths add linearly under a broad
+    peak - a 0.002 deg error there moves a 10 nm size by 0.3 %; the Gaussian adds in quadrature.
+    """
+
+    fwhm_deg: float
+    sigma_deg: float
+    emission_hwhm_rel: float = 0.0
+    kalpha2_ratio: float = 0.5
+    axial_shift_deg: float = 0.0  # k of the centroid shift -k cot(2theta) (axial divergence)
+    axial_shift_sigma_deg: float = 0.0  # its uncertainty, propagated into positions by fit_pattern
+
+    @classmethod
+    def from_line(cls, fwhm_deg: float, two_theta_deg: float, wavelength_A: float, kalpha2_ratio: float = 0.5,
+                  axial_shift_deg: float = 0.0, axial_shift_sigma_deg: float = 0.0) -> InstrumentProfile:
+        """The profile whose Voigt at ``two_theta_deg`` has FWHM ``fwhm_deg`` (Olivero & Longbothum)."""
+        nearest = min(EMISSION_HWHM_REL, key=lambda w: abs(w - wavelength_A))
+        emission = EMISSION_HWHM_REL[nearest] if abs(nearest - wavelength_A) < 1e-3 else 0.0
+        f_l = math.degrees(2 * math.tan(math.radians(two_theta_deg / 2)) * emission)  # 2 x (natural / 2)
+        f_g = math.sqrt(max((fwhm_deg - 0.5346 * f_l) ** 2 - 0.2166 * f_l ** 2, (0.1 * fwhm_deg) ** 2))
+        return cls(fwhm_deg, f_g / (2 * math.sqrt(2 * math.log(2))), emission, kalpha2_ratio, axial_shift_deg,
+                   axial_shift_sigma_deg)
+
+    def natural_hwhm_deg(self, two_theta_deg: float) -> float:
+        """Lorentzian HWHM (deg 2theta) of the source's natural line width at ``two_theta_deg``."""
+        return math.degrees(2 * math.tan(math.radians(two_theta_deg / 2)) * self.emission_hwhm_rel)
+
+    def voigt_deg(self, two_theta_deg: float) -> tuple[float, float]:
+        """Gaussian sigma and Lorentzian HWHM (deg 2theta) of the instrument line at ``two_theta_deg``.
+
+        The monochromator's band pass cuts the emission line's far Lorentzian tails, which is what a
+        Lorentzian's width does under a peak a degree wide; how much is cut is not measured, so the
+        Lorentzian is taken as half the natural width, the middle of "none cut" and "all cut", with
+        the standard deviation of that uniform range, ``natural / sqrt(12)``, as its uncertainty
+        (:meth:`lorentzian_uncertainty_deg`, propagated into the size by :func:`pattern_quantities`).
+        """
+        return self.sigma_deg, 0.5 * self.natural_hwhm_deg(two_theta_deg)
+
+    def lorentzian_uncertainty_deg(self, two_theta_deg: float) -> float:
+        return self.natural_hwhm_deg(two_theta_deg) / math.sqrt(12)
+
+    def shift_deg(self, two_theta_deg) -> np.ndarray:
+        """Centroid shift of every line by axial divergence, ``-k cot 2theta`` (Wilson, Mathematical
+        Theory of X-ray Powder Diffractometry (1963), ch. 4: mean of ``-(psi_i^2 + psi_d^2)/2 cot 2theta``)."""
+        return -self.axial_shift_deg / np.tan(np.radians(two_theta_deg))
+
+
+def split_voigt(x, area=1.0, center=0.0, sigma_left=0.03, sigma_right=0.03, gamma=0.005):
+    """Split Voigt: Gaussian width ``sigma_left`` below and ``sigma_right`` above ``center``, one
+    Lorentzian HWHM ``gamma``; each side is the Voigt ``V(x - center)`` scaled to meet at the centre,
+    ``f = h V_side(x - c) / V_side(0)``, ``h = area / (1/(2 V_left(0)) + 1/(2 V_right(0)))``."""
+    x = np.asarray(x, dtype=float)
+    peak_left, peak_right = voigt_profile(0.0, sigma_left, gamma), voigt_profile(0.0, sigma_right, gamma)
+    height = area / (0.5 / peak_left + 0.5 / peak_right)
+    below = x < center
+    out = np.empty_like(x)
+    out[below] = voigt_profile(x[below] - center, sigma_left, gamma) / peak_left
+    out[~below] = voigt_profile(x[~below] - center, sigma_right, gamma) / peak_right
+    return height * out
+
+
+def voigt_hwhm(sigma, gamma) -> float:
+    """Half width at half maximum of a Voigt (Olivero & Longbothum, JQSRT 17 (1977) 233; 0.02 %)."""
+    f_g, f_l = 2 * math.sqrt(2 * math.log(2)) * sigma, 2 * gamma
+    return 0.5 * (0.5346 * f_l + math.sqrt(0.2166 * f_l ** 2 + f_g ** 2))
+
+
+@dataclass(frozen=True)
+class StandardFit:
+    """Result of :func:`fit_line_standard`: the instrument's K-alpha1 line and K-alpha2 ratio."""
+
+    fwhm_deg: Estimate
+    kalpha2_ratio: Estimate
+    wavelength_A: float
+    asymmetry: float  # sigma_left / sigma_right of the instrument line
+    center_deg: Estimate
+    reduced_chi_square: float
+    flags: tuple[str, ...]
+    two_theta_deg: np.ndarray = field(repr=False)
+    best_fit: np.ndarray = field(repr=False)
+    background: np.ndarray = field(repr=False)
+    calibration: LineShiftCalibration | None = None
+    line_shifts: tuple = ()  # (Bragg 2theta, centroid - expected, sigma) of every line used
+
+    @property
+    def instrument(self) -> InstrumentProfile:
+        calibration = self.calibration
+        axial = calibration.axial_shift_deg if calibration else Estimate(0.0, 0.0)
+        if not np.isfinite(axial.uncertainty):
+            axial = Estimate(0.0, 0.0)
+        return InstrumentProfile.from_line(self.fwhm_deg.value, self.center_deg.value, self.wavelength_A,
+                                           self.kalpha2_ratio.value, axial.value, axial.uncertainty)
+
+
+def _window(x, y, window_deg, min_points: int = 20):
+    inside = (x >= window_deg[0]) & (x <= window_deg[1])
+    if inside.sum() < min_points:
+        raise AnalysisError(f"only {int(inside.sum())} points in the fit window {window_deg[0]}-{window_deg[1]} deg")
+    if not np.all(np.isfinite(y[inside])):
+        raise AnalysisError("non-finite counts in the fit window")
+    return x[inside], y[inside]
+
+
+def _estimate(params: Parameters, name: str) -> Estimate:
+    par = params[name]
+    stderr = par.stderr if par.stderr is not None and np.isfinite(par.stderr) else math.nan
+    return Estimate(float(par.value), float(stderr))
+
+
+def _at_bound(par, tolerance: float = 1e-6) -> bool:
+    span = (par.max - par.min) if np.isfinite(par.max) and np.isfinite(par.min) else abs(par.value) + 1
+    return ((np.isfinite(par.min) and par.value - par.min < tolerance * span)
+            or (np.isfinite(par.max) and par.max - par.value < tolerance * span))
+
+
+METHOD = "least_squares"  # trust-region reflective: a parameter that touches a bound can leave it
+
+
+def _minimise(residual, params: Parameters, what: str):
+    """Least squares with lmfit; an exception or a non-finite result is an AnalysisError."""
+    try:
+        result = minimize(residual, params, method=METHOD, nan_policy="raise", x_scale="jac")
+    except (ValueError, FloatingPointError) as err:
+        raise AnalysisError(f"{what} fit failed: {err}") from None
+    if not np.isfinite(result.chisqr):
+        raise AnalysisError(f"{what} fit did not converge (non-finite chi-square)")
+    return result
+
+
+def _standard_segments(x_all, y_all, window_deg, standard, wavelengths, half_width_deg):
+    """The instrument line's window, then one window per other strong line of the standard."""
+    segments = [_window(x_all, y_all, window_deg)]
+    if standard is None:
+        return segments
+    reference = reference_pattern(standard, wavelengths[0], two_theta_max_deg=float(x_all[-1]), min_relative=10.0)
+    for d_A in reference.d_A:
+        if wavelengths[1] / (2 * d_A) >= 1:
+            continue
+        first, second = (float(bragg_two_theta_deg(d_A, w)) for w in wavelengths)
+        lo, hi = first - half_width_deg, second + half_width_deg
+        if window_deg[0] <= first <= window_deg[1] or lo < x_all[0] or hi > x_all[-1]:
+            continue
+        segments.append(_window(x_all, y_all, (lo, hi), min_points=10))
+    return segments
+
+
+def _fit_doublets(segments, wavelengths, step):
+    """Least-squares fit of one K-alpha1/K-alpha2 doublet of :func:`split_voigt` lines per segment
+    (shared K-alpha2 ratio and alpha2 broadening); returns the lmfit result and the model."""
+    wavelength1, wavelength2 = wavelengths
+    params = Parameters()
+    params.add("kalpha2_ratio", value=0.5, min=0.0, max=1.0)
+    params.add("kalpha2_broadening", value=1.1, min=0.8, max=2.0)
+    params._asteval.symtable["voigt_hwhm"] = voigt_hwhm
+    for i, (x, y) in enumerate(segments):
+        edge = max(3, x.size // 10)
+        level0 = float(np.median(np.r_[y[:edge], y[-edge:]]))
+        peak = int(np.argmax(y))
+        center0, height0 = float(x[peak]), float(y[peak] - level0)
+        if height0 <= 5 * math.sqrt(max(level0, 1.0)):
+            raise AnalysisError(f"no line standard reflection above the background in {x[0]:.2f}-{x[-1]:.2f} deg")
+        above = np.flatnonzero(y - level0 >= height0 / 2)
+        fwhm0 = max(float(x[above[-1]] - x[above[0]]) / 1.3, 2 * step)
+        params.add(f"l{i}_center", value=center0, min=center0 - 0.3, max=center0 + 0.3)
+        params.add(f"l{i}_sigma_left", value=fwhm0 / 2.6, min=0.1 * step, max=1.0)
+        params.add(f"l{i}_sigma_right", value=fwhm0 / 2.6, min=0.1 * step, max=1.0)
+        params.add(f"l{i}_gamma", value=0.1 * fwhm0, min=0.0, max=1.0)
+        params.add(f"l{i}_area", value=height0 * fwhm0 * 1.1, min=0.0)
+        params.add(f"l{i}_bg0", value=level0)
+        params.add(f"l{i}_bg1", value=0.0)
+
+    params.add("fwhm", expr="voigt_hwhm(l0_sigma_left, l0_gamma) + voigt_hwhm(l0_sigma_right, l0_gamma)")
+
+    def model(p):
+        v = p.valuesdict()
+        out = []
+        for i, (x, _) in enumerate(segments):
+            center = v[f"l{i}_center"]
+            theta2 = math.asin(min(wavelength2 / wavelength1 * math.sin(math.radians(center / 2)), 1.0))
+            left, right, gamma = v[f"l{i}_sigma_left"], v[f"l{i}_sigma_right"], v[f"l{i}_gamma"]
+            lines = (split_voigt(x, v[f"l{i}_area"], center, left, right, gamma)
+                     + split_voigt(x, v[f"l{i}_area"] * v["kalpha2_ratio"], math.degrees(2 * theta2),
+                                   left, right, gamma * v["kalpha2_broadening"]))
+            out.append((lines, v[f"l{i}_bg0"] + v[f"l{i}_bg1"] * (x - 0.5 * (x[0] + x[-1]))))
+        return out
+
+    y = np.concatenate([seg[1] for seg in segments])
+
+    def total(p):
+        return np.concatenate([lines + background for lines, background in model(p)])
+
+    weights = 1 / np.sqrt(np.clip(y, 1.0, None))
+    result = _minimise(lambda p: (total(p) - y) * weights, params, "line standard")
+    # second pass: Pearson weights from the model (data weights bias Poisson fits low)
+    weights = 1 / np.sqrt(np.clip(total(result.params), 1.0, None))
+    return _minimise(lambda p: (total(p) - y) * weights, result.params, "line standard"), model
+
+
+def fit_line_standard(two_theta_deg, counts, wavelength_A: float = CU_KALPHA1_A,
+                      window_deg: tuple[float, float] = (26.5, 30.5), *, standard: Phase | None = None,
+                      goniometer_radius_mm: float = 240.0, redchi_warn: float = 2.0,
+                      half_width_deg: float = 0.6) -> StandardFit:
+    """Fit the line standard: the instrument line in ``window_deg`` and, given the ``standard``'s
+    phase, the K-alpha2 ratio and the shift curve from every strong line in the scan.
+
+    Each line is a K-alpha1/K-alpha2 doublet of split Voigts (:func:`split_voigt`; the split stands
+    for the axial-divergence asymmetry of a Bragg-Brentano line), the K-alpha2 line where Bragg's law
+    puts it for the centroid wavelengths (:func:`effective_wavelengths`), with ``kalpha2_ratio`` x the
+    K-alpha1 area and its Lorentzian width ``kalpha2_broadening`` x (the alpha2 emission line is
+    naturally wider); a linear background per line. The instrument line alone gives the instrument
+    FWHM (of its K-alpha1 line); all lines together give the K-alpha2 ratio (the doublets resolved at
+    high angle fix it; the instrument line's own ratio also absorbs shape misfit) and, through their
+    centroids, the axial-divergence shift (:func:`line_centroid_shifts`, :func:`calibrate_line_shifts`).
+    A split Voigt is not the real, tailed axial-divergence profile: its FWHM errs by about 10 % of
+    the line's asymmetry ``|sigma_left/sigma_right - 1|`` (noise-free simulations), a systematic the
+    caller adds to the uncertainty (:func:`standard_quantities`).
+    """
+    x_all, y_all = np.asarray(two_theta_deg, dtype=float), np.asarray(counts, dtype=float)
+    wavelengths = effective_wavelengths(wavelength_A)
+    step = float(np.median(np.diff(x_all)))
+    segments = _standard_segments(x_all, y_all, window_deg, standard, wavelengths, half_width_deg)
+    result, model = _fit_doublets(segments[:1], wavelengths, step)
+    best = result.params
+    ratio = _estimate(best, "kalpha2_ratio")
+    if len(segments) > 1:
+        ratio = _estimate(_fit_doublets(segments, wavelengths, step)[0].params, "kalpha2_ratio")
+    lines, background = model(best)[0]
+    reasons = []
+    if result.redchi > redchi_warn:
+        reasons.append(f"line-standard profile misfit (reduced chi-square {result.redchi:.2f} > {redchi_warn:g})")
+    fwhm = _estimate(best, "fwhm")
+    if not np.isfinite(fwhm.uncertainty) or not np.isfinite(ratio.uncertainty):
+        reasons.append("line-standard fit gave no uncertainty (singular covariance)")
+    for name in ("l0_sigma_left", "l0_sigma_right", "l0_center", "kalpha2_ratio", "kalpha2_broadening"):
+        if best[name].vary and _at_bound(best[name]):
+            reasons.append(f"line-standard parameter {name} at its bound")
+    shifts = ()
+    calibration = calibrate_line_shifts(shifts)
+    if standard is not None:
+        shifts = tuple(line_centroid_shifts(x_all, y_all, standard, wavelength_A, ratio.value))
+        calibration = calibrate_line_shifts(shifts, goniometer_radius_mm)
+        if not np.isfinite(calibration.axial_shift_deg.uncertainty):
+            reasons.append(f"line shifts not calibrated ({len(shifts)} standard lines in the scan, need 3)")
+    left, right = best["l0_sigma_left"].value, best["l0_sigma_right"].value
+    return StandardFit(fwhm_deg=fwhm, kalpha2_ratio=ratio,
+                       wavelength_A=float(wavelength_A), asymmetry=float(left / right),
+                       center_deg=_estimate(best, "l0_center"),
+                       reduced_chi_square=float(result.redchi), flags=tuple(reasons), two_theta_deg=segments[0][0],
+                       best_fit=lines + background, background=background, calibration=calibration,
+                       line_shifts=shifts)
+
+
+def line_centroid_shifts(two_theta_deg, counts, standard: Phase, wavelength_A: float, kalpha2_ratio: float, *,
+                         half_width_deg: float = 0.35, min_relative: float = 10.0) -> list[tuple[float, float, float]]:
+    """``(Bragg 2theta, centroid - expected, sigma)`` of every strong line of the standard in the scan.
+
+    The centroid of the background-subtracted K-alpha1/K-alpha2 doublet in ``[2theta_1 - w,
+    2theta_2 + w]`` (linear background from the 0.15 deg beyond each side) is compared with the
+    intensity-weighted Bragg angles of the two wavelengths for the standard's certified cell.
+    Centroids add under convolution, so the difference is the mean shift of the instrument
+    (axial divergence, specimen displacement) at that angle, whatever the line shapes.
+    """
+    x = np.asarray(two_theta_deg, dtype=float)
+    y = np.asarray(counts, dtype=float)
+    wavelength1, wavelength2 = effective_wavelengths(wavelength_A)
+    reference = reference_pattern(standard, wavelength_A, two_theta_max_deg=float(x[-1]), min_relative=min_relative)
+    out = []
+    for d_A in reference.d_A:
+        if wavelength2 / (2 * d_A) >= 1:
+            continue
+        two_theta = float(bragg_two_theta_deg(d_A, wavelength1))
+        two_theta2 = float(bragg_two_theta_deg(d_A, wavelength2))
+        lo, hi = two_theta - half_width_deg, two_theta2 + half_width_deg
+        if lo - 0.15 < x[0] or hi + 0.15 > x[-1]:
+            continue
+        inside = (x >= lo) & (x <= hi)
+        left = (x >= lo - 0.15) & (x < lo)
+        right = (x > hi) & (x <= hi + 0.15)
+        x_l, x_r = float(x[left].mean()), float(x[right].mean())
+        y_l, y_r = float(y[left].mean()), float(y[right].mean())
+        background = y_l + (y_r - y_l) * (x[inside] - x_l) / (x_r - x_l)
+        net = y[inside] - background
+        total = net.sum()
+        if total <= 10 * math.sqrt(max(y[inside].sum(), 1.0)):
+            continue
+        centroid = float((net * x[inside]).sum() / total)
+        # Poisson variance of each channel; background level from the edge means (small, neglected)
+        sigma = float(math.sqrt((y[inside] * (x[inside] - centroid) ** 2).sum()) / total)
+        expected = (two_theta + kalpha2_ratio * two_theta2) / (1 + kalpha2_ratio)
+        out.append((float(two_theta), centroid - expected, sigma))
+    return out
+
+
+@dataclass(frozen=True)
+class LineShiftCalibration:
+    """Instrument shift curve from a line standard: ``shift(2theta) = -2 h cos(theta)/R - k cot(2theta)``
+    (deg), ``k`` the axial-divergence coefficient (deg), ``h`` the standard's own displacement (mm)."""
+
+    axial_shift_deg: Estimate
+    displacement_mm: Estimate
+
+
+def calibrate_line_shifts(shifts, goniometer_radius_mm: float = 240.0) -> LineShiftCalibration:
+    """Weighted least squares of :class:`LineShiftCalibration`'s curve to the standard's line shifts.
+
+    The goniometer zero is taken as aligned (a zero error looks like a displacement at low angle
+    and is not separable from it with one standard) and the wavelengths as the emission centroids
+    (:func:`effective_wavelengths`). Needs three or more lines; with fewer, nothing is corrected
+    (zeros with NaN uncertainties).
+    """
+    if len(shifts) < 3:
+        none = Estimate(0.0, math.nan)
+        return LineShiftCalibration(none, none)
+    theta = np.radians([s[0] for s in shifts]) / 2
+    design = np.column_stack([-2 * np.cos(theta) / goniometer_radius_mm / RAD, -1 / np.tan(2 * theta)])
+    weights = 1 / np.array([s[2] for s in shifts])
+    target = np.array([s[1] for s in shifts])
+    weighted = design * weights[:, None]
+    solution, *_ = np.linalg.lstsq(weighted, target * weights, rcond=None)
+    residual = (design @ solution - target) * weights
+    scale = max(1.0, float(residual @ residual) / max(len(shifts) - 2, 1))  # inflate if lines disagree
+    errors = np.sqrt(np.diag(np.linalg.inv(weighted.T @ weighted) * scale))
+    return LineShiftCalibration(Estimate(float(solution[1]), float(errors[1])),
+                                Estimate(float(solution[0]), float(errors[0])))
+
+
+# ---------------------------------------------------------------- whole-profile fit of a QD pattern
+@dataclass(frozen=True)
 class FittedPeak:
-    """One reflection of the fit: centre, FWHM (deg 2theta) and integrated area (counts x deg)."""
+    """One reflection of the fit: Bragg position (displacement removed), sample integral breadth and
+    FWHM of its K-alpha1 line (deg 2theta, instrument removed), and integrated K-alpha1 area."""
 
     label: str
     phase: str
     hkl: str
     center_deg: Estimate
-    fwhm_deg: Estimate
+    breadth_deg: Estimate
     area: Estimate
-    fraction: float
 
 
 @dataclass(frozen=True)
 class PatternFit:
-    """Result of :func:`fit_pattern`: peaks, lattice parameters, optional oxide ratio, the curves."""
+    """Result of :func:`fit_pattern`: lattice parameters, the zinc blende size breadth, peaks, oxide
+    ratios, data-driven warnings per quantity, and the curves for the figures."""
 
     window_deg: tuple[float, float]
     wavelength_A: float
     peaks: tuple[FittedPeak, ...]
     lattice_A: dict[str, Estimate]
+    zb111_two_theta_deg: Estimate
+    zb_size_nm: Estimate  # volume-weighted mean diameter <D^4>/<D^3> of the fitted log-normal spheres
+    zb_sigma_ln: Estimate
+    displacement_mm: Estimate
     oxide_ratio: Estimate | None
     oxide_ratio_by_phase: dict[str, Estimate]
     reduced_chi_square: float
+    flags: dict[str, tuple[str, ...]]  # quantity (or "all") -> reasons
     two_theta_deg: np.ndarray = field(repr=False)
     best_fit: np.ndarray = field(repr=False)
     background: np.ndarray = field(repr=False)
@@ -304,196 +769,531 @@ class PatternFit:
                 return peak
         raise KeyError(label)
 
-
-def _value(params: Parameters, name: str) -> Estimate:
-    par = params[name]
-    return Estimate(float(par.value), float(par.stderr) if par.stderr is not None else math.nan)
+    def flag_reasons(self, quantity: str) -> list[str]:
+        return [*self.flags.get("all", ()), *self.flags.get(quantity, ())]
 
 
-def _center_expr(phase: Phase, prefix: str, hkl: tuple[int, int, int], wavelength_A: float) -> str:
-    """2theta of reflection ``hkl`` from the fitted lattice parameter(s), as an lmfit expression."""
+@dataclass(frozen=True)
+class _Reflection:
+    prefix: str  # parameter prefix of its phase ("zb", "CdO", ...)
+    label: str  # "zb111", "CdO200", ...
+    phase: Phase  # used for d-spacings (hexagonal or cubic) and the form-factor envelope
+    hkl: tuple[int, int, int]
+    hkl_label: str
+
+
+def _inverse_d(phase: Phase, hkl, a, c=None):
     h, k, l = hkl
     if phase.hexagonal:
-        inv_d2 = f"(4/3*{h * h + h * k + k * k}/{prefix}a**2 + {l * l}/{prefix}c**2)"
-    else:
-        inv_d2 = f"({h * h + k * k + l * l}/{prefix}a**2)"
-    return f"2*asin({wavelength_A}*sqrt{inv_d2}/2)*180/pi"
+        return math.sqrt(4 / 3 * (h * h + h * k + k * k) / a ** 2 + l * l / c ** 2)
+    return math.sqrt(h * h + k * k + l * l) / a
 
 
-def _parse_hkl(label: str) -> tuple[int, int, int]:
-    parts = label.split(",") if "," in label else list(label)
-    return tuple(int(p) for p in parts)
+def _structure_factor_sq(phase: Phase, hkl, s_per_A: np.ndarray, b_iso_A2: float,
+                         wavelength_A: float = CU_KALPHA1_A) -> np.ndarray:
+    """``|F_hkl|^2 exp(-B s^2/2)`` at ``s = 2 sin(theta)/lambda`` (the envelope across a broad peak)."""
+    stol = np.asarray(s_per_A, dtype=float) / 2
+    total = np.zeros(stol.shape, dtype=complex)
+    for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion)):
+        geometric = np.exp(2j * np.pi * (positions @ np.asarray(hkl, dtype=float))).sum()
+        total = total + geometric * sum(occ * scattering_factor(el, stol, wavelength_A) for el, occ in occupancy)
+    return np.abs(total) ** 2 * np.exp(-2 * b_iso_A2 * stol ** 2)
 
 
-def _peak_guess(x, y_net, center, half_window=1.5):
-    """Data-driven height and FWHM near ``center``: maximum, then the half-maximum crossings."""
-    near = np.abs(x - center) <= half_window
-    i = np.flatnonzero(near)[np.argmax(y_net[near])]
-    height = max(float(y_net[i]), 1.0)
-    above = y_net >= height / 2
+@dataclass(frozen=True)
+class ProfileSettings:
+    """Instrument and model settings of :func:`fit_pattern` (config ``xrd``)."""
+
+    monochromator_2theta_deg: float = 26.6
+    goniometer_radius_mm: float = 240.0
+    debye_waller_b_A2: float = 0.5
+    background_degree: int = 6
+    zinc_blende_envelope: tuple[tuple[str, float], ...] = (("ZnSe", 0.5), ("ZnS", 0.5))
+    zinc_blende_reflections: tuple[str, ...] = ("111", "200", "220", "311", "222", "400")
+    max_displacement_mm: float = 0.5
+    amorphous_hump: bool = True  # the ligands' broad maximum (d ~ 4-5 A) on top of the polynomial
+    hump_center_range_deg: tuple[float, float] = (14.0, 26.0)
+    min_sigma_ln: float = 0.02  # no population is monodisperse; below this the profile stops changing
+    oxide_sigma_ln: tuple[float, float] = (0.2, 0.1)  # assumed log-sd of the oxide domains, and its sd
+    max_sigma_ln: float = 0.6
+    redchi_warn: float = 1.5
+
+
+class _ProfileModel:
+    """Counts at 2theta (deg) from the parameter values: every reflection's K-alpha1 and K-alpha2 line.
+
+    A reflection at ``g = 1/d`` with integrated K-alpha1 area ``A`` contributes, at the specimen's
+    true angle ``2theta = x - delta(x)`` (displacement ``delta = -2 h cos(theta)/R``), for each
+    wavelength ``lambda_i`` (weight 1 and ``kalpha2_ratio``), ``s_i = 2 sin(theta)/lambda_i``::
+
+        A N P(2theta) |F(s_i)|^2 / (s_i g) Phi(s_i - g) ,   N = (cos theta_B/lambda_1)(pi/180) g^2 / (P_B |F(g)|^2)
+
+    ``Phi`` is the line profile of the phase's log-normal spheres convolved with the instrument's
+    Voigt (:func:`line_profile`; instrument widths from deg 2theta to ``s`` by ``cos(theta_B)/lambda``),
+    ``P |F|^2 / (s g)`` the powder Lorentz-polarisation envelope (orientation average of a broadened
+    reciprocal-lattice point), and ``N`` makes ``A`` the narrow-line integrated area.
+    """
+
+    def __init__(self, x, reflections, wavelength_A, instrument: InstrumentProfile, settings: ProfileSettings,
+                 envelope_phases: dict[str, Phase]):
+        self.x = x
+        self.reflections = reflections
+        wavelength1, wavelength2 = effective_wavelengths(wavelength_A)
+        self.wavelengths = ((wavelength1, 1.0), (wavelength2, instrument.kalpha2_ratio))
+        self.instrument = instrument
+        self.axial_shift_deg = instrument.shift_deg(x)
+        self.settings = settings
+        self.envelope_phases = envelope_phases
+        self.polarisation = polarisation_factor(x, settings.monochromator_2theta_deg)
+        self.u = (x - 0.5 * (x[0] + x[-1])) / (0.5 * (x[-1] - x[0]))
+        self.chebyshev = np.polynomial.chebyshev.chebvander(self.u, settings.background_degree)
+        self.length_A = np.arange(N_FFT // 2) * L_STEP_A
+        self.t_step = 1.0 / (N_FFT * L_STEP_A)
+
+    def background(self, v) -> np.ndarray:
+        smooth = self.chebyshev @ np.array([v[f"bg_c{i}"] for i in range(self.settings.background_degree + 1)])
+        if not self.settings.amorphous_hump:
+            return smooth
+        return smooth + v["hump_height"] * np.exp(-4 * math.log(2) * ((self.x - v["hump_center"]) / v["hump_fwhm"]) ** 2)
+
+    def peaks(self, v, only: str | None = None) -> np.ndarray:
+        settings = self.settings
+        x = self.x
+        shift_deg = (-2 * v["displacement_mm"] * np.cos(x * RAD / 2) / settings.goniometer_radius_mm / RAD
+                     + self.axial_shift_deg)
+        theta = (x - shift_deg) * RAD / 2
+        lam1 = self.wavelengths[0][0]
+        size_coefficients = {}
+        out = np.zeros_like(x)
+        for refl in self.reflections:
+            if only is not None and refl.label != only:
+                continue
+            p = refl.prefix
+            g = _inverse_d(refl.phase, refl.hkl, v[f"{p}_a"], v.get(f"{p}_c"))
+            sin_b = lam1 * g / 2
+            if not 0 < sin_b < 1:
+                continue
+            if p not in size_coefficients:
+                size_coefficients[p] = sphere_fourier_coefficients(self.length_A, v[f"{p}_size_nm"],
+                                                                   v[f"{p}_sigma_ln"])
+            to_s = RAD * math.sqrt(1 - sin_b * sin_b) / lam1  # ds = d(2theta) cos(theta) / lambda
+            sig_i, gam_i = self.instrument.voigt_deg(math.degrees(2 * math.asin(sin_b)))
+            profile = line_profile(size_coefficients[p], sig_i * to_s, gam_i * to_s)
+            envelope_phase = self.envelope_phases[p]
+            b_iso = settings.debye_waller_b_A2
+            f2_g = float(_structure_factor_sq(envelope_phase, refl.hkl, np.array([g]), b_iso)[0])
+            pol_b = float(polarisation_factor(math.degrees(2 * math.asin(sin_b)), settings.monochromator_2theta_deg))
+            norm = v[f"{refl.label}_area"] * to_s * g * g / (pol_b * f2_g)
+            for wavelength, weight in self.wavelengths:
+                if weight <= 0:
+                    continue
+                s = 2 * np.sin(theta) / wavelength
+                offset = np.abs(s - g) / self.t_step
+                near = offset < profile.size - 1
+                envelope = self.polarisation[near] * _structure_factor_sq(envelope_phase, refl.hkl, s[near],
+                                                                          b_iso) / (s[near] * g)
+                out[near] += weight * norm * envelope * np.interp(offset[near], np.arange(profile.size), profile)
+        return out
+
+    def __call__(self, v) -> np.ndarray:
+        return self.peaks(v) + self.background(v)
+
+
+def _zinc_blende_start(x, net, level, wavelength_A, search_deg, smooth_points: int = 11):
+    """Start values from the strongest peak in ``search_deg`` of the net counts (smoothed over
+    ``smooth_points`` channels); it must stand 6 sigma above the background's Poisson noise."""
+    search = (x >= search_deg[0]) & (x <= search_deg[1])
+    if search.sum() < 5:
+        raise AnalysisError(f"zinc blende (111) search range {search_deg[0]}-{search_deg[1]} deg outside the window")
+    smoothed = np.convolve(net, np.full(smooth_points, 1.0 / smooth_points), mode="same")
+    i = np.flatnonzero(search)[np.argmax(smoothed[search])]
+    height = float(smoothed[i])
+    noise = math.sqrt(max(float(level[i]), 1.0) / smooth_points)
+    if height - float(np.median(smoothed)) <= 6 * noise:  # SNIP runs under the noise: judge from the median
+        raise AnalysisError(f"no zinc blende (111) peak above the background in {search_deg[0]}-{search_deg[1]} deg "
+                            f"(strongest {height:.0f} counts, noise {noise:.0f})")
+    net = smoothed
+    above = net >= height / 2
     lo, hi = i, i
     while lo > 0 and above[lo - 1]:
         lo -= 1
     while hi < x.size - 1 and above[hi + 1]:
         hi += 1
+    center = float(x[i])
     fwhm = max(float(x[hi] - x[lo]), 3 * float(np.median(np.diff(x))))
-    return float(x[i]), height, fwhm
+    a0 = math.sqrt(3) * wavelength_A / (2 * math.sin(math.radians(center / 2)))
+    return center, height, fwhm, a0
 
 
-def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: float = CU_KALPHA1_A,
-                oxide_phases: tuple[str, ...] = (), window_deg: tuple[float, float] | None = None,
-                zb_search_deg: tuple[float, float] = (24.0, 30.0), snip_half_width_deg: float = 4.0,
-                background_degree: int = BACKGROUND_MAX_DEGREE,
+def _reflections_in_window(phase: Phase, prefix: str, hkls, window_deg, wavelength_A, a, c=None):
+    out = []
+    for label in hkls:
+        hkl = _parse_hkl(label)
+        sin_b = wavelength_A * _inverse_d(phase, hkl, a, c) / 2
+        if sin_b < 1 and window_deg[0] < math.degrees(2 * math.asin(sin_b)) < window_deg[1]:
+            out.append(_Reflection(prefix, f"{prefix}{label.replace(',', '')}", phase, hkl, label))
+    return out
+
+
+def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: float = CU_KALPHA1_A, *,
+                instrument: InstrumentProfile, oxide_phases: tuple[str, ...] = (),
+                window_deg: tuple[float, float] = (15.0, 62.0), zb_search_deg: tuple[float, float] = (24.0, 31.0),
+                snip_half_width_deg: float = 4.0, settings: ProfileSettings = ProfileSettings(),
                 phases: dict[str, Phase] | None = None) -> PatternFit:
-    """Fit the zinc blende (111)/(200) pair, plus the listed oxides' reflections, in one window.
+    """Whole-profile fit of the QDs' zinc blende reflections (and the listed oxides) in ``window_deg``.
 
-    Start values come from the data: the zinc blende (111) is the strongest peak in ``zb_search_deg``
-    above the SNIP background, its position gives the starting lattice parameter, the half-maximum
-    width gives the start width; oxide lattice parameters start from their literature cells
-    (``phases.csv``), their scales from the net counts at the computed positions.
+    Model (:class:`_ProfileModel`): every reflection's K-alpha1 + K-alpha2 line under the powder
+    Lorentz-polarisation envelope, centred where Bragg's law puts it for the phase's lattice
+    parameter(s) after the specimen-displacement shift, shaped by a Voigt in ``s`` whose sample part
+    (integral breadth and shape free, shared by a phase's reflections: size broadening is the same in
+    ``s`` for every reflection) is convolved with the instrument's line from the standard; a
+    Chebyshev background. Zinc blende reflection areas are free (composition unknown); an oxide's
+    areas keep the ratios of its computed pattern and share one scale. Fitted on the raw counts with
+    Poisson weights, then again with weights from the first model (unbiased for counts).
+    Raises :class:`AnalysisError` when no peak or no convergence.
     """
     phases = phases or load_phases()
-    x = np.asarray(two_theta_deg, dtype=float)
-    y = np.asarray(counts, dtype=float)
-    step = float(np.median(np.diff(x)))
-    background_all = snip_background(y, max(1, int(round(snip_half_width_deg / step))))
-    if window_deg is None:
-        window_deg = (22.0, 41.0) if oxide_phases else (22.0, 35.0)
-    inside = (x >= window_deg[0]) & (x <= window_deg[1])
-    xw, yw, bw = x[inside], y[inside], background_all[inside]
-    net = yw - bw
+    x_all = np.asarray(two_theta_deg, dtype=float)
+    y_all = np.asarray(counts, dtype=float)
+    x, y = _window(x_all, y_all, window_deg, min_points=5 * (settings.background_degree + 10))
+    step = float(np.median(np.diff(x_all)))
+    snip = snip_background(y_all, max(1, int(round(snip_half_width_deg / step))))
+    net = y - snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])]
+    center0, height0, fwhm0, a0 = _zinc_blende_start(x, net, y - net, wavelength_A, zb_search_deg)
 
-    search = (xw >= zb_search_deg[0]) & (xw <= zb_search_deg[1])
-    center0 = float(xw[search][np.argmax(net[search])])
-    center0, height0, fwhm0 = _peak_guess(xw, net, center0)
-    zb_a0 = math.sqrt(3) * wavelength_A / (2 * math.sin(math.radians(center0 / 2)))
-
-    x_centre, half_range = 0.5 * (xw[0] + xw[-1]), 0.5 * (xw[-1] - xw[0])
-    background_model = Model(scaled_polynomial, prefix="bg_")
-    params = background_model.make_params()
-    coefficients = np.polynomial.polynomial.polyfit((xw - x_centre) / half_range, bw, background_degree)
-    for i in range(BACKGROUND_MAX_DEGREE + 1):
-        params[f"bg_c{i}"].set(value=float(coefficients[i]) if i <= background_degree else 0.0,
-                               vary=i <= background_degree)
-    params["bg_x0"].set(value=x_centre, vary=False)
-    params["bg_half_range"].set(value=half_range, vary=False)
-    model = None
-    labels: list[tuple[str, str, str]] = []  # (prefix, phase, hkl)
-
-    def add_phase(name: str, reflections, a0: float, c0: float | None, fwhm_cos0: float, phase: Phase):
-        nonlocal model
-        params.add(f"{name}_a", value=a0, min=0.97 * a0, max=1.03 * a0)
-        if c0 is not None:
-            params.add(f"{name}_c", value=c0, min=0.97 * c0, max=1.03 * c0)
-        # FWHM x cos(theta): constant across a phase's reflections for pure size broadening.
-        params.add(f"{name}_fwhmcos", value=fwhm_cos0, min=0.02, max=5.0)
-        params.add(f"{name}_fraction", value=0.5, min=0.0, max=1.0)
-        for hkl in reflections:
-            prefix = f"{name}{hkl.replace(',', '')}_"
-            component = PseudoVoigtModel(prefix=prefix)
-            model = component if model is None else model + component
-            params.update(component.make_params())
-            center = _center_expr(phase, f"{name}_", _parse_hkl(hkl), wavelength_A)
-            params[f"{prefix}center"].set(expr=center)
-            params[f"{prefix}sigma"].set(expr=f"{name}_fwhmcos/(2*cos(({center})*pi/360))")
-            params[f"{prefix}fraction"].set(expr=f"{name}_fraction")
-            labels.append((prefix, phase.name, hkl))
-
-    # The QDs' zinc blende: lattice parameter and width from the data, (111) and (200) areas free
-    # (composition unknown, so no intensity ratio is imposed; the elements below only fill the record).
-    zb_phase = Phase("zb", "zincblende", zb_a0, (("Zn", 1.0),), (("S", 1.0),))
-    fwhm_cos = fwhm0 * math.cos(math.radians(center0 / 2))
-    zb_reflections = [hkl for hkl in ("111", "200") if window_deg[0] < bragg_two_theta_deg(
-        d_spacing(zb_phase, *_parse_hkl(hkl)), wavelength_A) < window_deg[1]]
-    add_phase("zb", zb_reflections, zb_a0, None, fwhm_cos, zb_phase)
-    shape_area = 0.5 * math.pi / 2 + 0.5 * math.sqrt(math.pi / math.log(2)) / 2  # area/(height*FWHM)
-    for hkl, share in (("111", 1.0), ("200", 0.05)):
-        if hkl in zb_reflections:
-            params[f"zb{hkl}_amplitude"].set(value=share * height0 * fwhm0 * shape_area, min=0.0)
+    zb_phase = virtual_crystal("zinc blende envelope", dict(settings.zinc_blende_envelope), phases)
+    envelope_phases = {"zb": zb_phase}
+    reflections = _reflections_in_window(zb_phase, "zb", settings.zinc_blende_reflections, window_deg,
+                                         wavelength_A, a0)
+    if not any(r.hkl == (1, 1, 1) for r in reflections):
+        raise AnalysisError("zinc blende (111) outside the fit window")
+    params = Parameters()
+    cos0 = math.cos(math.radians(center0 / 2))
+    breadth0 = max(fwhm0 * RAD * cos0 / wavelength_A * 1.1, 1e-3)
+    params.add("displacement_mm", value=0.0, min=-settings.max_displacement_mm, max=settings.max_displacement_mm)
+    params.add("zb_a", value=a0, min=0.96 * a0, max=1.04 * a0)
+    params.add("zb_size_nm", value=4 / 3 / breadth0 / 10, min=1.0, max=200.0)
+    params.add("zb_sigma_ln", value=0.2, min=settings.min_sigma_ln, max=settings.max_sigma_ln)
+    area0 = height0 * fwhm0 * 1.2
+    for refl in reflections:
+        peak_deg = math.degrees(2 * math.asin(wavelength_A * _inverse_d(zb_phase, refl.hkl, a0) / 2))
+        local = float(np.interp(peak_deg, x, net))
+        share = 0.2 if refl.hkl == (2, 0, 0) else max(local / height0, 0.02)
+        params.add(f"{refl.label}_area", value=area0 * share, min=0.0)
 
     oxide_terms: dict[str, str] = {}
     for name in oxide_phases:
         phase = phases[name]
-        reference = reference_pattern(phase, wavelength_A, two_theta_max_deg=window_deg[1] + 1.0)
-        in_window = [i for i, t in enumerate(reference.two_theta_deg) if window_deg[0] < t < window_deg[1]]
-        hkls = [reference.hkl[i] for i in in_window]
-        add_phase(name, hkls, phase.a_A, phase.c_A, 0.5 * fwhm_cos, phase)
-        # One scale per phase; reflection areas in the reference ratios (scale = strongest's area).
-        relative = {hkl: reference.intensity_per_volume[i] for hkl, i in zip(hkls, in_window)}
+        envelope_phases[name] = phase
+        reference = reference_pattern(phase, wavelength_A, two_theta_max_deg=window_deg[1] + 2.0,
+                                      b_iso_A2=settings.debye_waller_b_A2, min_relative=0.5,
+                                      monochromator_2theta_deg=settings.monochromator_2theta_deg)
+        inside = [i for i, t in enumerate(reference.two_theta_deg) if window_deg[0] < t < window_deg[1]]
+        hkls = [reference.hkl[i].split("/")[0] for i in inside]
+        phase_reflections = _reflections_in_window(phase, name, hkls, window_deg, wavelength_A, phase.a_A, phase.c_A)
+        reflections += phase_reflections
+        per_volume = {reference.hkl[i].split("/")[0]: reference.intensity_per_volume[i] for i in inside}
+        relative = {refl.hkl_label: per_volume[refl.hkl_label] for refl in phase_reflections}
         strongest = max(relative.values())
-        net_at = [float(np.interp(reference.two_theta_deg[i], xw, net)) for i in in_window]
-        scale0 = max(max(net_at), 1.0) * 0.5 * fwhm0 * shape_area
-        params.add(f"{name}_scale", value=scale0, min=0.0)
-        for hkl in hkls:
-            params[f"{name}{hkl.replace(',', '')}_amplitude"].set(
-                expr=f"{name}_scale*{relative[hkl] / strongest:.8g}")
-        summed = sum(relative[hkl] for hkl in OXIDE_REFLECTIONS.get(name, ()) if hkl in relative)
-        oxide_terms[name] = f"{name}_scale*{summed / strongest:.8g}/zb111_amplitude"
+        params.add(f"{name}_a", value=phase.a_A, min=0.99 * phase.a_A, max=1.01 * phase.a_A)
+        if phase.c_A is not None:
+            params.add(f"{name}_c", value=phase.c_A, min=0.99 * phase.c_A, max=1.01 * phase.c_A)
+        params.add(f"{name}_size_nm", value=1.5 * 4 / 3 / breadth0 / 10, min=1.0, max=200.0)
+        params.add(f"{name}_sigma_ln", value=settings.oxide_sigma_ln[0], vary=False)  # assumed (see below)
+        net_at = [float(np.interp(reference.two_theta_deg[i], x, net)) for i in inside]
+        params.add(f"{name}_scale", value=max(0.2 * max(net_at), 1.0) * fwhm0, min=0.0)
+        for refl in phase_reflections:
+            params.add(f"{refl.label}_area", expr=f"{name}_scale*{relative[refl.hkl_label] / strongest:.10g}")
+        summed = sum(relative[h] / strongest for h in OXIDE_REFLECTIONS.get(name, ()) if h in relative)
+        oxide_terms[name] = f"{name}_scale*{summed:.10g}/zb111_area"
     for name, term in oxide_terms.items():
         params.add(f"{name}_ratio", expr=term)
     if oxide_terms:
         params.add("oxide_ratio", expr=" + ".join(f"{name}_ratio" for name in oxide_terms))
 
-    weights = 1.0 / np.sqrt(np.clip(yw, 1.0, None))  # Poisson counting
-    result = (model + background_model).fit(yw, params, x=xw, weights=weights)
-    best = result.params
+    model = _ProfileModel(x, reflections, wavelength_A, instrument, settings, envelope_phases)
+    smooth = snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])]
+    if settings.amorphous_hump:
+        lo, hi = settings.hump_center_range_deg
+        # start at d = 4.4 A, the alkyl-chain spacing of oleylamine/oleate ligands (not at the SNIP
+        # maximum, which the air scatter rising towards low angle drags to the window's edge)
+        center = min(max(float(bragg_two_theta_deg(4.4, wavelength_A)), lo), hi)
+        params.add("hump_center", value=center, min=lo, max=hi)
+        params.add("hump_fwhm", value=7.0, min=3.0, max=20.0)
+        params.add("hump_height", value=0.3 * float(np.interp(center, x, smooth)), min=0.0)
+        smooth = smooth - model.background({**{f"bg_c{i}": 0.0 for i in range(settings.background_degree + 1)},
+                                            **{n: params[n].value for n in ("hump_center", "hump_fwhm", "hump_height")}})
+    coefficients = np.linalg.lstsq(model.chebyshev, smooth, rcond=None)[0]
+    for i, value in enumerate(coefficients):
+        params.add(f"bg_c{i}", value=float(value))
+    params.add("zb111_two_theta", expr=f"2*asin({wavelength_A!r}*sqrt(3)/(2*zb_a))*180/pi")
 
+    # first with the specimen on the focusing circle (displacement and cell are nearly degenerate
+    # until the shapes are right), Poisson weights from the data; then everything free with weights
+    # from that model (data weights bias Poisson fits low)
+    weights = 1 / np.sqrt(np.clip(y, 1.0, None))
+    params["displacement_mm"].set(vary=False)
+    result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, params, "zinc blende profile")
+    weights = 1 / np.sqrt(np.clip(model(result.params.valuesdict()), 1.0, None))
+    result.params["displacement_mm"].set(vary=True)
+    result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, result.params, "zinc blende profile")
+    held = [name for name in result.var_names if _at_bound(result.params[name], 1e-3)]
+    if held and any(result.params[name].stderr is None for name in result.var_names):
+        # A parameter on a physical bound (a size dispersion at 0, an absent oxide) leaves the
+        # covariance singular: hold it there and refit, so the others keep their uncertainties.
+        for name in held:
+            result.params[name].set(vary=False)
+        result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, result.params, "zinc blende profile")
+    calibration = _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
+                                           envelope_phases)
+    if oxide_terms:
+        # The oxides' size dispersion cannot be fitted (weak, overlapped peaks trade their tails with
+        # the background) but sets how much area their tails hold: assume it, and add to the ratios'
+        # uncertainty how far they move when it moves by its assumed sd (linear: one refit).
+        # Each phase's dispersion separately: they need not be alike.
+        for phase in oxide_terms:
+            moved = result.params.copy()
+            moved[f"{phase}_sigma_ln"].set(value=settings.oxide_sigma_ln[0] + settings.oxide_sigma_ln[1])
+            moved = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, moved, "zinc blende profile").params
+            for name in [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio"]:
+                calibration[name] = math.hypot(calibration.get(name, 0.0), moved[name].value - result.params[name].value)
+    return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
+                        calibration)
+
+
+def _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
+                             envelope_phases) -> dict[str, float]:
+    """How far the cell and (111) angle move when the axial-shift coefficient moves by its
+    uncertainty: refit (linear in so small a step) from the optimum with ``k + sigma_k``."""
+    sigma_k = instrument.axial_shift_sigma_deg
+    if not sigma_k > 0:
+        return {}
+    shifted = replace(instrument, axial_shift_deg=instrument.axial_shift_deg + sigma_k)
+    model = _ProfileModel(x, reflections, wavelength_A, shifted, settings, envelope_phases)
+    moved = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, result.params.copy(), "zinc blende profile")
+    return {name: abs(moved.params[name].value - result.params[name].value) for name in ("zb_a", "zb111_two_theta")}
+
+
+def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, instrument, oxide_terms,
+                 settings: ProfileSettings, held=(), calibration: dict | None = None) -> PatternFit:
+    best = result.params
+    calibration = calibration or {}
+
+    def with_calibration(name):
+        value = _estimate(best, name)
+        return Estimate(value.value, math.hypot(value.uncertainty, calibration.get(name, 0.0)))
+
+    values = best.valuesdict()
     peaks = []
-    for prefix, phase_name, hkl in labels:
-        peaks.append(FittedPeak(label=prefix[:-1], phase=phase_name if phase_name != "zb" else "zinc blende",
-                                hkl=hkl, center_deg=_value(best, f"{prefix}center"),
-                                fwhm_deg=_value(best, f"{prefix}fwhm"),
-                                area=_value(best, f"{prefix}amplitude"),
-                                fraction=float(best[f"{prefix}fraction"].value)))
-    lattice = {"zb_a": _value(best, "zb_a")}
-    for name in oxide_phases:
-        lattice[f"{name}_a"] = _value(best, f"{name}_a")
-        if phases[name].c_A is not None:
-            lattice[f"{name}_c"] = _value(best, f"{name}_c")
-    background_fit = background_model.eval(best, x=xw)
-    return PatternFit(window_deg=tuple(window_deg), wavelength_A=wavelength_A, peaks=tuple(peaks),
-                      lattice_A=lattice,
-                      oxide_ratio=_value(best, "oxide_ratio") if oxide_terms else None,
-                      oxide_ratio_by_phase={name: _value(best, f"{name}_ratio") for name in oxide_terms},
-                      reduced_chi_square=float(result.redchi), two_theta_deg=xw,
-                      best_fit=np.asarray(result.best_fit), background=background_fit)
+    for refl in model.reflections:
+        p = refl.prefix
+        g = _inverse_d(refl.phase, refl.hkl, values[f"{p}_a"], values.get(f"{p}_c"))
+        sin_b = wavelength_A * g / 2
+        cos_b = math.sqrt(1 - sin_b * sin_b)
+        center = math.degrees(2 * math.asin(sin_b))
+        size = _estimate(best, f"{p}_size_nm")
+        # integral breadth in s is 4/(3 size) (Stokes-Wilson, spheres); in deg 2theta times lambda/cos
+        to_deg = 4 / 3 / 10 * wavelength_A / cos_b / RAD
+        peaks.append(FittedPeak(refl.label, "zinc blende" if p == "zb" else p, refl.hkl_label,
+                                Estimate(center, math.nan),
+                                Estimate(to_deg / size.value, to_deg * size.uncertainty / size.value ** 2),
+                                _estimate(best, f"{refl.label}_area")))
+    lattice = {name: with_calibration(name) for name in best if name.endswith(("_a", "_c")) and not best[name].expr}
+    reasons: dict[str, list[str]] = {"all": []}
+    if result.redchi > settings.redchi_warn:
+        reasons["all"].append(f"profile model misfits the pattern (reduced chi-square {result.redchi:.2f} "
+                              f"> {settings.redchi_warn:g})")
+    if any(best[name].stderr is None for name in result.var_names):
+        reasons["all"].append("fit gave no uncertainties (singular covariance)")
+    if _at_bound(best["displacement_mm"]):
+        reasons["all"].append(f"specimen displacement at its bound (+-{settings.max_displacement_mm} mm)")
+    if _at_bound(best["zb_a"]):
+        reasons["all"].append("zinc blende lattice parameter at its search bound")
+    if _at_bound(best["zb_size_nm"]):
+        reasons["scherrer_size_nm"] = ["zinc blende size at its search bound"]
+    sample_fwhm = peaks[0].breadth_deg.value  # (111) is first
+    if sample_fwhm < 2 * instrument.fwhm_deg:
+        reasons.setdefault("scherrer_size_nm", []).append(
+            f"sample breadth {sample_fwhm:.3f} deg < 2x instrument FWHM: size limited by resolution")
+    for name in oxide_terms:
+        ratio = with_calibration(f"{name}_ratio")
+        oxide = []
+        if _at_bound(best[f"{name}_size_nm"]) or _at_bound(best[f"{name}_a"]):
+            oxide.append(f"{name} profile parameter at its bound")
+        if not ratio.uncertainty > 0 or ratio.value < 2 * ratio.uncertainty:
+            oxide.append(f"{name} not detected (ratio below 2 sigma)")
+        reasons[f"{name.lower()}_ratio"] = oxide
+    for name in held:
+        if name.split("_")[0] in oxide_terms and "scale" not in name:
+            for phase in oxide_terms:
+                reasons[f"{phase.lower()}_ratio"].append(f"{name} held at its bound (its uncertainty not included)")
+        elif name.startswith("zb_sigma") or name.startswith("zb_size"):
+            reasons.setdefault("scherrer_size_nm", []).append(f"{name} held at its bound")
+    if oxide_terms:
+        reasons["oxide_ratio"] = [r for name in oxide_terms for r in reasons[f"{name.lower()}_ratio"]
+                                  if "bound" in r]
+        total = with_calibration("oxide_ratio")
+        if not total.uncertainty > 0 or total.value < 2 * total.uncertainty:
+            reasons["oxide_ratio"].append("oxides not detected (ratio below 2 sigma)")
+    return PatternFit(window_deg=tuple(window_deg), wavelength_A=wavelength_A, peaks=tuple(peaks), lattice_A=lattice,
+                      zb111_two_theta_deg=with_calibration("zb111_two_theta"),
+                      zb_size_nm=_estimate(best, "zb_size_nm"), zb_sigma_ln=_estimate(best, "zb_sigma_ln"),
+                      displacement_mm=_estimate(best, "displacement_mm"),
+                      oxide_ratio=with_calibration("oxide_ratio") if oxide_terms else None,
+                      oxide_ratio_by_phase={name: with_calibration(f"{name}_ratio") for name in oxide_terms},
+                      reduced_chi_square=float(result.redchi),
+                      flags={k: tuple(v) for k, v in reasons.items() if v},
+                      two_theta_deg=x, best_fit=model(values), background=model.background(values))
 
 
 # ---------------------------------------------------------------- derived quantities
-def scherrer_size_nm(fwhm_deg: Estimate, center_deg: float, wavelength_A: float = CU_KALPHA1_A, *,
-                     shape_factor: float = SCHERRER_K, instrument_fwhm_deg: Estimate = Estimate(0.0, 0.0),
-                     combination: str = "quadrature") -> Estimate:
-    """Scherrer crystallite size ``D = K lambda / (beta cos theta)`` in nm, with its uncertainty.
+SCHERRER_K_SPHERE = 4 / 3  # integral-breadth constant of spheres (Langford & Wilson 1978)
 
-    ``beta`` is the sample FWHM (radians) after removing the instrument's FWHM: in quadrature,
-    ``beta^2 = B^2 - b^2`` (exact for Gaussian profiles, default), or linearly, ``beta = B - b``
-    (exact for Lorentzian profiles). For nanocrystals ``B >> b`` and the choice matters little
-    (1.1 deg vs 0.08 deg: 0.3 % quadrature vs 7 % linear correction). K = 0.9 (Scherrer 1918;
-    Langford and Wilson, J. Appl. Cryst. 11 (1978) 102 for shape factors). The uncertainty propagates
-    the fitted FWHM's and the instrument FWHM's standard errors.
+
+def scherrer_size_nm(integral_breadth_deg: Estimate, two_theta_deg: float, wavelength_A: float = CU_KALPHA1_A,
+                     shape_factor: float = SCHERRER_K_SPHERE) -> Estimate:
+    """Scherrer size ``D = K lambda / (beta cos theta)`` in nm from a sample integral breadth ``beta``
+    (deg 2theta, instrument removed).
+
+    Integral breadth, not FWHM: for any crystallite shape and size distribution ``lambda / (beta cos
+    theta)`` is the volume-weighted mean column length ``<L>_V`` (Stokes & Wilson, Proc. Camb. Phil.
+    Soc. 38 (1942) 313), and for spheres ``<L>_V = 3/4 <D^4>/<D^3>``, so with ``K = 4/3`` the Scherrer
+    size is the volume-weighted mean diameter ``<D^4>/<D^3>`` - what :func:`fit_pattern` reports as
+    ``zb_size_nm`` - larger than the number-mean diameter TEM gives (by ``exp(3.5 sigma^2)`` for a
+    log-normal of log-sd ``sigma``).
     """
-    big, small = fwhm_deg.value, instrument_fwhm_deg.value
-    if combination == "quadrature":
-        if big <= small:
-            raise ValueError(f"observed FWHM {big:.4f} deg not above instrument FWHM {small:.4f} deg")
-        beta = math.sqrt(big ** 2 - small ** 2)
-        d_big, d_small = big / beta, -small / beta
-    elif combination == "linear":
-        beta = big - small
-        if beta <= 0:
-            raise ValueError(f"observed FWHM {big:.4f} deg not above instrument FWHM {small:.4f} deg")
-        d_big, d_small = 1.0, -1.0
-    else:
-        raise ValueError(f"combination must be 'quadrature' or 'linear', not {combination!r}")
-    beta_err = math.hypot(d_big * fwhm_deg.uncertainty, d_small * instrument_fwhm_deg.uncertainty)
-    size_nm = shape_factor * wavelength_A / (math.radians(beta) * math.cos(math.radians(center_deg / 2))) / 10
-    return Estimate(size_nm, size_nm * beta_err / beta)
+    if not integral_breadth_deg.value > 0:
+        raise AnalysisError(f"integral breadth {integral_breadth_deg.value} deg is not positive")
+    beta = math.radians(integral_breadth_deg.value)
+    size = shape_factor * wavelength_A / (beta * math.cos(math.radians(two_theta_deg / 2))) / 10
+    return Estimate(size, size * integral_breadth_deg.uncertainty / integral_breadth_deg.value)
+
+
+def profile_settings(settings: dict) -> ProfileSettings:
+    """:class:`ProfileSettings` from the config's ``xrd`` section (missing keys keep their defaults)."""
+    names = {f.name for f in fields(ProfileSettings)}
+    values = {key: value for key, value in settings.items() if key in names}
+    if "zinc_blende_envelope" in values:
+        values["zinc_blende_envelope"] = tuple(dict(values["zinc_blende_envelope"]).items())
+    for key in ("zinc_blende_reflections", "hump_center_range_deg", "oxide_sigma_ln"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return ProfileSettings(**values)
+
+
+ASYMMETRY_SYSTEMATIC = 0.10  # FWHM error of a split Voigt per unit asymmetry (fit_line_standard)
+
+
+def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -> list[Quantity]:
+    """The line standard's reported number: the instrument FWHM, its uncertainty the fit's combined
+    with ``fwhm_systematic`` (relative; the split-Voigt line-shape error of :func:`fit_line_standard`)."""
+    fwhm = fit.fwhm_deg
+    relative = fwhm_systematic + ASYMMETRY_SYSTEMATIC * abs(fit.asymmetry - 1)
+    sigma = math.hypot(fwhm.uncertainty, relative * fwhm.value)
+    return [Quantity("instrument_fwhm_deg", sample, fwhm.value, sigma, "deg",
+                     f"split-Voigt K-alpha1/K-alpha2 fit of the standard's line; ({100 * fwhm_systematic:g} + "
+                     f"{100 * ASYMMETRY_SYSTEMATIC:g} x |asymmetry - 1|) % line-shape systematic", flag_from(fit.flags))]
+
+
+def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelength_A: float,
+                                   instrument: InstrumentProfile) -> float:
+    """Size uncertainty from the instrument Lorentzian's (:meth:`InstrumentProfile.voigt_deg`):
+    Lorentzian breadths add, so ``d(beta_s) = pi d(gamma_s)`` and, with ``beta_s = 4/(3 D)``,
+    ``dD / D = pi d(gamma_s) 3 D / 4``."""
+    theta = math.radians(two_theta_deg / 2)
+    gamma_s = math.radians(instrument.lorentzian_uncertainty_deg(two_theta_deg)) * math.cos(theta) / wavelength_A
+    return size_nm * math.pi * gamma_s * 0.75 * 10 * size_nm
+
+
+def pattern_quantities(fit: PatternFit, sample: str, standard: str = "", standard_flags=(),
+                       instrument: InstrumentProfile | None = None) -> list[Quantity]:
+    """The QD pattern's reported numbers with their data-driven flags (the standard's reasons travel
+    with the numbers they affect: line-shift calibration -> positions, the rest -> size). The size's
+    uncertainty includes the instrument Lorentzian's (:func:`size_instrument_uncertainty_nm`)."""
+    shift_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" in r]
+    width_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" not in r]
+    method = ("whole-profile fit (log-normal spheres, LP envelope, K-alpha1/2, displacement) of zinc blende "
+              f"{'/'.join(p.hkl for p in fit.peaks if p.phase == 'zinc blende')}")
+    zb_a = fit.lattice_A["zb_a"]
+    size_sigma = fit.zb_size_nm.uncertainty
+    if instrument is not None:
+        size_sigma = math.hypot(size_sigma, size_instrument_uncertainty_nm(
+            fit.zb_size_nm.value, fit.zb111_two_theta_deg.value, fit.wavelength_A, instrument))
+    out = [
+        Quantity("zb111_2theta_deg", sample, fit.zb111_two_theta_deg.value, fit.zb111_two_theta_deg.uncertainty,
+                 "deg", f"Bragg angle of (111) for the fitted cell; {method}",
+                 flag_from([*fit.flag_reasons("zb111_2theta_deg"), *shift_reasons])),
+        Quantity("zb_lattice_a_A", sample, zb_a.value, zb_a.uncertainty, "angstrom", method,
+                 flag_from([*fit.flag_reasons("zb_lattice_a_A"), *shift_reasons])),
+        Quantity("scherrer_size_nm", sample, fit.zb_size_nm.value, size_sigma, "nm",
+                 "volume-weighted mean diameter <D^4>/<D^3> = Scherrer size from the integral breadth with "
+                 f"K = 4/3 (spheres); instrument line from {standard or 'the standard'}",
+                 flag_from([*fit.flag_reasons("scherrer_size_nm"), *width_reasons])),
+    ]
+    if fit.oxide_ratio is not None:
+        terms = " + ".join(f"{p} {'/'.join(OXIDE_REFLECTIONS[p])}" for p in fit.oxide_ratio_by_phase)
+        out.append(Quantity("oxide_ratio", sample, fit.oxide_ratio.value, fit.oxide_ratio.uncertainty, "",
+                            f"integrated-intensity ratio ({terms}) / zinc blende (111)",
+                            flag_from(fit.flag_reasons("oxide_ratio"))))
+        for phase, value in fit.oxide_ratio_by_phase.items():
+            quantity = f"{phase.lower()}_ratio"
+            out.append(Quantity(quantity, sample, value.value, value.uncertainty, "",
+                                f"integrated-intensity ratio {phase} {'/'.join(OXIDE_REFLECTIONS[phase])} / zb (111)",
+                                flag_from(fit.flag_reasons(quantity))))
+    return out
+
+
+def ratio_change_quantity(before: Quantity | dict, after: Quantity | dict, quantity: str) -> Quantity:
+    """``after / before`` of two samples' numbers as a Quantity; a missing uncertainty or a flag of
+    either becomes this number's flag (never an exception: one sample cannot empty a table)."""
+    def get(q, key):
+        return q[key] if isinstance(q, dict) else getattr(q, key)
+
+    change = ratio_change(Estimate(get(before, "value"), get(before, "uncertainty")),
+                          Estimate(get(after, "value"), get(after, "uncertainty")))
+    reasons = [f"{get(q, 'sample')}: {r}" for q in (before, after) for r in flag_reasons(get(q, "flag"))]
+    if not np.isfinite(change.uncertainty):
+        reasons.append("uncertainty missing for "
+                       + " and ".join(str(get(q, "sample")) for q in (before, after)
+                                      if get(q, "uncertainty") is None or not np.isfinite(get(q, "uncertainty"))))
+    return Quantity(quantity, get(after, "sample"), change.value, change.uncertainty, "",
+                    f"{get(before, 'quantity')}({get(after, 'sample')}) / {get(before, 'quantity')}"
+                    f"({get(before, 'sample')})", flag_from(reasons))
+
+
+def analyse_standard(two_theta_deg, counts, wavelength_A: float, settings: dict, sample: str,
+                     phases: dict[str, Phase] | None = None) -> tuple[StandardFit, list[Quantity]]:
+    """What rule ``fit_xrd_standard`` does with a line standard (config ``xrd`` ``settings``)."""
+    phases = phases or load_phases()
+    fit = fit_line_standard(two_theta_deg, counts, wavelength_A, tuple(settings["standard_window_deg"]),
+                            standard=phases[settings["standard_phase"]],
+                            goniometer_radius_mm=settings["goniometer_radius_mm"])
+    return fit, standard_quantities(fit, sample, settings["instrument_fwhm_systematic"])
+
+
+def analyse_pattern(two_theta_deg, counts, wavelength_A: float, settings: dict, instrument: InstrumentProfile,
+                    sample: str, *, oxide_phases: tuple[str, ...] = (), standard: str = "", standard_flags=(),
+                    phases: dict[str, Phase] | None = None) -> tuple[PatternFit, list[Quantity]]:
+    """What rule ``fit_xrd_pattern`` does with a QD pattern (config ``xrd`` ``settings``)."""
+    fit = fit_pattern(two_theta_deg, counts, wavelength_A, instrument=instrument, oxide_phases=tuple(oxide_phases),
+                      window_deg=tuple(settings["window_deg"]), snip_half_width_deg=settings["snip_half_width_deg"],
+                      settings=profile_settings(settings), phases=phases)
+    return fit, pattern_quantities(fit, sample, standard, standard_flags, instrument)
 
 
 def ratio_change(before: Estimate, after: Estimate) -> Estimate:
-    """``after / before`` with independent-error propagation (two separate measurements)."""
-    value = after.value / before.value
-    relative = math.hypot(after.uncertainty / after.value, before.uncertainty / before.value)
+    """``after / before`` with independent-error propagation (two separate measurements).
+
+    A missing (None or NaN) uncertainty of either gives a NaN uncertainty, never an exception: the
+    caller flags the number.
+    """
+    def clean(value):
+        return math.nan if value is None else float(value)
+
+    b_value, a_value = clean(before.value), clean(after.value)
+    value = a_value / b_value if b_value else math.nan
+    relative = math.hypot(clean(after.uncertainty) / a_value if a_value else math.nan,
+                          clean(before.uncertainty) / b_value if b_value else math.nan)
     return Estimate(value, abs(value) * relative)
 
 

@@ -1,31 +1,42 @@
 """Rule collect_xrd: XRD fit records -> quantities.csv, summary.csv and the reference stick table.
 
-Adds, per (BPO, BPO+post-treatment) pair of one material, the oxide ratio after / before; writes the
-computed reference reflections (qdanalysis.xrd.reference_pattern) the figures draw as sticks.
+Adds, per (BPO, BPO+post-treatment) pair of one material, the oxide ratio after / before
+(qdanalysis.xrd.ratio_change_quantity: a missing uncertainty or a flag of either sample becomes a
+flagged row, so one doubtful sample never empties the table); writes the computed reference
+reflections (qdanalysis.xrd.reference_pattern) the figures draw as sticks.
 """
 
 from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
+import math  # noqa: E402
+
 import pandas as pd  # noqa: E402
 
 from qdanalysis import xrd  # noqa: E402
-from qdanalysis.results import (Quantity, collect_fit_records, quantities_frame, read_json,  # noqa: E402
-                                write_table)
+from qdanalysis.results import Quantity, collect_fit_records, quantities_frame, read_json, write_table  # noqa: E402
+
+
+def finite(value):
+    """JSON null (a NaN written by write_json) back to NaN."""
+    return math.nan if value is None else value
+
 
 records = [read_json(path) for path in [*snakemake.input.standards, *snakemake.input.fits]]
+for record in records:
+    for q in record["quantities"]:
+        q["value"], q["uncertainty"] = finite(q["value"]), finite(q["uncertainty"])
 quantities, summary = collect_fit_records(records)
 
-ratios = {r["sample"]: xrd.Estimate(q["value"], q["uncertainty"]) for r in records for q in r["quantities"]
-          if q["quantity"] == "oxide_ratio"}
+ratios = {r["sample"]: q for r in records for q in r["quantities"] if q["quantity"] == "oxide_ratio"}
 changes = []
 for before, after in xrd.treated_reference_pairs([r["row"] for r in records]):
     if before in ratios and after in ratios:
-        change = xrd.ratio_change(ratios[before], ratios[after])
-        changes.append(Quantity("oxide_ratio_relative_to_BPO", after, change.value, change.uncertainty, "",
-                                f"oxide_ratio({after}) / oxide_ratio({before})"))
-        log.info("%s: oxide ratio %.3f +- %.3f of %s", after, change.value, change.uncertainty, before)
+        change = xrd.ratio_change_quantity(ratios[before], ratios[after], "oxide_ratio_relative_to_BPO")
+        changes.append(change)
+        log.info("%s: oxide ratio %.3f +- %.3f of %s [%s]", after, change.value, change.uncertainty, before,
+                 change.flag)
 quantities = quantities_frame([*(Quantity(**q) for q in quantities.to_dict("records")), *changes])
 write_table(quantities, snakemake.output.quantities)
 write_table(summary, snakemake.output.summary)

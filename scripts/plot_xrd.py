@@ -1,8 +1,11 @@
-"""Figure rules plot_figs1d and plot_fig4c: stacked XRD patterns over computed reference sticks.
+"""Figure rules plot_figs1d and plot_fig4c: stacked XRD patterns with their fits, residuals, and
+computed reference sticks.
 
-Top: each sample's pattern (counts normalised to its maximum, stacked, pristine/oxidised black and
-treated green); bottom: one band of reference reflections per phase (results/xrd/reference_peaks.csv).
-Draws only from the fit records and the reference table.
+Top: each sample's pattern (counts normalised to its range, stacked, pristine/oxidised black and
+treated green) with the whole-profile fit (grey) over the fit window; middle: the normalised
+residuals ``(counts - fit) / sqrt(fit)`` of each sample, stacked in the same order; bottom: one
+band of reference reflections per phase (results/xrd/reference_peaks.csv). Draws only from the fit
+records and the reference table.
 """
 
 from qdanalysis.pipeline import log_to
@@ -26,17 +29,30 @@ sticks = pd.read_csv(snakemake.input.references)
 colours = sample_colours(order, [records[s]["row"]["treatment"] for s in order])
 lo, hi = params.xlim
 
-fig, (ax, ax_ref) = plt.subplots(2, 1, sharex=True, figsize=(3.3, 3.2),
-                                 gridspec_kw={"height_ratios": [3.2, 0.35 * len(params.reference_phases)],
-                                              "hspace": 0.05})
+fig, (ax, ax_res, ax_ref) = plt.subplots(
+    3, 1, sharex=True, figsize=(3.3, 3.9),
+    gridspec_kw={"height_ratios": [3.2, 0.18 * len(order) + 0.2, 0.35 * len(params.reference_phases)],
+                 "hspace": 0.05})
 for offset, sample in enumerate(order):
     x = np.asarray(records[sample]["curves"]["two_theta_deg"])
     y = np.asarray(records[sample]["curves"]["counts"])
     shown = (x >= lo) & (x <= hi)
-    y = (y - y[shown].min()) / np.ptp(y[shown])
-    ax.plot(x[shown], y[shown] + 0.75 * offset, color=colours[sample], lw=0.7)
+    base, span = y[shown].min(), np.ptp(y[shown])
+    ax.plot(x[shown], (y[shown] - base) / span + 0.75 * offset, color=colours[sample], lw=0.7)
+    model_x = np.asarray(records[sample]["model"]["two_theta_deg"])
+    best_fit = np.asarray(records[sample]["model"]["best_fit"])
+    fitted = (model_x >= lo) & (model_x <= hi)
+    ax.plot(model_x[fitted], (best_fit[fitted] - base) / span + 0.75 * offset, color="0.55", lw=0.5, ls="--")
+    observed = np.interp(model_x[fitted], x, y)
+    residual = (observed - best_fit[fitted]) / np.sqrt(np.clip(best_fit[fitted], 1.0, None))
+    row = len(order) - 1 - offset  # same top-to-bottom order as the patterns
+    ax_res.plot(model_x[fitted], 0.12 * residual + row, color=colours[sample], lw=0.4)
+    ax_res.axhline(row, color="0.7", lw=0.4)
     label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", display_name(str(records[sample]["row"]["treatment"])))
     ax.text(hi - 0.5, 0.75 * offset + 0.2, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
+ax_res.set_ylim(-0.7, len(order) - 0.3)
+ax_res.set_yticks([])
+ax_res.set_ylabel("res.", fontsize=6)
 ax.set_ylabel("Intensity (a.u.)")
 ax.set_yticks([])
 panel_label(ax, params.letter)

@@ -1,15 +1,19 @@
-"""qdanalysis.xrd and its forward model: literature reflections, and recovery of known truths
-(Scherrer size, oxide ratio) from patterns simulated with values other than the shipped ones."""
+"""qdanalysis.xrd and its independent forward model (qdanalysis.simulate.xrd): literature reflections,
+physics checks of the simulator, recovery of known truths, flags, and a collector that cannot crash."""
 
 from __future__ import annotations
 
+import ast
 import math
 
 import numpy as np
 import pytest
+import yaml
 
 from qdanalysis import xrd
+from qdanalysis.errors import AnalysisError
 from qdanalysis.io.xy import read_xy
+from qdanalysis.results import Quantity
 from qdanalysis.simulate import xrd as sim
 
 PHASES = xrd.load_phases()
@@ -24,6 +28,12 @@ CARDS = {
 }
 
 
+@pytest.fixture(scope="module")
+def settings(root):
+    return yaml.safe_load((root / "config.yaml").read_text())["xrd"]
+
+
+# ---------------------------------------------------------------- reference patterns
 @pytest.mark.parametrize("phase", sorted(CARDS))
 def test_reference_positions_match_icdd_cards(phase):
     reference = xrd.reference_pattern(PHASES[phase], xrd.CU_KALPHA1_A, 70.0)
@@ -34,7 +44,7 @@ def test_reference_positions_match_icdd_cards(phase):
 
 @pytest.mark.parametrize("phase", ["ZnS", "ZnO"])
 def test_reference_intensities_roughly_match_cards(phase):
-    """Kinematic intensities (no dispersion, no texture) within 15 % of full scale of the cards."""
+    """Kinematic intensities (with Cu K-alpha dispersion, no texture) within 15 % of full scale of the cards."""
     reference = xrd.reference_pattern(PHASES[phase], xrd.CU_KALPHA1_A, 70.0)
     strongest = max(CARDS[phase], key=lambda hkl: CARDS[phase][hkl][1])
     assert reference.intensity[reference.index(strongest)] == pytest.approx(100.0)
@@ -55,18 +65,81 @@ def test_virtual_crystal_follows_vegard():
     assert dict(alloy.anion) == pytest.approx({"S": 0.5, "Se": 0.5})
 
 
-def test_scherrer_combination_rules():
+def test_analysis_and_simulator_structure_factors_agree_without_model_code():
+    """Two independent implementations (Cromer-Mann vs Waasmaier-Kirfel f0, reference groups vs the
+    simulator's reflection sums) give the same ZnO relative intensities within 1 %."""
+    instrument = sim.Instrument()
+    reference = xrd.reference_pattern(PHASES["ZnO"], sim.KALPHA1_A, 70.0, b_iso_A2=0.8, min_relative=0.1,
+                                      monochromator_2theta_deg=instrument.monochromator_2theta_deg)
+    zno = sim.crystal("ZnO", b_iso_A2=0.8)
+    base_sim = sim.integrated_intensity(zno, (1, 0, 0), instrument)
+    base_ref = reference.intensity_per_volume[reference.index("100")]
+    for hkl in ((0, 0, 2), (1, 0, 1), (1, 0, 2), (1, 1, 0)):
+        label = "".join(map(str, hkl))
+        assert (sim.integrated_intensity(zno, hkl, instrument) / base_sim
+                == pytest.approx(reference.intensity_per_volume[reference.index(label)] / base_ref, rel=0.01))
+
+
+def test_simulator_imports_no_analysis_code(root):
+    """No inverse crime: the XRD forward model imports no analysis module and no lmfit line shape."""
+    tree = ast.parse((root / "qdanalysis/simulate/xrd.py").read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any(name and (name.startswith("qdanalysis.xrd") or name.startswith("lmfit")) for name in imported)
+    assert "qdanalysis" not in imported  # not `from qdanalysis import xrd`
+
+
+# ---------------------------------------------------------------- simulator physics
+def test_debye_sum_matches_bragg_reflections_for_large_crystallites():
+    """The Debye scattering equation over the lattice shells equals the reflection sum (Bragg peaks
+    broadened by the same spheres) at the peaks, once the diffuse self-term is removed."""
+    phase = sim.crystal("ZnS", b_iso_A2=0.0)
+    sizes = sim.LogNormalSpheres(12.0, 0.1)
+    s = np.arange(0.30, 0.40, 2e-4)  # around (111), g = 0.320 1/A
+    debye = sim.zinc_blende_intensity(s, phase, sizes)
+    bragg = sim.bragg_intensity(s, phase, sizes)
+    peak = int(np.argmax(bragg))
+    assert abs(s[int(np.argmax(debye))] - s[peak]) <= 2e-4
+    assert debye[peak] == pytest.approx(bragg[peak], rel=0.02)
+
+
+def test_size_distribution_moments():
+    sizes = sim.LogNormalSpheres(8.0, 0.2)
+    assert sizes.volume_weighted_diameter_nm == pytest.approx(sizes.moment_nm(4) / sizes.moment_nm(3))
+    assert sizes.common_volume(np.array([0.0]))[0] == pytest.approx(1.0)
+    # integral breadth of the line profile = 1 / <L>_V = 4 / (3 <D^4>/<D^3>) (Stokes & Wilson)
+    t, profile, _ = sizes.line_profile()
+    assert profile[0] == pytest.approx(0.75 * 10 * sizes.volume_weighted_diameter_nm, rel=0.01)
+
+
+def test_lorentz_factor_emerges_from_the_powder_average():
+    """Narrow-line integrated intensity of a simulated reflection = the kinematic formula with
+    P / (sin^2 theta cos theta): the simulator's Lorentz factor is not put in by hand."""
+    instrument = sim.Instrument(kalpha2_ratio=0.0, soller_half_width_rad=1e-5)
+    phase = sim.crystal("Si")
+    specimen = sim.standard_specimen()
+    x = np.round(np.arange(26.0, 31.0, 0.02), 2)
+    counts = sim.diffracted_counts(x, specimen, instrument, 1.0)
+    area = np.trapezoid(counts, x)
+    assert area == pytest.approx(sim.integrated_intensity(phase, (1, 1, 1), instrument), rel=0.02)
+
+
+# ---------------------------------------------------------------- analysis
+def test_scherrer_size_from_integral_breadth():
     center, wavelength = 28.0, xrd.CU_KALPHA1_A
-    beta = math.degrees(0.9 * wavelength / (50.0 * math.cos(math.radians(14.0))))  # 5 nm
-    assert xrd.scherrer_size_nm(xrd.Estimate(beta, 0.0), center).value == pytest.approx(5.0)
-    quad = xrd.scherrer_size_nm(xrd.Estimate(math.hypot(beta, 0.1), 0.01), center,
-                                instrument_fwhm_deg=xrd.Estimate(0.1, 0.0))
-    linear = xrd.scherrer_size_nm(xrd.Estimate(beta + 0.1, 0.01), center, instrument_fwhm_deg=xrd.Estimate(0.1, 0.0),
-                                  combination="linear")
-    assert quad.value == pytest.approx(5.0) and linear.value == pytest.approx(5.0)
-    assert quad.uncertainty > 0
-    with pytest.raises(ValueError):
-        xrd.scherrer_size_nm(xrd.Estimate(0.05, 0.0), center, instrument_fwhm_deg=xrd.Estimate(0.1, 0.0))
+    beta_deg = math.degrees(4 / 3 * wavelength / (50.0 * math.cos(math.radians(14.0))))  # 5 nm spheres
+    size = xrd.scherrer_size_nm(xrd.Estimate(beta_deg, 0.01 * beta_deg), center, wavelength)
+    assert size.value == pytest.approx(5.0)
+    assert size.uncertainty == pytest.approx(0.05)
+    with pytest.raises(AnalysisError):
+        xrd.scherrer_size_nm(xrd.Estimate(0.0, 0.0), center)
+
+
+def test_sphere_profile_integral_breadth():
+    """The analysis' own log-normal sphere profile has integral breadth 4/(3 <D^4>/<D^3>)."""
+    length = np.arange(xrd.N_FFT // 2) * xrd.L_STEP_A
+    profile = xrd.line_profile(xrd.sphere_fourier_coefficients(length, 8.0, 0.2), 0.0, 0.0)
+    assert 1 / profile[0] == pytest.approx(4 / (3 * 80.0), rel=0.005)
 
 
 def test_snip_keeps_background_under_a_peak():
@@ -78,47 +151,83 @@ def test_snip_keeps_background_under_a_peak():
 
 
 @pytest.fixture(scope="module")
-def instrument_fwhm():
-    """The instrument FWHM as the pipeline measures it: fit of a simulated Si standard."""
+def session(settings):
+    """A simulated instrument and its Si standard, analysed as the pipeline does."""
     rng = np.random.default_rng(11)
-    counts, _ = sim.simulate_pattern(rng, [sim.Component(PHASES["Si"], 1.0, sim.STANDARD_SIZE_NM)], 400.0,
-                                     sim.Background(hump_counts=0.0))
-    fit = xrd.fit_pattern(sim.TWO_THETA_DEG, counts, window_deg=(26.5, 30.5), zb_search_deg=(26.5, 30.5))
-    fwhm = fit.peak("zb111").fwhm_deg
-    assert fwhm.value == pytest.approx(sim.INSTRUMENT_FWHM_DEG, rel=0.06)  # + 0.02 deg channel width
-    return fwhm
+    instrument = sim.Instrument(kalpha2_ratio=0.48, geometric_fwhm_deg=0.05, soller_half_width_rad=0.025)
+    counts, truth = sim.simulate_standard(rng, instrument, displacement_mm=0.03)
+    fit, quantities = xrd.analyse_standard(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings, "std")
+    return instrument, fit, quantities[0], truth
 
 
-@pytest.mark.parametrize("size_nm", [4.5, 11.0])
-def test_scherrer_size_recovered(instrument_fwhm, size_nm):
-    """Virtual-crystal InP/ZnSe/ZnS of a composition and size other than the shipped ones."""
-    qd = xrd.virtual_crystal("test", {"InP": 0.1, "ZnSe": 0.5, "ZnS": 0.4}, PHASES)
-    rng = np.random.default_rng(int(size_nm * 10))
-    counts, truth = sim.simulate_pattern(rng, [sim.Component(qd, 1.0, size_nm)], 2000.0,
-                                         sim.Background(hump_counts=180.0, hump_center_deg=21.0))
-    fit = xrd.fit_pattern(sim.TWO_THETA_DEG, counts)
-    zb111 = fit.peak("zb111")
-    size = xrd.scherrer_size_nm(zb111.fwhm_deg, zb111.center_deg.value, instrument_fwhm_deg=instrument_fwhm)
-    assert abs(size.value - size_nm) < max(3 * size.uncertainty, 0.03 * size_nm)
-    assert size.uncertainty < 0.05 * size_nm
-    assert zb111.center_deg.value == pytest.approx(truth["zb111_2theta_deg"], abs=0.02)
-    assert fit.lattice_A["zb_a"].value == pytest.approx(qd.a_A, abs=0.005)
+def test_line_standard_recovers_instrument(session):
+    instrument, fit, fwhm, truth = session
+    assert abs(fwhm.value - truth["instrument_fwhm_deg"]) < 3 * fwhm.uncertainty
+    assert fit.kalpha2_ratio.value == pytest.approx(instrument.kalpha2_ratio, abs=0.04)
+    # axial divergence: mean centroid shift -<psi^2> cot(2theta), <psi^2> = w^2/6 for triangular acceptance
+    axial = fit.calibration.axial_shift_deg
+    assert abs(axial.value - math.degrees(instrument.soller_half_width_rad ** 2 / 6)) < 3 * axial.uncertainty
+    assert fwhm.flag == "ok"
 
 
-def test_oxide_ratio_recovered_with_uncertainty():
+@pytest.mark.parametrize("size_nm, sigma_ln", [(4.0, 0.15), (12.0, 0.25)])
+def test_pattern_recovers_cell_and_size(session, settings, size_nm, sigma_ln):
+    """Virtual-crystal InP/ZnSe/ZnS of a composition and size unlike the shipped ones, displaced."""
+    instrument, fit_std, _, _ = session
+    phase = sim.alloy("test", {"InP": 0.1, "ZnSe": 0.5, "ZnS": 0.4}, b_iso_A2=1.1)
+    sizes = sim.LogNormalSpheres(size_nm * math.exp(-3.5 * sigma_ln ** 2), sigma_ln)
+    specimen = sim.Specimen((sim.Component(phase, 1.0, sizes, debye=True),), displacement_mm=-0.06)
+    counts, truth = sim.simulate_pattern(np.random.default_rng(int(size_nm * 10)), specimen, 2500.0,
+                                         sim.Background(ligand_counts=180.0, ligand_d_A=4.6), instrument)
+    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
+                                          fit_std.instrument, "film")
+    found = {q.quantity: q for q in quantities}
+    for name in ("zb_lattice_a_A", "zb111_2theta_deg", "scherrer_size_nm"):
+        q = found[name]
+        assert q.flag == "ok", name
+        assert abs(q.value - truth[name]) < 3.5 * q.uncertainty, name
+    assert found["scherrer_size_nm"].uncertainty < 0.03 * size_nm
+    assert fit.displacement_mm.value == pytest.approx(-0.06, abs=0.05)
+
+
+def test_oxide_ratio_recovered_with_uncertainty(session, settings):
     """CdSe/ZnS with oxide amounts and sizes unlike the shipped ones (more ZnO than CdO)."""
-    qd = xrd.virtual_crystal("CdSe/ZnS test", {"CdSe": 0.4, "ZnS": 0.6}, PHASES)
-    components = [sim.Component(qd, 1.0, 7.0), sim.Component(PHASES["CdO"], 0.02, 9.0),
-                  sim.Component(PHASES["ZnO"], 0.06, 14.0)]
-    rng = np.random.default_rng(2024)
-    counts, truth = sim.simulate_pattern(rng, components, 3000.0, sim.Background())
-    fit = xrd.fit_pattern(sim.TWO_THETA_DEG, counts, oxide_phases=("CdO", "ZnO"))
-    ratio = fit.oxide_ratio
-    assert abs(ratio.value - truth["oxide_ratio"]) < 3 * ratio.uncertainty
-    assert 0 < ratio.uncertainty < 0.25 * truth["oxide_ratio"]
-    assert sum(v.value for v in fit.oxide_ratio_by_phase.values()) == pytest.approx(ratio.value)
+    instrument, fit_std, _, _ = session
+    qd = sim.Component(sim.alloy("CdSe/ZnS test", {"CdSe": 0.4, "ZnS": 0.6}), 1.0, sim.LogNormalSpheres(6.5, 0.12),
+                       debye=True)
+    oxides = (sim.Component(sim.crystal("CdO"), 0.02, sim.LogNormalSpheres(10.0, 0.2)),
+              sim.Component(sim.crystal("ZnO"), 0.06, sim.LogNormalSpheres(13.0, 0.2)))
+    counts, truth = sim.simulate_pattern(np.random.default_rng(2024), sim.Specimen((qd, *oxides), 0.02), 3000.0,
+                                         sim.Background(), instrument)
+    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
+                                          fit_std.instrument, "ox", oxide_phases=("CdO", "ZnO"))
+    found = {q.quantity: q for q in quantities}
+    for name in ("oxide_ratio", "cdo_ratio", "zno_ratio"):
+        assert abs(found[name].value - truth[name]) < 3 * found[name].uncertainty, name
+        assert found[name].flag == "ok"
+    assert 0 < found["oxide_ratio"].uncertainty < 0.25 * truth["oxide_ratio"]
+    assert sum(v.value for v in fit.oxide_ratio_by_phase.values()) == pytest.approx(fit.oxide_ratio.value)
 
 
+def test_pattern_without_peak_is_an_analysis_error(session, settings):
+    _, fit_std, _, _ = session
+    flat = np.random.default_rng(3).poisson(200.0, sim.TWO_THETA_DEG.size).astype(float)
+    with pytest.raises(AnalysisError):
+        xrd.analyse_pattern(sim.TWO_THETA_DEG, flat, sim.WAVELENGTH_A, settings, fit_std.instrument, "flat")
+
+
+def test_misfit_is_flagged(session, settings):
+    """A pattern the model cannot describe (a sharp foreign line on the (111)) flags every number."""
+    instrument, fit_std, _, _ = session
+    specimen = sim.Specimen((sim.multishell_component(),), 0.0)
+    counts, _ = sim.simulate_pattern(np.random.default_rng(5), specimen, 3000.0, sim.Background(), instrument)
+    x = sim.TWO_THETA_DEG
+    counts = counts + np.random.default_rng(6).poisson(3000 * np.exp(-0.5 * ((x - 40.0) / 0.05) ** 2))
+    _, quantities = xrd.analyse_pattern(x, counts, sim.WAVELENGTH_A, settings, fit_std.instrument, "bad")
+    assert all(q.flag.startswith("warn: ") and "reduced chi-square" in q.flag for q in quantities)
+
+
+# ---------------------------------------------------------------- derived numbers and the collector
 def test_ratio_change_and_pairs():
     change = xrd.ratio_change(xrd.Estimate(0.2, 0.02), xrd.Estimate(0.05, 0.01))
     assert change.value == pytest.approx(0.25)
@@ -127,6 +236,20 @@ def test_ratio_change_and_pairs():
             {"sample": "b", "series": "s", "material": "m", "treatment": "BPO+OAm-Br"},
             {"sample": "c", "series": "s", "material": "other", "treatment": "BPO+OAm-Br"}]
     assert xrd.treated_reference_pairs(rows) == [("a", "b")]
+
+
+def test_missing_uncertainty_becomes_a_flagged_row_not_a_crash():
+    """The collector's crash (`None / float` in ratio_change) when one fit had no uncertainty."""
+    before = {"quantity": "oxide_ratio", "sample": "a", "value": 0.2, "uncertainty": None, "flag": "ok"}
+    after = Quantity("oxide_ratio", "b", 0.05, 0.01, "")
+    change = xrd.ratio_change_quantity(before, after, "oxide_ratio_relative_to_BPO")
+    assert change.value == pytest.approx(0.25)
+    assert math.isnan(change.uncertainty)
+    assert change.flag.startswith("warn: ") and "uncertainty missing for a" in change.flag
+    flagged = Quantity("oxide_ratio", "b", 0.05, 0.01, "", flag="warn: oxides not detected (ratio below 2 sigma)")
+    assert "b: " in xrd.ratio_change_quantity(Quantity("oxide_ratio", "a", 0.2, 0.02, ""), flagged, "r").flag
+    zero = xrd.ratio_change_quantity(Quantity("oxide_ratio", "a", 0.0, 0.01, "", flag="warn: x"), after, "r")
+    assert zero.flag != "ok"
 
 
 def test_simulate_is_deterministic_and_readable(tmp_path):
@@ -140,4 +263,5 @@ def test_simulate_is_deterministic_and_readable(tmp_path):
     assert pattern.wavelength_A == pytest.approx(sim.WAVELENGTH_A) and pattern.wavelength_source == "header"
     samples = truth["xrd"]
     assert samples["CdSe_ZnS_BPO_OAmBr"]["oxide_ratio_relative_to_BPO"] == pytest.approx(1 / sim.OXIDE_REDUCTION)
-    assert samples["InP_MS_ZnBr2"]["scherrer_size_nm"] == sim.MULTISHELL_SIZE_NM
+    assert samples["InP_MS_ZnBr2"]["scherrer_size_nm"] == pytest.approx(
+        sim.LogNormalSpheres(*sim.MULTISHELL_SIZES).volume_weighted_diameter_nm)

@@ -1,64 +1,138 @@
 """Forward model for the XRD slice: powder patterns (.xy) of the QD films and a Si line standard.
 
-The paper shows patterns only (Fig S1d: zinc blende, unchanged by the halide treatments; Fig 4c:
-CdO/ZnO oxide peaks of BPO-oxidised CdSe/ZnS "obviously weakened" after OAm-Br) and states no XRD
-number, so every truth below is an assumption, chosen to be plausible and documented here:
+Written from the physics, sharing no model code with :mod:`qdanalysis.xrd` (only the tabulated cells
+of ``qdanalysis/data/phases.csv``, read here directly). What it simulates, and what the analysis is
+*not* told:
 
-* Instrument: Cu K-alpha1 only (1.5406 A; K-alpha2 left out, it is hidden under nanocrystal widths),
-  2theta 10-80 deg in 0.02 deg steps, a Gaussian instrument profile of constant FWHM 0.08 deg
-  (measured by the pipeline on a simulated NIST SRM 640 Si standard, 1 um crystallites, one per
-  series = measurement session, sample ``SRM640_<series>``, role standard).
-* Nanocrystal peaks: each reflection of each phase is a pseudo-Voigt (Lorentzian fraction 0.5) of
-  FWHM ``K lambda / (D cos theta)`` (Scherrer, K = 0.9; ``D`` is therefore the Scherrer size by
-  definition), convolved with the instrument profile, integrated area ``volume x m|F|^2 LP / V^2``
-  from :func:`qdanalysis.xrd.reference_pattern` (computed on a 0.002 deg grid, binned to 0.02 deg).
-* InP/ZnSe/ZnSeS/ZnS (halide_treatment series): one coherent zinc blende particle in the virtual-
-  crystal approximation (Vegard lattice, site-averaged form factors) with volume fractions InP 0.06,
-  ZnSe 0.20, ZnSe0.5S0.5 0.44, ZnS 0.30 (i.e. ZnSe 0.42, ZnS 0.52), so the (111) falls between ZnSe
-  and ZnS; Scherrer size 8.0 nm for every sample (the paper: structure and size unchanged by the
-  treatments). Samples pristine, OAm, ZnCl2, ZnBr2, ZnI2.
-* CdSe/ZnS with BPO-oxidised core (oxidized_core series): virtual crystal CdSe 0.30 / ZnS 0.70,
-  Scherrer size 6.0 nm; crystalline oxides as separate domains: CdO (rock salt, 12 nm) and ZnO
-  (wurtzite, 10 nm) with volume fractions 0.050 and 0.040 of the QD volume after BPO, both reduced
-  three-fold (0.0167, 0.0133) after OAm-Br. Truth ``oxide_ratio`` = summed areas of CdO (111), (200)
-  and ZnO (100), (002), (101) over the zinc blende (111) area, from the same reference intensities.
-* Background: an amorphous (ligand/organic) hump, Gaussian at 20 deg of FWHM 9 deg, plus a flat
-  level and a low-angle air-scatter decay; per-sample amounts drawn from the rng; Poisson counts.
+* **Crystallites.** Each phase is a population of spheres with a log-normal distribution of
+  diameters (number-weighted, median ``median_nm``, log-sd ``sigma_ln``).
+  - The QDs' zinc blende is computed with the Debye scattering equation
+    ``I(q) = sum_ij f_i f_j* sin(q r_ij)/(q r_ij)`` over every pair of atoms of the ensemble. A
+    sphere cut at a random position of the lattice has, on average, ``n V_c(|v|)`` atom pairs per
+    lattice vector ``v`` (``V_c``: common volume of the sphere and its copy shifted by ``v``), so the
+    ensemble's pair distribution is exact on the lattice: the pair vectors of zinc blende lie on the
+    ``a/4`` grid (same-sublattice vectors: fcc, ``|v|^2 = (a/4)^2 4m``, m even, multiplicity
+    ``r3(m)``; cation-anion vectors: odd triples, ``|v|^2 = (a/4)^2 n``, n = 3 mod 8, multiplicity
+    ``r3(n)/2``; ``r3`` = number of representations as a sum of three squares), weighted by the
+    size-averaged common volume (closed form for the log-normal, from its incomplete moments). No
+    reflection list, no line-profile function: peak shapes, overlaps, shifts from the form factor
+    and the ``1/q`` powder factor, the diffuse Laue and thermal scattering all come out of the sum.
+  - Oxides (CdO rock salt, ZnO wurtzite) and the Si standard: Bragg reflections from the structure
+    factors, each spread by the exact line profile of the sphere population (cosine transform of
+    the same common-volume function), with the orientation-averaged powder factor
+    ``Phi(s - g) / (4 pi V_cell^2 s g)`` (``s = 2 sin(theta)/lambda``, ``g = 1/d``).
+* **Scattering factors.** Waasmaier & Kirfel (Acta Cryst. A51 (1995) 416) five-Gaussian ``f0``
+  (a different parametrisation from the analysis' Cromer-Mann), plus anomalous dispersion ``f'``,
+  ``f''`` for Cu K-alpha (International Tables Vol. C, Table 4.2.6.8; the tabulated
+  ``qdanalysis/data/anomalous_dispersion.csv``);
+  isotropic Debye-Waller factor ``exp(-B s^2 / 2)``. Alloys are random: site-averaged ``f`` for the
+  pair terms, site-averaged ``|f|^2`` for the self term (Laue diffuse scattering).
+* **Source.** Cu K-alpha as four Lorentzians in energy (Hoelzer et al., Phys. Rev. A 56 (1997)
+  4554), K-alpha2 area ``kalpha2_ratio`` x K-alpha1, their far Lorentzian tails cut by the
+  monochromator's band pass (``ln(lambda/lambda1)`` from -0.006 to +0.0085). Wavelength spread enters
+  as an exact convolution in ``u = ln sin(theta)`` (a wavelength change shifts every ``u`` by
+  ``ln(lambda/lambda1)``).
+* **Diffractometer** (Bragg-Brentano, goniometer radius 240 mm). Polarisation factor of a
+  diffracted-beam graphite monochromator, ``(1 + cos^2 2theta_m cos^2 2theta) / (1 + cos^2 2theta_m)``,
+  ``2theta_m = 26.6 deg``; the Lorentz factor needs no separate term (it is the ``1/(s g)`` powder
+  factor above and the ``d(2theta)/ds`` of the scan). Gaussian geometric profile; axial divergence
+  from the exact small-angle ray geometry, ``delta(2theta) = -(psi_i^2 + psi_d^2)/2 cot 2theta +
+  psi_i psi_d / sin 2theta`` over triangular Soller acceptances (asymmetric low-angle tails and a
+  shift); specimen displacement ``h``: ``delta(2theta) = -2 h cos(theta) / R``; counts averaged over
+  each 0.02 deg channel.
+* **Background.** An amorphous ligand (oleylamine/oleate) hump, Gaussian in ``q`` at d = 4.4 A with
+  a weak second maximum at d = 2.1 A; air scatter falling as ``1/sin^2 theta``; a flat substrate
+  level; incoherent (Compton) scattering of the film rising with ``s``. Poisson counts.
+
+Truths (what the analysis is compared with):
+
+* ``zb_lattice_a_A``: the lattice parameter the crystallites are built with;
+  ``zb111_2theta_deg``: its Bragg angle for the file's K-alpha1 wavelength (header).
+* ``scherrer_size_nm``: the volume-weighted mean diameter ``<D^4>/<D^3>`` of the zinc blende
+  spheres, which is what a Scherrer size from the integral breadth of the size-broadened profile
+  with the sphere constant ``K = 4/3`` measures (Stokes & Wilson 1942: integral breadth =
+  1/(volume-weighted column length) = 1/(3/4 <D^4>/<D^3>) for spheres).
+* ``oxide_ratio`` (and ``cdo_ratio``, ``zno_ratio``): kinematic integrated intensities (K-alpha1,
+  narrow-line limit, ``P m |F|^2 DW lambda / (4 pi V_cell^2 g^2 cos theta)`` per unit phase volume) of
+  CdO (111), (200) and ZnO (100), (002), (101) over that of the zinc blende (111).
+* Line standard: ``instrument_fwhm_deg`` = FWHM of the noise-free, background-free K-alpha1 Si (111)
+  line as recorded (channel averaging included); ``kalpha2_ratio``.
+
+Shipped samples (the paper states no XRD number; assumptions, documented here): InP/ZnSe/ZnSeS/ZnS
+(halide_treatment series: pristine, OAm, ZnCl2, ZnBr2, ZnI2) as one coherent zinc blende in the
+virtual-crystal approximation, InP 0.06 / ZnSe 0.42 / ZnS 0.52 by volume (Vegard), spheres of median
+8.5 nm, log-sd 0.10, identical for every treatment (the paper: structure unchanged); CdSe/ZnS with a
+BPO-oxidised core (oxidized_core series), CdSe 0.30 / ZnS 0.70, median 6.0 nm, log-sd 0.12, with
+crystalline CdO (median 10 nm) and ZnO (median 9 nm) domains of volume fractions 0.050 and 0.040 of
+the QD volume after BPO, three-fold less after OAm-Br. One Si standard (NIST SRM 640, micrometre
+crystallites) per series' session; every specimen has its own displacement (sd 40 um).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import csv
+import math
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from lmfit.lineshapes import pvoigt
-from scipy.ndimage import gaussian_filter1d
+from scipy.special import erfc
 
 from qdanalysis.io.xy import format_xy
 from qdanalysis.simulate.samples import MULTISHELL, SAMPLES, sheet_row
-from qdanalysis.xrd import (OXIDE_REFLECTIONS, SCHERRER_K, Phase, bragg_two_theta_deg, load_phases,
-                            reference_pattern, virtual_crystal)
 
-WAVELENGTH_A = 1.5406
+HC_EV_A = 12398.41984  # h c in eV x angstrom (CODATA)
+# Cu K-alpha emission (Hoelzer et al. 1997, Table II): energy (eV), Lorentzian FWHM (eV), peak height;
+# the first two make K-alpha1, the last two K-alpha2.
+CU_KALPHA_LINES = ((8047.8372, 2.285, 0.957), (8045.3672, 3.358, 0.090),
+                   (8027.9935, 2.667, 0.334), (8026.5041, 3.571, 0.111))
+KALPHA1_A = HC_EV_A / CU_KALPHA_LINES[0][0]  # 1.540593 A, peak of K-alpha1
+WAVELENGTH_A = 1.5406  # what the file header states (K-alpha1, as diffractometer software writes it)
 TWO_THETA_DEG = np.round(np.arange(10.0, 80.0 + 1e-9, 0.02), 2)
-INSTRUMENT_FWHM_DEG = 0.08
-SIZE_PROFILE_FRACTION = 0.5
-OVERSAMPLE = 10
+OVERSAMPLE = 10  # fine points per 0.02 deg channel
 
+# Waasmaier & Kirfel (1995) f0(k) = c + sum a_i exp(-b_i k^2), k = sin(theta)/lambda (1/A):
+# ((a1..a5), c, (b1..b5)), transcribed from DABAX f0_WaasKirf.dat (ESRF).
+WAASMAIER_KIRFEL = {
+    "O": ((2.960427, 2.508818, 0.637853, 0.722838, 1.142756), 0.027014,
+          (14.182259, 5.936858, 0.112726, 34.958481, 0.390240)),
+    "Si": ((5.275329, 3.191038, 1.511514, 1.356849, 2.519114), 0.145073,
+           (2.631338, 33.730728, 0.081119, 86.288643, 1.170087)),
+    "P": ((1.950541, 4.146930, 1.494560, 1.522042, 5.729711), 0.155233,
+          (0.908139, 27.044952, 0.071280, 67.520187, 1.981173)),
+    "S": ((6.372157, 5.154568, 1.473732, 1.635073, 1.209372), 0.154722,
+          (1.514347, 22.092527, 0.061373, 55.445175, 0.646925)),
+    "Zn": ((14.741002, 6.907748, 4.642337, 2.191766, 38.424042), -36.915829,
+           (3.388232, 0.243315, 11.903689, 63.312130, 0.000397)),
+    "Se": ((17.354071, 4.653248, 4.259489, 4.136455, 6.749163), -3.160982,
+           (2.349787, 0.002550, 15.579460, 45.181202, 0.177432)),
+    "Cd": ((6.080986, 18.019468, 4.018197, 1.303510, 17.974669), 0.603504,
+           (0.048990, 7.273646, 29.119284, 95.831207, 0.661231)),
+    "In": ((6.196477, 18.816183, 4.050479, 1.638929, 17.962912), 0.333097,
+           (0.042072, 6.695665, 31.009790, 103.284348, 0.610714)),
+}
+# Anomalous dispersion (f', f'') for Cu K-alpha: qdanalysis/data/anomalous_dispersion.csv (tabulated data).
+
+
+# Shipped truths (module docstring).
 MULTISHELL_FRACTIONS = {"InP": 0.06, "ZnSe": 0.20 + 0.22, "ZnS": 0.22 + 0.30}
 CDSE_ZNS_FRACTIONS = {"CdSe": 0.30, "ZnS": 0.70}
-MULTISHELL_SIZE_NM = 8.0
-CDSE_ZNS_SIZE_NM = 6.0
-OXIDE_SIZE_NM = {"CdO": 12.0, "ZnO": 10.0}
+MULTISHELL_SIZES = (8.5, 0.10)  # median nm, log-sd
+CDSE_ZNS_SIZES = (6.0, 0.12)
+OXIDE_SIZES = {"CdO": (10.0, 0.20), "ZnO": (9.0, 0.20)}
 OXIDE_VOLUME_BPO = {"CdO": 0.050, "ZnO": 0.040}
 OXIDE_REDUCTION = 3.0  # OAm-Br removes two thirds of the crystalline oxide
+# The oxide reflections summed into the oxide ratio (Fig 4c: "CdO/ZnO mixed oxide peaks").
+OXIDE_RATIO_REFLECTIONS = {"CdO": ((1, 1, 1), (2, 0, 0)), "ZnO": ((1, 0, 0), (0, 0, 2), (1, 0, 1))}
+B_ISO_A2 = 0.8  # room-temperature Debye-Waller B of the II-VI/III-V lattices (order of magnitude)
+DISPLACEMENT_SD_MM = 0.040
 
-# samples measured (metadata in qdanalysis.simulate.samples); their phases: sample_components()
 XRD_SAMPLES = ("InP_MS_pristine", "InP_MS_OAm", "InP_MS_ZnCl2", "InP_MS_ZnBr2", "InP_MS_ZnI2",
                "CdSe_ZnS_BPO", "CdSe_ZnS_BPO_OAmBr")
 STANDARD_MATERIAL = "Si (NIST SRM 640)"
-STANDARD_SIZE_NM = 1000.0  # line standard: no size broadening at this step
+STANDARD_SIZES = (1500.0, 0.30)  # micrometre powder: size broadening far below the instrument's
 
 
 def standard_sample(series: str) -> str:
@@ -66,124 +140,590 @@ def standard_sample(series: str) -> str:
     return f"SRM640_{series}"
 
 
+# ---------------------------------------------------------------- crystals (data from phases.csv)
+@dataclass(frozen=True)
+class Crystal:
+    """A binary prototype structure with (possibly mixed) cation and anion sites."""
+
+    name: str
+    structure: str  # "zincblende", "rocksalt" or "wurtzite"
+    a_A: float
+    cation: tuple[tuple[str, float], ...]
+    anion: tuple[tuple[str, float], ...]
+    c_A: float | None = None
+    u: float | None = None
+    b_iso_A2: float = B_ISO_A2
+
+    @property
+    def cell_volume_A3(self) -> float:
+        if self.structure == "wurtzite":
+            return math.sqrt(3) / 2 * self.a_A ** 2 * self.c_A
+        return self.a_A ** 3
+
+
+@lru_cache(maxsize=1)
+def _phase_rows() -> dict[str, dict]:
+    text = resources.files("qdanalysis").joinpath("data/phases.csv").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {row["phase"]: row for row in csv.DictReader(lines)}
+
+
+@lru_cache(maxsize=1)
+def _dispersion_rows() -> dict[str, tuple[float, float]]:
+    text = resources.files("qdanalysis").joinpath("data/anomalous_dispersion.csv").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {row["element"]: (float(row["f1_cu_kalpha"]), float(row["f2_cu_kalpha"])) for row in csv.DictReader(lines)}
+
+
+def crystal(name: str, b_iso_A2: float = B_ISO_A2) -> Crystal:
+    """The tabulated phase ``name`` of ``qdanalysis/data/phases.csv``."""
+    row = _phase_rows()[name]
+    return Crystal(name, row["structure"], float(row["a_A"]), ((row["cation"], 1.0),), ((row["anion"], 1.0),),
+                   float(row["c_A"]) if row["c_A"] else None, float(row["u"]) if row["u"] else None, b_iso_A2)
+
+
+def alloy(name: str, fractions: dict[str, float], b_iso_A2: float = B_ISO_A2) -> Crystal:
+    """Random zinc blende alloy of tabulated phases (volume fractions): Vegard cell, mixed sites."""
+    total = sum(fractions.values())
+    parts = [(crystal(key), value / total) for key, value in fractions.items()]
+    sites = {}
+    for site in ("cation", "anion"):
+        occupancy: dict[str, float] = {}
+        for part, weight in parts:
+            for element, occ in getattr(part, site):
+                occupancy[element] = occupancy.get(element, 0.0) + weight * occ
+        sites[site] = tuple(sorted(occupancy.items()))
+    return Crystal(name, "zincblende", sum(w * p.a_A for p, w in parts), sites["cation"], sites["anion"],
+                   b_iso_A2=b_iso_A2)
+
+
+def scattering_factor(element: str, stol: np.ndarray) -> np.ndarray:
+    """Complex ``f0(sin(theta)/lambda) + f' + i f''`` for Cu K-alpha (electrons)."""
+    a, c, b = WAASMAIER_KIRFEL[element]
+    k2 = np.asarray(stol, dtype=float) ** 2
+    f0 = c + sum(ai * np.exp(-bi * k2) for ai, bi in zip(a, b))
+    f1, f2 = _dispersion_rows()[element]
+    return f0 + f1 + 1j * f2
+
+
+def _site_factors(site, stol) -> tuple[np.ndarray, np.ndarray]:
+    """Site-averaged ``<f>`` (complex) and ``<|f|^2>`` of a (mixed) site."""
+    mean = sum(occ * scattering_factor(el, stol) for el, occ in site)
+    mean_sq = sum(occ * np.abs(scattering_factor(el, stol)) ** 2 for el, occ in site)
+    return mean, mean_sq
+
+
+# ---------------------------------------------------------------- crystallite sizes
+@dataclass(frozen=True)
+class LogNormalSpheres:
+    """Spheres with log-normally distributed diameters (number distribution)."""
+
+    median_nm: float
+    sigma_ln: float
+
+    def moment_nm(self, k: float) -> float:
+        """``<D^k>`` in nm^k."""
+        return self.median_nm ** k * math.exp(0.5 * k * k * self.sigma_ln ** 2)
+
+    @property
+    def volume_weighted_diameter_nm(self) -> float:
+        """``<D^4>/<D^3>``: the mean diameter weighted by crystallite volume."""
+        return self.median_nm * math.exp(3.5 * self.sigma_ln ** 2)
+
+    def _upper_moment(self, k: int, r_A: np.ndarray) -> np.ndarray:
+        """``int_r^inf D^k g(D) dD`` (D in angstrom) for the log-normal ``g``."""
+        mu, s = math.log(10 * self.median_nm), max(self.sigma_ln, 1e-6)
+        with np.errstate(divide="ignore"):
+            z = (np.log(np.maximum(r_A, 1e-300)) - mu - k * s * s) / (s * math.sqrt(2))
+        return math.exp(k * mu + 0.5 * k * k * s * s) * 0.5 * erfc(z)
+
+    def common_volume(self, r_A) -> np.ndarray:
+        """Volume-weighted common-volume function ``A(r)`` (= 1 at r = 0, 0 beyond every sphere).
+
+        For one sphere ``A = 1 - 3r/2D + r^3/2D^3`` (r < D); averaged over the population with the
+        weight ``D^3``: ``[M3(r) - 3/2 r M2(r) + 1/2 r^3 M0(r)] / M3(0)``, ``Mk(r) = int_r^inf D^k g``.
+        """
+        r = np.asarray(r_A, dtype=float)
+        value = (self._upper_moment(3, r) - 1.5 * r * self._upper_moment(2, r)
+                 + 0.5 * r ** 3 * self._upper_moment(0, r)) / self._upper_moment(3, np.zeros(1))[0]
+        return np.clip(value, 0.0, 1.0)
+
+    def support_A(self, tail: float = 1e-7) -> float:
+        """Distance beyond which ``A(r)`` is below ``tail``."""
+        r = 10 * self.median_nm * np.exp(np.arange(-1.0, 12.0, 0.02) * max(self.sigma_ln, 0.01))
+        above = np.flatnonzero(self.common_volume(r) > tail)
+        return float(r[above[-1] + 1]) if above.size and above[-1] + 1 < r.size else float(r[-1])
+
+    def line_profile(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(t, Phi(t), tail)``: unit-area line profile in ``s = 1/d`` (1/A) of one reflection.
+
+        ``Phi(t) = 2 int_0^inf A(L) cos(2 pi t L) dL`` on a grid of ``t >= 0``; beyond it the
+        asymptote ``tail / t^2`` with ``tail = -A'(0) / (2 pi^2) = 3/2 <D^2>/<D^3> / (2 pi^2)``.
+        """
+        support = self.support_A()
+        step = support / 4000.0
+        length = np.arange(0.0, support + step, step)
+        weights = self.common_volume(length) * step
+        weights[0] *= 0.5  # trapezoid
+        n_fft = 1 << int(math.ceil(math.log2(64 * length.size)))
+        t = np.fft.rfftfreq(n_fft, d=step)
+        profile = 2 * np.fft.rfft(weights, n=n_fft).real
+        keep = t <= 0.2 / step  # well below Nyquist: the trapezoid is accurate there
+        tail = 1.5 * self.moment_nm(2) / self.moment_nm(3) / 10 / (2 * math.pi ** 2)
+        return t[keep], profile[keep], tail
+
+    def evaluate_profile(self, t) -> np.ndarray:
+        grid, profile, tail = _cached_profile(self)
+        t = np.abs(np.asarray(t, dtype=float))
+        inside = t <= grid[-1]
+        out = np.empty_like(t)
+        out[inside] = np.interp(t[inside], grid, profile)
+        out[~inside] = tail / t[~inside] ** 2
+        return out
+
+
+@lru_cache(maxsize=32)
+def _cached_profile(sizes: LogNormalSpheres):
+    return sizes.line_profile()
+
+
+# ---------------------------------------------------------------- Debye scattering (zinc blende)
+@lru_cache(maxsize=4)
+def _sum_of_three_squares(m_max: int) -> np.ndarray:
+    """``r3[m]``: number of integer triples with ``x^2 + y^2 + z^2 = m``, for m <= m_max."""
+    root = math.isqrt(m_max)
+    squares = np.arange(-root, root + 1) ** 2
+    r1 = np.bincount(squares, minlength=m_max + 1)
+    r2 = np.zeros(m_max + 1, dtype=np.int64)
+    for sq in squares:
+        r2[sq:] += r1[:m_max + 1 - sq]
+    r3 = np.zeros(m_max + 1, dtype=np.int64)
+    for sq in squares:
+        r3[sq:] += r2[:m_max + 1 - sq]
+    return r3
+
+
+def _zinc_blende_shells(a_A: float, r_max_A: float):
+    """Pair-vector shells of zinc blende up to ``r_max_A``: (r, multiplicity) same-site and cross."""
+    n_max = int((4 * r_max_A / a_A) ** 2) + 8
+    r3 = _sum_of_three_squares(1 << int(math.ceil(math.log2(n_max))))
+    m = np.arange(2, n_max // 4 + 1, 2)  # fcc vectors (2x, 2y, 2z), x+y+z even; m = 0 is the self term
+    same = r3[m] > 0
+    n = np.arange(3, n_max + 1, 8)  # odd triples with x+y+z = 3 (mod 4): half of all odd triples
+    cross = r3[n] > 0
+    return (a_A / 2 * np.sqrt(m[same]), r3[m[same]].astype(float),
+            a_A / 4 * np.sqrt(n[cross]), r3[n[cross]] / 2.0)
+
+
+def _shell_sums(s_per_A: np.ndarray, radii_A: np.ndarray, weights: np.ndarray, block: int = 128) -> np.ndarray:
+    """``sum_j w_j sin(q r_j)/(q r_j)``, ``q = 2 pi s``, on a uniform ``s`` grid.
+
+    ``exp(i q r)`` is advanced from one grid point to the next by a fixed rotation
+    ``exp(i dq r)`` (one complex product per shell instead of a sine) and recomputed exactly at
+    the start of every block, so rounding cannot accumulate.
+    """
+    s = np.asarray(s_per_A, dtype=float)
+    q = 2 * np.pi * s
+    dq = q[1] - q[0] if q.size > 1 else 0.0
+    if q.size > 1 and not np.allclose(np.diff(q), dq, rtol=1e-9, atol=1e-12):
+        raise ValueError("shell sums need a uniform s grid")
+    over_r = weights / radii_A
+    rotation = np.exp(1j * dq * radii_A)
+    out = np.empty_like(q)
+    for start in range(0, q.size, block):
+        phase = np.exp(1j * q[start] * radii_A)
+        for i in range(start, min(start + block, q.size)):
+            out[i] = np.sum(phase.imag * over_r) / q[i]  # not BLAS: threaded ddot stalls on busy cores
+            phase *= rotation
+    return out
+
+
+def zinc_blende_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres) -> np.ndarray:
+    """Debye-equation intensity per unit crystalline volume (electrons^2 / A^3) at ``s = 2 sin(theta)/lambda``
+    (a uniform grid).
+
+    Sums ``<f_i f_j*> sin(q r)/(q r)`` (``q = 2 pi s``) over the ensemble's pair shells (module
+    docstring); uncorrelated thermal displacements damp every pair term except the self term.
+    """
+    if phase.structure != "zincblende":
+        raise ValueError("the Debye sum here is written for zinc blende lattices")
+    s = np.asarray(s_per_A, dtype=float)
+    r_same, m_same, r_cross, m_cross = _zinc_blende_shells(phase.a_A, sizes.support_A(1e-6))
+    sum_same = _shell_sums(s, r_same, m_same * sizes.common_volume(r_same))
+    sum_cross = _shell_sums(s, r_cross, m_cross * sizes.common_volume(r_cross))
+    stol = s / 2
+    f_cat, f2_cat = _site_factors(phase.cation, stol)
+    f_an, f2_an = _site_factors(phase.anion, stol)
+    damping = np.exp(-2 * phase.b_iso_A2 * stol ** 2)
+    per_site = (f2_cat + f2_an + damping * (np.abs(f_cat) ** 2 + np.abs(f_an) ** 2) * sum_same
+                + damping * 2 * np.real(f_cat * np.conj(f_an)) * sum_cross)
+    return 4 / phase.a_A ** 3 * per_site  # 4 cation (and 4 anion) sites per cubic cell
+
+
+# ---------------------------------------------------------------- Bragg reflections (other phases)
+def _site_positions(phase: Crystal) -> tuple[np.ndarray, np.ndarray]:
+    fcc = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+    if phase.structure == "zincblende":
+        return fcc, fcc + 0.25
+    if phase.structure == "rocksalt":
+        return fcc, (fcc + 0.5) % 1.0
+    if phase.structure == "wurtzite":
+        cation = np.array([[1 / 3, 2 / 3, 0.0], [2 / 3, 1 / 3, 0.5]])
+        return cation, cation + [0.0, 0.0, phase.u]
+    raise ValueError(f"unknown structure {phase.structure!r}")
+
+
+def _inverse_d(phase: Crystal, h, k, l) -> np.ndarray:
+    if phase.structure == "wurtzite":
+        return np.sqrt(4 / 3 * (h * h + h * k + k * k) / phase.a_A ** 2 + l * l / phase.c_A ** 2)
+    return np.sqrt(h * h + k * k + l * l) / phase.a_A
+
+
+@dataclass(frozen=True)
+class Reflections:
+    """Powder reflections of a phase: ``g = 1/d`` and the geometric sums of ``|F|^2`` per site pair.
+
+    ``|F(s)|^2 = |f_c|^2 cc + |f_a|^2 aa + 2 Re(f_c f_a* ca)``, summed over the ``m`` equivalent
+    (h, k, l) (multiplicity included); ``members`` keeps one (h, k, l) of each for look-ups.
+    """
+
+    g: np.ndarray
+    cc: np.ndarray
+    aa: np.ndarray
+    ca: np.ndarray
+    members: tuple[frozenset, ...]
+
+    def index(self, hkl: tuple[int, int, int]) -> int:
+        for i, group in enumerate(self.members):
+            if tuple(hkl) in group:
+                return i
+        raise KeyError(hkl)
+
+
+@lru_cache(maxsize=16)
+def reflections(phase: Crystal, s_max: float = 1.0) -> Reflections:
+    """Every reflection with ``g = 1/d <= s_max`` (1/A), grouped by d."""
+    n_max = int(math.ceil(s_max * max(phase.a_A, phase.c_A or 0.0))) + 1
+    grid = np.arange(-n_max, n_max + 1)
+    h, k, l = (x.ravel() for x in np.meshgrid(grid, grid, grid, indexing="ij"))
+    g = _inverse_d(phase, h, k, l)
+    keep = (g > 0) & (g <= s_max)
+    h, k, l, g = h[keep], k[keep], l[keep], g[keep]
+    cation, anion = _site_positions(phase)
+    sums = [np.exp(2j * np.pi * (np.outer(h, p[:, 0]) + np.outer(k, p[:, 1]) + np.outer(l, p[:, 2]))).sum(1)
+            for p in (cation, anion)]
+    key = np.round(g, 9)
+    out_g, cc, aa, ca, members = [], [], [], [], []
+    for value in np.unique(key):
+        group = key == value
+        pc, pa = sums[0][group], sums[1][group]
+        if np.sum(np.abs(pc) ** 2 + np.abs(pa) ** 2) < 1e-9:
+            continue  # systematically absent
+        out_g.append(float(g[group][0]))
+        cc.append(float(np.sum(np.abs(pc) ** 2)))
+        aa.append(float(np.sum(np.abs(pa) ** 2)))
+        ca.append(complex(np.sum(pc * np.conj(pa))))
+        members.append(frozenset(zip(h[group].tolist(), k[group].tolist(), l[group].tolist())))
+    return Reflections(np.array(out_g), np.array(cc), np.array(aa), np.array(ca), tuple(members))
+
+
+def structure_factor_sq(phase: Crystal, refl: Reflections, s_per_A) -> np.ndarray:
+    """``m |F|^2`` of every reflection (rows) at ``s`` (columns), Debye-Waller damped."""
+    stol = np.asarray(s_per_A, dtype=float) / 2
+    f_cat, _ = _site_factors(phase.cation, stol)
+    f_an, _ = _site_factors(phase.anion, stol)
+    value = (np.abs(f_cat) ** 2 * refl.cc[:, None] + np.abs(f_an) ** 2 * refl.aa[:, None]
+             + 2 * np.real(f_cat * np.conj(f_an) * refl.ca[:, None]))
+    return value * np.exp(-2 * phase.b_iso_A2 * stol ** 2)
+
+
+def bragg_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres) -> np.ndarray:
+    """Powder intensity per unit volume: ``sum m|F|^2 Phi(s - g) / (4 pi V_cell^2 s g)``."""
+    s = np.asarray(s_per_A, dtype=float)
+    refl = reflections(phase, float(s.max()) + 0.05)
+    out = np.zeros_like(s)
+    for i, g in enumerate(refl.g):
+        near = np.abs(s - g) < 0.25  # the profile beyond is below 1e-4 of its peak for any size here
+        if not near.any():
+            continue
+        sub = s[near]
+        f2 = structure_factor_sq(phase, Reflections(refl.g[i:i + 1], refl.cc[i:i + 1], refl.aa[i:i + 1],
+                                                    refl.ca[i:i + 1], refl.members[i:i + 1]), sub)[0]
+        out[near] += f2 * sizes.evaluate_profile(sub - g) / (4 * np.pi * phase.cell_volume_A3 ** 2 * sub * g)
+    return out
+
+
+# ---------------------------------------------------------------- specimen, instrument, background
 @dataclass(frozen=True)
 class Component:
-    """A crystalline phase in the irradiated volume: relative volume and Scherrer size (nm)."""
+    """A crystalline phase in the irradiated volume: relative volume and size distribution.
 
-    phase: Phase
+    ``debye=True`` computes it with the Debye sum (zinc blende only), else from its reflections.
+    """
+
+    phase: Crystal
     volume: float
-    size_nm: float
+    sizes: LogNormalSpheres
+    debye: bool = False
+
+    def intensity(self, s_per_A: np.ndarray) -> np.ndarray:
+        if self.debye:
+            return zinc_blende_intensity(s_per_A, self.phase, self.sizes)
+        return bragg_intensity(s_per_A, self.phase, self.sizes)
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """Bragg-Brentano diffractometer with a Cu tube and a diffracted-beam monochromator."""
+
+    kalpha2_ratio: float = 0.50
+    geometric_fwhm_deg: float = 0.055
+    soller_half_width_rad: float = 0.02  # triangular axial acceptance, incident and diffracted
+    monochromator_2theta_deg: float = 26.6  # graphite (002) at Cu K-alpha
+    goniometer_radius_mm: float = 240.0
+    header_wavelength_A: float = WAVELENGTH_A
+
+    def polarisation(self, two_theta_deg) -> np.ndarray:
+        c2m = math.cos(math.radians(self.monochromator_2theta_deg)) ** 2
+        return (1 + c2m * np.cos(np.radians(two_theta_deg)) ** 2) / (1 + c2m)
 
 
 @dataclass(frozen=True)
 class Background:
-    """Smooth background counts: amorphous hump + flat level + low-angle decay."""
+    """Smooth counts per channel: ligand hump(s) + air scatter + flat level + incoherent scattering."""
 
-    hump_counts: float = 250.0
-    hump_center_deg: float = 20.0
-    hump_fwhm_deg: float = 9.0
+    ligand_counts: float = 250.0
+    ligand_d_A: float = 4.4
+    ligand_fwhm_q: float = 0.45  # 1/A in q = 4 pi sin(theta)/lambda
+    second_hump_fraction: float = 0.12
+    second_hump_d_A: float = 2.1
+    air_counts: float = 300.0  # at 2theta = 10 deg
     flat_counts: float = 60.0
-    air_counts: float = 300.0
-    air_decay_deg: float = 6.0
+    incoherent_counts: float = 25.0  # reached at high s
 
-    def counts(self, two_theta_deg: np.ndarray) -> np.ndarray:
-        x = np.asarray(two_theta_deg, dtype=float)
-        sigma = self.hump_fwhm_deg / (2 * np.sqrt(2 * np.log(2)))
-        return (self.hump_counts * np.exp(-0.5 * ((x - self.hump_center_deg) / sigma) ** 2)
-                + self.flat_counts + self.air_counts * np.exp(-(x - x[0]) / self.air_decay_deg))
-
-
-def scherrer_fwhm_deg(size_nm: float, two_theta_deg, wavelength_A: float = WAVELENGTH_A,
-                      shape_factor: float = SCHERRER_K) -> np.ndarray:
-    """Size-broadening FWHM in deg 2theta: ``K lambda / (D cos theta)`` (radians -> degrees)."""
-    theta = np.radians(np.asarray(two_theta_deg, dtype=float) / 2)
-    return np.degrees(shape_factor * wavelength_A / (10 * size_nm * np.cos(theta)))
+    def counts(self, two_theta_deg, wavelength_A: float = KALPHA1_A) -> np.ndarray:
+        theta = np.radians(np.asarray(two_theta_deg, dtype=float) / 2)
+        q = 4 * np.pi * np.sin(theta) / wavelength_A
+        sigma_q = self.ligand_fwhm_q / (2 * math.sqrt(2 * math.log(2)))
+        hump = np.exp(-0.5 * ((q - 2 * np.pi / self.ligand_d_A) / sigma_q) ** 2)
+        hump2 = np.exp(-0.5 * ((q - 2 * np.pi / self.second_hump_d_A) / (2.5 * sigma_q)) ** 2)
+        air = (math.sin(math.radians(5.0)) / np.sin(theta)) ** 2
+        incoherent = 1 - np.exp(-(np.sin(theta) / wavelength_A / 0.25) ** 2)
+        return (self.ligand_counts * (hump + self.second_hump_fraction * hump2) + self.air_counts * air
+                + self.flat_counts + self.incoherent_counts * incoherent)
 
 
-def reflection_areas(components: list[Component], area_per_volume: float,
-                     wavelength_A: float = WAVELENGTH_A, two_theta_max_deg: float = 90.0) -> dict:
-    """Integrated area (counts x deg) of every reflection: ``{(phase, hkl): (2theta, area)}``."""
-    areas = {}
-    for component in components:
-        reference = reference_pattern(component.phase, wavelength_A, two_theta_max_deg)
-        for hkl, position, per_volume in zip(reference.hkl, reference.two_theta_deg,
-                                             reference.intensity_per_volume):
-            areas[(component.phase.name, hkl)] = (float(position),
-                                                  area_per_volume * component.volume * float(per_volume))
-    return areas
+def _emission_kernel(kalpha2_ratio: float, step: float) -> tuple[np.ndarray, int]:
+    """Source spectrum in ``eps = ln(lambda / lambda_K-alpha1)`` on a grid of ``step``; K-alpha1 area 1."""
+    eps = np.arange(-0.006, 0.0085 + step, step)
+    lines = []
+    for energy, width, height in CU_KALPHA_LINES:
+        center = math.log(CU_KALPHA_LINES[0][0] / energy)
+        hwhm = 0.5 * width / energy
+        lines.append((center, hwhm, height * width))
+    kernel = np.zeros_like(eps)
+    for i, (center, hwhm, area) in enumerate(lines):
+        shape = hwhm / np.pi / ((eps - center) ** 2 + hwhm ** 2)
+        shape /= shape.sum() * step  # the truncated tails' share goes back into the line
+        kernel += area * shape * (1.0 if i < 2 else 0.0)
+    kalpha2 = np.zeros_like(eps)
+    for center, hwhm, area in lines[2:]:
+        shape = hwhm / np.pi / ((eps - center) ** 2 + hwhm ** 2)
+        shape /= shape.sum() * step
+        kalpha2 += area * shape
+    kernel /= sum(area for _, _, area in lines[:2])
+    kalpha2 *= kalpha2_ratio / sum(area for _, _, area in lines[2:])
+    zero = int(round(-eps[0] / step))
+    return (kernel + kalpha2) * step, zero
 
 
-def expected_counts(two_theta_deg: np.ndarray, components: list[Component], area_per_volume: float,
-                    background: Background, wavelength_A: float = WAVELENGTH_A,
-                    instrument_fwhm_deg: float = INSTRUMENT_FWHM_DEG) -> np.ndarray:
-    """Noise-free counts per channel on the (uniform) ``two_theta_deg`` grid."""
+def _axial_nodes(half_width_rad: float, n: int = 9) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quadrature of two independent triangular Soller acceptances: (psi_i, psi_d, weight)."""
+    u = (np.arange(n) + 0.5) / n
+    # inverse CDF of the symmetric triangle on [-w, w]
+    psi = np.where(u < 0.5, -half_width_rad + half_width_rad * np.sqrt(2 * u),
+                   half_width_rad - half_width_rad * np.sqrt(2 * (1 - u)))
+    psi_i, psi_d = (x.ravel() for x in np.meshgrid(psi, psi, indexing="ij"))
+    return psi_i, psi_d, np.full(psi_i.size, 1.0 / psi_i.size)
+
+
+@dataclass(frozen=True)
+class Specimen:
+    """What is in the beam: crystalline components and how the specimen sits."""
+
+    components: tuple[Component, ...]
+    displacement_mm: float = 0.0
+
+
+def _fine_grid(two_theta_deg: np.ndarray) -> np.ndarray:
     x = np.asarray(two_theta_deg, dtype=float)
     step = float(x[1] - x[0])
-    fine_step = step / OVERSAMPLE
-    fine = x[0] - step / 2 + (np.arange(x.size * OVERSAMPLE) + 0.5) * fine_step
-    size_by_phase = {c.phase.name: c.size_nm for c in components}
-    peaks = np.zeros_like(fine)
-    for (phase_name, _), (position, area) in reflection_areas(components, area_per_volume,
-                                                               wavelength_A).items():
-        fwhm = float(scherrer_fwhm_deg(size_by_phase[phase_name], position, wavelength_A))
-        if fwhm < 4 * fine_step:  # too narrow to sample (the Si standard): a line, the instrument shapes it
-            peaks[int(np.argmin(np.abs(fine - position)))] += area / fine_step
+    return x[0] - step / 2 + (np.arange(x.size * OVERSAMPLE) + 0.5) * step / OVERSAMPLE
+
+
+def _specimen_counts_fine(fine_deg: np.ndarray, components, instrument: Instrument, *,
+                          kalpha2_ratio: float | None = None) -> np.ndarray:
+    """Diffracted intensity on the fine grid, before the geometric instrument profile (no scale)."""
+    ratio = instrument.kalpha2_ratio if kalpha2_ratio is None else kalpha2_ratio
+    du = 2.5e-5
+    kernel, zero = _emission_kernel(ratio, du)
+    margin = 0.05
+    theta = np.radians(fine_deg / 2)
+    u = np.arange(math.log(math.sin(theta[0])) - margin, math.log(math.sin(theta[-1])) + margin, du)
+    s = 2 * np.exp(u) / KALPHA1_A
+    intensity = np.zeros_like(s)
+    for component in components:
+        if component.debye:  # smooth on the scale of du: evaluate coarsely, interpolate
+            coarse = np.arange(s[0] - 0.001, s[-1] + 0.001, 3e-4)
+            intensity += component.volume * np.interp(s, coarse, component.intensity(coarse))
         else:
-            peaks += area * pvoigt(fine, 1.0, position, fwhm / 2, SIZE_PROFILE_FRACTION)
-    sigma_points = instrument_fwhm_deg / (2 * np.sqrt(2 * np.log(2))) / fine_step
-    peaks = gaussian_filter1d(peaks, sigma_points, mode="constant", truncate=6.0)
-    return peaks.reshape(x.size, OVERSAMPLE).mean(axis=1) + background.counts(x)
+            intensity += component.volume * component.intensity(s)
+    measured = np.convolve(intensity, kernel, mode="full")[zero:zero + u.size]
+    return np.interp(np.log(np.sin(theta)), u, measured) * instrument.polarisation(fine_deg)
 
 
-def oxide_ratio_truth(areas: dict, zb_name: str) -> float:
-    """Truth oxide ratio: summed oxide reflection areas over the zinc blende (111) area."""
-    oxide = sum(areas[(phase, hkl)][1] for phase, hkls in OXIDE_REFLECTIONS.items()
-                for hkl in hkls if (phase, hkl) in areas)
-    return oxide / areas[(zb_name, "111")][1]
+def _instrument_profile(fine_deg: np.ndarray, values: np.ndarray, instrument: Instrument,
+                        displacement_mm: float) -> np.ndarray:
+    """Geometric Gaussian, axial divergence (exact small-angle ray geometry), specimen displacement."""
+    step = float(fine_deg[1] - fine_deg[0])
+    sigma = instrument.geometric_fwhm_deg / (2 * math.sqrt(2 * math.log(2))) / step
+    half = int(math.ceil(6 * sigma))
+    offsets = np.arange(-half, half + 1)
+    gauss = np.exp(-0.5 * (offsets / sigma) ** 2)
+    smoothed = np.convolve(values, gauss / gauss.sum(), mode="same")
+    two_theta = np.radians(fine_deg)
+    psi_i, psi_d, weight = _axial_nodes(instrument.soller_half_width_rad)
+    out = np.zeros_like(values)
+    # A ray diffracted at 2theta is recorded at 2theta + delta: counts at x come from x - delta(x).
+    displacement = -2 * displacement_mm * np.cos(two_theta / 2) / instrument.goniometer_radius_mm
+    for pi_, pd_, w in zip(psi_i, psi_d, weight):
+        delta = (-(pi_ ** 2 + pd_ ** 2) / 2 / np.tan(two_theta) + pi_ * pd_ / np.sin(two_theta)
+                 + displacement)
+        out += w * np.interp(fine_deg - np.degrees(delta), fine_deg, smoothed)
+    return out
 
 
-def sample_components(sample: str, phases: dict[str, Phase]) -> list[Component]:
+def _bin(fine_values: np.ndarray) -> np.ndarray:
+    return fine_values.reshape(-1, OVERSAMPLE).mean(axis=1)
+
+
+def diffracted_counts(two_theta_deg: np.ndarray, specimen: Specimen, instrument: Instrument, scale: float,
+                      *, kalpha2_ratio: float | None = None) -> np.ndarray:
+    """Noise-free diffracted counts per channel (no background) for intensity ``scale`` (counts per
+    electron^2/A^3 of the specimen's per-volume intensity)."""
+    fine = _fine_grid(two_theta_deg)
+    values = _specimen_counts_fine(fine, specimen.components, instrument, kalpha2_ratio=kalpha2_ratio)
+    return scale * _bin(_instrument_profile(fine, values, instrument, specimen.displacement_mm))
+
+
+# ---------------------------------------------------------------- truths
+def integrated_intensity(phase: Crystal, hkl: tuple[int, int, int], instrument: Instrument,
+                         wavelength_A: float = KALPHA1_A) -> float:
+    """K-alpha1 integrated intensity (counts x deg, per unit phase volume, unit scale) of ``hkl`` in the
+    narrow-line limit: ``P m|F(g)|^2 DW / (4 pi V^2 g^2) x lambda / cos(theta) x 180/pi``."""
+    refl = reflections(phase, float(_inverse_d(phase, *np.array(hkl, dtype=float))) + 0.01)
+    i = refl.index(tuple(hkl))
+    g = refl.g[i]
+    f2 = structure_factor_sq(phase, Reflections(refl.g[i:i + 1], refl.cc[i:i + 1], refl.aa[i:i + 1],
+                                                refl.ca[i:i + 1], refl.members[i:i + 1]), np.array([g]))[0, 0]
+    theta = math.asin(wavelength_A * g / 2)
+    polar = float(instrument.polarisation(np.degrees(2 * theta)))
+    return polar * f2 / (4 * math.pi * phase.cell_volume_A3 ** 2 * g * g) * wavelength_A / math.cos(theta) \
+        * 180 / math.pi
+
+
+def zinc_blende_truth(component: Component, wavelength_A: float = WAVELENGTH_A) -> dict:
+    """Lattice parameter, (111) Bragg angle and Scherrer (volume-weighted) size of the QDs."""
+    a = component.phase.a_A
+    return {"zb_lattice_a_A": a,
+            "zb111_2theta_deg": math.degrees(2 * math.asin(wavelength_A * math.sqrt(3) / (2 * a))),
+            "scherrer_size_nm": component.sizes.volume_weighted_diameter_nm}
+
+
+def oxide_ratio_truth(components, instrument: Instrument) -> dict:
+    """``oxide_ratio`` and per-phase ``<phase>_ratio`` (integrated intensities over zinc blende (111))."""
+    qd = components[0]
+    reference = qd.volume * integrated_intensity(qd.phase, (1, 1, 1), instrument)
+    out = {}
+    for component in components[1:]:
+        hkls = OXIDE_RATIO_REFLECTIONS.get(component.phase.name, ())
+        summed = sum(component.volume * integrated_intensity(component.phase, hkl, instrument) for hkl in hkls)
+        out[f"{component.phase.name.lower()}_ratio"] = summed / reference
+    if out:
+        out["oxide_ratio"] = sum(out.values())
+    return out
+
+
+def line_fwhm_truth(instrument: Instrument, specimen: Specimen,
+                    window_deg: tuple[float, float] = (27.4, 29.4)) -> float:
+    """FWHM (deg) of the noise-free K-alpha1 line of a single-line specimen, as recorded in channels."""
+    x = np.round(np.arange(window_deg[0], window_deg[1] + 1e-9, 0.02), 2)
+    fine = _fine_grid(x)
+    values = _specimen_counts_fine(fine, specimen.components, instrument, kalpha2_ratio=0.0)
+    profile = _instrument_profile(fine, values, instrument, specimen.displacement_mm)
+    step = float(fine[1] - fine[0])
+    profile = np.convolve(profile, np.full(OVERSAMPLE, 1.0 / OVERSAMPLE), mode="same")  # channel width
+    peak = int(np.argmax(profile))
+    half = profile[peak] / 2
+    left = peak - int(np.argmax(profile[peak::-1] < half))
+    right = peak + int(np.argmax(profile[peak:] < half))
+    x_left = fine[left] + step * (half - profile[left]) / (profile[left + 1] - profile[left])
+    x_right = fine[right - 1] + step * (profile[right - 1] - half) / (profile[right - 1] - profile[right])
+    return float(x_right - x_left)
+
+
+# ---------------------------------------------------------------- one pattern
+def simulate_pattern(rng: np.random.Generator, specimen: Specimen, zb111_area: float, background: Background,
+                     instrument: Instrument = Instrument(),
+                     two_theta_deg: np.ndarray = TWO_THETA_DEG) -> tuple[np.ndarray, dict]:
+    """Poisson counts of ``specimen`` whose first component's (111) has K-alpha1 area ``zb111_area``
+    (counts x deg), and the truths (module docstring)."""
+    first = specimen.components[0]
+    scale = zb111_area / (first.volume * integrated_intensity(first.phase, (1, 1, 1), instrument))
+    mean = diffracted_counts(two_theta_deg, specimen, instrument, scale) + background.counts(two_theta_deg)
+    truth = {}
+    if first.phase.structure == "zincblende" and first.phase.name != "Si":
+        truth.update(zinc_blende_truth(first, instrument.header_wavelength_A))
+        truth.update(oxide_ratio_truth(specimen.components, instrument))
+    return rng.poisson(mean).astype(float), truth
+
+
+def multishell_component(sizes=MULTISHELL_SIZES, b_iso_A2: float = B_ISO_A2) -> Component:
+    return Component(alloy(MULTISHELL, MULTISHELL_FRACTIONS, b_iso_A2), 1.0, LogNormalSpheres(*sizes), debye=True)
+
+
+def sample_specimen(sample: str, displacement_mm: float) -> Specimen:
     """The crystalline phases assumed for ``sample`` (module docstring)."""
     if sample.startswith("InP_MS"):
-        return [Component(virtual_crystal(MULTISHELL, MULTISHELL_FRACTIONS, phases), 1.0,
-                          MULTISHELL_SIZE_NM)]
-    qd = Component(virtual_crystal("CdSe/ZnS", CDSE_ZNS_FRACTIONS, phases), 1.0, CDSE_ZNS_SIZE_NM)
+        return Specimen((multishell_component(),), displacement_mm)
+    qd = Component(alloy("CdSe/ZnS", CDSE_ZNS_FRACTIONS), 1.0, LogNormalSpheres(*CDSE_ZNS_SIZES), debye=True)
     reduction = OXIDE_REDUCTION if sample.endswith("OAmBr") else 1.0
-    return [qd] + [Component(phases[name], OXIDE_VOLUME_BPO[name] / reduction, OXIDE_SIZE_NM[name])
-                   for name in ("CdO", "ZnO")]
+    oxides = tuple(Component(crystal(name), OXIDE_VOLUME_BPO[name] / reduction, LogNormalSpheres(*OXIDE_SIZES[name]))
+                   for name in ("CdO", "ZnO"))
+    return Specimen((qd, *oxides), displacement_mm)
 
 
-def area_per_volume_for(components: list[Component], zb111_area: float) -> float:
-    """Scale so that the first component's (111) reflection has area ``zb111_area`` (counts x deg)."""
-    unit = reflection_areas(components[:1], 1.0)[(components[0].phase.name, "111")][1]
-    return zb111_area / unit
+def standard_specimen(displacement_mm: float = 0.0) -> Specimen:
+    return Specimen((Component(crystal("Si"), 1.0, LogNormalSpheres(*STANDARD_SIZES)),), displacement_mm)
 
 
-def simulate_pattern(rng: np.random.Generator, components: list[Component], zb111_area: float,
-                     background: Background, two_theta_deg: np.ndarray = TWO_THETA_DEG,
-                     wavelength_A: float = WAVELENGTH_A,
-                     instrument_fwhm_deg: float = INSTRUMENT_FWHM_DEG) -> tuple[np.ndarray, dict]:
-    """Poisson counts for ``components`` and the truth of the first (zinc blende) component.
-
-    Returns ``(counts, truth)`` with truth keys ``scherrer_size_nm``, ``zb111_2theta_deg``,
-    ``zb_lattice_a_A`` and, when oxides are present, ``oxide_ratio``.
-    """
-    scale = area_per_volume_for(components, zb111_area)
-    mean = expected_counts(two_theta_deg, components, scale, background, wavelength_A, instrument_fwhm_deg)
-    qd = components[0]
-    truth = {"scherrer_size_nm": qd.size_nm, "zb_lattice_a_A": qd.phase.a_A,
-             "zb111_2theta_deg": float(bragg_two_theta_deg(qd.phase.a_A / np.sqrt(3), wavelength_A))}
-    if any(c.phase.name in OXIDE_REFLECTIONS for c in components):
-        truth["oxide_ratio"] = oxide_ratio_truth(reflection_areas(components, scale, wavelength_A),
-                                                 qd.phase.name)
-    return rng.poisson(mean).astype(float), truth
+def simulate_standard(rng: np.random.Generator, instrument: Instrument, si111_area: float = 400.0,
+                      displacement_mm: float = 0.0,
+                      background: Background = Background(ligand_counts=0.0, air_counts=200.0, flat_counts=40.0,
+                                                          incoherent_counts=5.0),
+                      two_theta_deg: np.ndarray = TWO_THETA_DEG) -> tuple[np.ndarray, dict]:
+    """Poisson counts of the Si line standard and its truths (``instrument_fwhm_deg``, ``kalpha2_ratio``)."""
+    specimen = standard_specimen(displacement_mm)
+    counts, _ = simulate_pattern(rng, specimen, si111_area, background, instrument, two_theta_deg)
+    return counts, {"instrument_fwhm_deg": line_fwhm_truth(instrument, specimen),
+                    "kalpha2_ratio": instrument.kalpha2_ratio}
 
 
 def _write(out_dir: Path, sample: str, counts: np.ndarray, material: str) -> str:
     file = f"xrd/{sample}.xy"
     path = out_dir / file
     path.parent.mkdir(parents=True, exist_ok=True)
-    comments = [f"sample {sample}", f"material {material}", "radiation Cu K-alpha1",
+    comments = [f"sample {sample}", f"material {material}", "radiation Cu K-alpha (K-alpha2 not stripped)",
                 "scan 2theta/theta, 10-80 deg, step 0.02 deg", "columns 2theta_deg counts"]
     path.write_text(format_xy(TWO_THETA_DEG, counts, wavelength_A=WAVELENGTH_A, comments=comments,
                               two_theta_format="{:.2f}"), encoding="utf-8")
@@ -193,22 +733,24 @@ def _write(out_dir: Path, sample: str, counts: np.ndarray, material: str) -> str
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Write raw/xrd/*.xy; return sample-sheet rows and ``{"xrd": {sample: {quantity: truth}}}``."""
     out_dir = Path(out_dir)
-    phases = load_phases()
+    instrument = Instrument()
     rows, truth = [], {}
     for sample in XRD_SAMPLES:
-        background = Background(hump_counts=rng.uniform(200, 300), flat_counts=rng.uniform(50, 70),
+        background = Background(ligand_counts=rng.uniform(200, 300), flat_counts=rng.uniform(50, 70),
                                 air_counts=rng.uniform(250, 350))
-        counts, sample_truth = simulate_pattern(rng, sample_components(sample, phases),
-                                                zb111_area=rng.uniform(2400, 3200), background=background)
+        displacement = float(rng.normal(0.0, DISPLACEMENT_SD_MM))
+        counts, sample_truth = simulate_pattern(rng, sample_specimen(sample, displacement),
+                                                zb111_area=rng.uniform(2400, 3200), background=background,
+                                                instrument=instrument)
         rows.append(sheet_row(_write(out_dir, sample, counts, SAMPLES[sample].material), "xrd", sample))
-        truth[sample] = sample_truth
-    si = Component(phases["Si"], 1.0, STANDARD_SIZE_NM)
+        truth[sample] = {**sample_truth, "displacement_mm": displacement}
     for series in dict.fromkeys(SAMPLES[sample].series for sample in XRD_SAMPLES):
-        counts, _ = simulate_pattern(rng, [si], zb111_area=400.0, background=Background(hump_counts=0.0))
+        counts, standard_truth = simulate_standard(rng, instrument,
+                                                   displacement_mm=float(rng.normal(0.0, DISPLACEMENT_SD_MM)))
         sample = standard_sample(series)
         rows.append(sheet_row(_write(out_dir, sample, counts, STANDARD_MATERIAL), "xrd", sample, "standard",
                               series=series, material=STANDARD_MATERIAL))
-        truth[sample] = {"instrument_fwhm_deg": INSTRUMENT_FWHM_DEG}
+        truth[sample] = standard_truth
     truth["CdSe_ZnS_BPO_OAmBr"]["oxide_ratio_relative_to_BPO"] = (
         truth["CdSe_ZnS_BPO_OAmBr"]["oxide_ratio"] / truth["CdSe_ZnS_BPO"]["oxide_ratio"])
     return rows, {"xrd": truth}
