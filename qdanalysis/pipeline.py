@@ -42,3 +42,24 @@ def log_to(log_path: str | Path) -> logging.Logger:
     logger.handlers[:] = [logging.StreamHandler(stream)]
     logger.setLevel(logging.INFO)
     return logger
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def config_bool(value, name: str) -> bool:
+    """A yes/no config value, whether it came from config.yaml (a YAML boolean) or the command line.
+
+    ``snakemake --config check_hashes=false`` hands over the *string* ``'false'`` (Snakemake parses
+    only ``True``/``False`` as booleans), so ``true/false/yes/no/on/off/1/0`` in any case are accepted
+    and anything else is refused with a message naming the key.
+    """
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"config {name}={value!r}: expected one of true/false, yes/no, on/off, 1/0")

@@ -8,8 +8,15 @@ from snakemake.utils import validate
 
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row_dict, validate_sample_sheet
+from qdanalysis.pipeline import config_bool
+from qdanalysis.tem import figure2_cycles
 
 
+# `--config check_hashes=false` arrives as the string 'false': make it a boolean before validation
+try:
+    config["check_hashes"] = config_bool(config.get("check_hashes", True), "check_hashes")
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 validate(config, "../schemas/config.schema.yaml")
 
 RAW = Path(config["raw_dir"])
@@ -19,7 +26,7 @@ FIG = config["fig_dir"]
 try:
     SHEET = read_sample_sheet(RAW)
     validate_sample_sheet(SHEET, RAW, Path(workflow.basedir) / "schemas" / "samples.schema.yaml")
-    check_sample_sheet(SHEET, RAW, check_hashes=config.get("check_hashes", True))
+    check_sample_sheet(SHEET, RAW, check_hashes=config["check_hashes"])
 except RawDataError as err:
     raise WorkflowError(f"bad raw data: {err}") from None
 
