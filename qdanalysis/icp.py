@@ -596,4 +596,11 @@ DEFAULTS = {
     "max_degree": 2,  # calibration polynomial at most quadratic (ICP Expert's non-linear fits)
     "lack_of_fit_p": 0.01,  # F-test level for adding the quadratic term / flagging lack of fit
     "max_excess_rsd": 0.03,  # flag standards scattering more than 3 % beyond replicate precision
+    # aspiration-to-aspiration sd of pneumatic sample introduction (Type B prior for the excess scatter,
+    # worth 2 degrees of freedom): ~1 % medium-term precision of ICP-OES, most of it common to every line
+    # (Analyst 1985, 110, 519: > 90 % of routine ICP-AES variance is multi-element correlated)
+    "transport_rsd_prior": 0.01,
+    "transport_prior_dof": 2.0,
 }
+# the keys of DEFAULTS that quantify_run takes as keyword options
+RUN_OPTIONS = ("max_degree", "lack_of_fit_p", "max_excess_rsd", "transport_rsd_prior", "transport_prior_dof")

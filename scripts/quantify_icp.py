@@ -18,8 +18,7 @@ from qdanalysis.io.icp import read_icp_csv  # noqa: E402
 from qdanalysis.results import Quantity, quantities_frame, write_table  # noqa: E402
 
 settings = {**icp.DEFAULTS, **snakemake.params.settings}
-options = {key: settings[key] for key in ("max_degree", "lack_of_fit_p", "max_excess_rsd", "transport_rsd_prior",
-                                          "transport_prior_dof")}
+options = {key: settings[key] for key in icp.RUN_OPTIONS}
 quantities, summary, calibration = [], [], []
 for path, row in zip(snakemake.input.exports, snakemake.params.rows):
     export = read_icp_csv(path)

@@ -10,8 +10,9 @@ ZnX2-treated QDs, "particle size and distribution remain consistent"); it prints
   as the paper says the treatments leave size and distribution unchanged. The *diameter* of a particle
   is that of the circle with the area of its projected outline (the support of its projected
   thickness), which is what TEM sizing reports; the truth mean is the population mean.
-* Particles are 3-D bodies in random orientation (assumed): 70 % ellipsoids (semi-axes ratios
-  0.80-1.0, so projections are up to ~1.25 elongated) and 30 % faceted zinc blende crystals, cube-
+* Particles are 3-D bodies in random orientation (assumed): 85 % ellipsoids (semi-axes ratios
+  0.80-1.0, so projections are up to ~1.25 elongated; thick-shell QDs are round-ish) and 15 % faceted
+  zinc blende crystals with sharp edges, cube-
   octahedra ``|x_i| <= 1, |x| + |y| + |z| <= beta`` with ``beta`` 1.4-2.2 (octahedron-like to
   cuboctahedron, truncated octahedron at 1.5) and +-5 % axis anisotropy. Each body is scaled so its
   projection has the drawn diameter.
@@ -56,7 +57,7 @@ FRAME_PX = (1024, 1024)
 PIXEL_SIZES_NM = (0.0625, 0.0884, 0.125, 0.1768, 0.25, 0.3536)
 MIN_PARTICLE_PX = 34.0
 PIXEL_CALIBRATION_RSD = 0.01
-FACETED_FRACTION = 0.3
+FACETED_FRACTION = 0.15
 SUPERSAMPLE = 4
 
 # sample -> mean diameter (nm); sample metadata live in qdanalysis.simulate.samples. The etch series
