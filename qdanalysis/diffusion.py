@@ -102,7 +102,8 @@ def multishell_geometry(layer_outer_radius_nm: dict[str, float], se_fraction: di
     config). The outermost layer is stretched or cut to the measured initial radius, so the etch
     bins and the layers describe the same particle; layers with no Se fraction listed are
     impermeable (the InP core)."""
-    names = list(layer_outer_radius_nm)
+    # core first whatever order the mapping was written in (a YAML dump may sort the keys)
+    names = sorted(layer_outer_radius_nm, key=lambda n: float(layer_outer_radius_nm[n]))
     radii = [float(layer_outer_radius_nm[n]) for n in names]
     etch_radius = [max(float(d), 0.0) / 2 for d in etch_diameter_nm]
     if etch_radius[0] <= radii[-2]:
