@@ -26,11 +26,17 @@ profile depends on ``D t`` only and costs one small matrix product per evaluatio
 tested against Crank's analytic series for a uniform sphere (J. Crank, The Mathematics of
 Diffusion, 2nd ed. 1975, eqs 6.18 and 6.20).
 
-Fit: the amount of Br in etch ``k`` is ``S_T [k = 1] + A * content_k(D_T t)``, with ``content_k`` the
+Fit (:func:`fit_etch_profiles`, whole series: :func:`analyse_series`): whatever the sheet holds - one
+profile per (temperature, treatment time) with any measured etch cycles (>= 2, cycle 1 included) - the
+amount of Br in etch ``k`` is ``S_p [k = 1] + A * content_k(D_T t_p)``, with ``content_k`` the
 K-weighted uptake (nm^3) of the material removed by etch ``k``, ``A`` (amount per nm^3 of unit-K
-lattice at unit activity) shared by all temperatures (same ZnBr2 bath, assumed temperature-
-independent solubility), and ``S_T``, ``D_T`` per temperature. The model is linear in ``A`` and
-``S_T``, which gives data-driven start values (a grid in ``log10 D`` with linear least squares).
+lattice at unit activity) shared by all profiles (same ZnBr2 bath, assumed temperature-independent
+solubility), ``S_p`` per profile and ``D_T`` per temperature (profiles of one temperature at several
+times share it). The model is linear in ``A`` and ``S_p``, which gives data-driven start values (a grid
+in ``log10 D`` with linear least squares). Uncertainties are from the covariance with the stated data
+sigmas, not rescaled: a temperature whose profiles reject the model (chi^2 p-value < ``fit_p_min``)
+is flagged instead - which is what happens when the real physics is not single-D Fickian diffusion,
+e.g. an interstitial-substitutional exchange slow against the treatment (the simulator's model).
 """
 
 from __future__ import annotations
