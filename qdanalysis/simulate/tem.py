@@ -33,7 +33,7 @@ ZnX2-treated QDs, "particle size and distribution remain consistent"); it prints
   by the edge. Truth counts are of *whole* particles.
 * Magnification: 1024 x 1024 px frames; per sample the largest of the calibrated pixel sizes
   ``PIXEL_SIZES_NM`` (sqrt 2 magnification steps) that makes the mean particle >= 34 px across, so
-  every frame holds 200-400 whole particles and a 1 MB-or-less zlib-compressed file. The file states
+  every frame holds 200-400 whole particles in a ~1.2 MB zlib-compressed file. The file states
   the nominal pixel size; the microscope's true one differs by a calibration error drawn per session
   with relative sd ``PIXEL_CALIBRATION_RSD`` (the truth diameters are physical, so the analysis's
   calibration term is needed to cover them).
