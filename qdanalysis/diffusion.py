@@ -42,6 +42,7 @@ e.g. an interstitial-substitutional exchange slow against the treatment (the sim
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import lmfit
@@ -427,7 +428,9 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
         values = par.valuesdict()
         return np.concatenate([(profile_model(p, i, values) - p.amount) / p.sigma for i, p in enumerate(profiles)])
 
-    result = lmfit.minimize(residual, params, method="least_squares")
+    with warnings.catch_warnings():  # lmfit's stderr of an undetermined D is sqrt(<0): NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = lmfit.minimize(residual, params, method="least_squares")
     chi2 = float(np.sum(result.residual ** 2))
     n_data = sum(len(p.cycles) for p in profiles)
     dof = n_data - len(params)
@@ -450,7 +453,9 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
     for j, resolved in enumerate(resolved_flags):
         if not resolved:
             fixed[f"log10_d_{j}"].set(value=LOG10_D_BOUNDS_M2_S[0], vary=False)
-    surface_fit = lmfit.minimize(residual, fixed, method="least_squares") if not all(resolved_flags) else result
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        surface_fit = lmfit.minimize(residual, fixed, method="least_squares") if not all(resolved_flags) else result
     values = result.params.valuesdict()
     profile_chi2 = [float(np.sum(((profile_model(p, i, values) - p.amount) / p.sigma) ** 2))
                     for i, p in enumerate(profiles)]
@@ -491,7 +496,9 @@ def _profile(residual, best_params, name, grid):
     params = best_params.copy()
     for value in grid:
         params[name].set(value=float(value), vary=False)
-        fit = lmfit.minimize(residual, params, method="least_squares")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = lmfit.minimize(residual, params, method="least_squares")
         chi2.append(float(np.sum(fit.residual ** 2)))
     return np.asarray(grid, dtype=float), np.asarray(chi2)
 
