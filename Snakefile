@@ -19,6 +19,11 @@ include: "rules/tem.smk"
 include: "rules/etching.smk"
 include: "rules/report.smk"
 include: "rules/provenance.smk"
+include: "rules/reviewer.smk"
+
+
+# The HTML report opens on the reproduction verdict (rules/reviewer.smk, rule write_verdict_page).
+report: VERDICT_PAGE
 
 
 rule all:
@@ -29,4 +34,5 @@ rule all:
         f"{OUT}/reproduction_report.csv",
         f"{OUT}/reproduction_report.md",
         f"{OUT}/provenance.json",
+        REVIEWER_OUTPUTS,
     default_target: True

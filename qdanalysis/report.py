@@ -11,6 +11,9 @@ The published table (``published.csv``) is read only here, by the report rule. E
   the value must lie below the level, however noisy);
 * an optional ``reference_quantity`` compares against another quantity of the reference sample (e.g.
   Br- of the core etch against the blanks' noise level); a missing uncertainty counts as zero;
+* a quantity whose uncertainty includes a systematic common to every sample measured on the same
+  instrument (:data:`COMMON_SYSTEMATICS`, e.g. the PLQY's sphere calibration) is compared between two
+  samples with that part removed in quadrature: it shifts both numbers alike and cancels in the claim;
 * ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
   zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
 
@@ -22,6 +25,7 @@ column; a claim it fails stays ``fail``.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -33,6 +37,26 @@ PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "re
 REPORT_COLUMNS = ["quantity", "sample", "published", "regenerated", "uncertainty", "unit", "tolerance",
                   "verdict", "flag", "source"]
 VERDICTS = ("pass", "warn", "fail", "missing")
+# Table S1's column headings as the paper prints them (ESI Table S1; text p. 13121: "tau1 %" is the
+# band-edge (tau1) amplitude fraction, tau_avg the average lifetime). Other quantities: "name (unit)".
+TABLE_S1_HEADERS = {"pl_peak_nm": "PL peak (nm)", "pl_fwhm_nm": "FWHM (nm)", "plqy_percent": "PLQY (%)",
+                    "tau1_ns": "τ1 (ns)", "A1_percent": "τ1 %", "tau2_ns": "τ2 (ns)", "A2_percent": "τ2 %",
+                    "tau_avg_ns": "τavg (ns)"}
+
+
+# quantity -> the quantity whose value is the part of its uncertainty common to every sample of one
+# instrument (qdanalysis.plqy: spectral calibration of the sphere)
+COMMON_SYSTEMATICS = {"plqy_percent": "plqy_sys_percent"}
+
+
+def _comparison_sigma(regenerated: pd.DataFrame, quantity: str, sample: str, sigma: float) -> float:
+    """``sigma`` without the instrument-common systematic of ``quantity`` (if the table holds one)."""
+    if quantity not in COMMON_SYSTEMATICS or not np.isfinite(sigma):
+        return sigma
+    common, _ = _lookup(regenerated, COMMON_SYSTEMATICS[quantity], sample)
+    if not np.isfinite(common):
+        return sigma
+    return math.sqrt(max(sigma**2 - common**2, 0.0))
 
 
 def _lookup(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float]:
@@ -73,8 +97,13 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
             reference = claim.reference_sample + ("" if ref_quantity == claim.quantity else f" {ref_quantity}")
             row["published"] = f"{symbol} {reference}"
             margin_given = str(claim.tolerance).strip() not in ("", "nan")
+            if ref_quantity == claim.quantity:  # same instrument: its common systematic cancels
+                sigma_cmp = _comparison_sigma(regenerated, claim.quantity, claim.sample, sigma)
+                ref_sigma_cmp = _comparison_sigma(regenerated, ref_quantity, claim.reference_sample, ref_sigma)
+            else:
+                sigma_cmp, ref_sigma_cmp = sigma, ref_sigma
             margin = (float(claim.tolerance) if margin_given
-                      else 2 * math.hypot(np.nan_to_num(sigma), np.nan_to_num(ref_sigma)))
+                      else 2 * math.hypot(np.nan_to_num(sigma_cmp), np.nan_to_num(ref_sigma_cmp)))
             label = f"margin {margin:g}" if margin_given else "2σ"
             row["tolerance"] = f"{label} (ref {ref_value:.4g})" if np.isfinite(ref_value) else label
             diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
@@ -111,13 +140,36 @@ def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str
     return pd.DataFrame(rows)
 
 
+def format_measurement(value: float, sigma: float) -> tuple[str, str | None]:
+    """Value and 1-sigma uncertainty as printed, both rounded to the uncertainty's second significant digit.
+
+    The one rounding rule of every regenerated number we print (Table S1, ``numbers.tex``, the
+    dossier): two significant digits of the uncertainty, the value to the same decimal place
+    (``86.23 +- 0.81``, ``1234 +- 56``, ``12300 +- 2300``). Without a usable uncertainty (NaN, zero:
+    an etch-cycle index, an upper limit) the value gets four significant digits and ``None`` comes
+    back for the uncertainty; a NaN value gives ``'nan'``.
+
+    Returns
+    -------
+    value_text : str
+    sigma_text : str or None
+    """
+    if not np.isfinite(value):
+        return "nan", None
+    if not np.isfinite(sigma) or sigma <= 0:
+        return f"{value:.4g}", None
+    exponent = int(math.floor(math.log10(sigma))) - 1  # decimal place of sigma's second significant digit
+    if exponent < 0:
+        return f"{value:.{-exponent}f}", f"{sigma:.{-exponent}f}"
+    step = 10 ** exponent
+    return f"{round(value / step) * step:.0f}", f"{round(sigma / step) * step:.0f}"
+
+
 def _format(value, sigma) -> str:
     if not np.isfinite(value):
         return "–"
-    if not np.isfinite(sigma) or sigma <= 0:
-        return f"{value:.4g}"
-    digits = max(0, -int(math.floor(math.log10(sigma))) + 1)
-    return f"{value:.{digits}f} ± {sigma:.{digits}f}"
+    value_text, sigma_text = format_measurement(value, sigma)
+    return value_text if sigma_text is None else f"{value_text} ± {sigma_text}"
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -130,13 +182,14 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body]) + "\n"
 
 
-def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
-    """Markdown Table S1; a flagged value gets a footnote marker ``[n]`` and its reason below the table."""
-    shown = pd.DataFrame({"sample": table["sample"]})
+def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """Table S1 as printed: headings of :data:`TABLE_S1_HEADERS`, ``value ± sigma`` cells, and for a
+    flagged value a marker ``[n]`` in its cell and the note ``[n] sample, quantity: reason``."""
+    shown = pd.DataFrame({"Sample": table["sample"]})
     notes: list[str] = []
     for quantity in quantities:
         unit = units.get(quantity, "")
-        title = f"{quantity} ({unit})" if unit else quantity
+        title = TABLE_S1_HEADERS.get(quantity) or (f"{quantity} ({unit})" if unit else quantity)
         flags = table[quantity + "_flag"] if quantity + "_flag" in table else [OK] * len(table)
         cells = []
         for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags):
@@ -147,8 +200,61 @@ def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[st
                 cell += f" [{len(notes)}]"
             cells.append(cell)
         shown[title] = cells
+    return shown, notes
+
+
+def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
+    """Markdown Table S1 (cells of :func:`table_s1_cells`), flagged values footnoted below it."""
+    shown, notes = table_s1_cells(table, quantities, units)
     text = markdown_table(shown)
     if notes:
         text += "\nFlagged values (the analysis found a reason not to trust them as printed):\n\n"
         text += "\n".join(f"- {note}" for note in notes) + "\n"
     return text
+
+
+# ---------------------------------------------------------------- claims by figure (reviewer summaries)
+# "Fig. 1c", "Fig. S1a", "Figs 2a-d" -> composite Figure1 / FigureS1 / Figure2 (qdanalysis/composite.py)
+_FIGURE_CITED = re.compile(r"\bFigs?\.?\s*(S?)(\d+)")
+_TABLE_S1_CITED = re.compile(r"\bTable\s+S1\b")
+TABLE_S1_SECTION = "TableS1"
+TEXT_SECTION = "text"
+
+
+def claim_sections(source: str) -> list[str]:
+    """Where a claim's number appears in the paper, from its ``source`` column.
+
+    The composite figures it cites (``'Figure1'``, ``'FigureS3'``, in order of first citation),
+    then ``'TableS1'`` if it cites Table S1; ``['text']`` when it cites neither (a number stated in
+    the text only). A claim may belong to several sections.
+    """
+    source = "" if not isinstance(source, str) else source
+    sections = [f"Figure{prefix}{number}" for prefix, number in _FIGURE_CITED.findall(source)]
+    if _TABLE_S1_CITED.search(source):
+        sections.append(TABLE_S1_SECTION)
+    return list(dict.fromkeys(sections)) or [TEXT_SECTION]
+
+
+def claims_of_section(report: pd.DataFrame, section: str) -> pd.DataFrame:
+    """The reproduction-report rows whose source cites ``section`` (see :func:`claim_sections`)."""
+    mask = [section in claim_sections(source) for source in report["source"]]
+    return report[mask]
+
+
+def verdict_counts(report: pd.DataFrame) -> dict[str, int]:
+    """``{verdict: count}`` over :data:`VERDICTS` (zeros included), in that order."""
+    counts = report["verdict"].value_counts()
+    return {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS}
+
+
+def overall_verdict(counts: dict[str, int]) -> str:
+    """One phrase for a set of verdicts: the worst one present decides."""
+    if sum(counts.values()) == 0:
+        return "no published claims"
+    if counts.get("fail", 0):
+        return "not reproduced"
+    if counts.get("missing", 0):
+        return "incomplete"
+    if counts.get("warn", 0):
+        return "reproduced with warnings"
+    return "reproduced"

@@ -986,9 +986,16 @@ def figure2_cycles(available, wanted=None, panels: int = 4) -> list[int]:
 
 
 def display_image(image: np.ndarray, pixel_size_nm: float, max_px: int = 256) -> tuple[np.ndarray, float]:
-    """Block-mean binned copy no larger than ``max_px`` a side: (uint16 image, its pixel size in nm)."""
+    """Block-mean binned copy no larger than ``max_px`` a side: (image, its pixel size in nm).
+
+    uint16 when the micrograph holds integer counts in 0-65535 (8/16-bit cameras), else float32
+    (float or signed-integer exports, whose values rounding to uint16 would destroy).
+    """
     factor = max(int(math.ceil(max(image.shape) / max_px)), 1)
     rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor
     binned = np.asarray(image[:rows, :cols], dtype=float).reshape(rows // factor, factor, cols // factor,
                                                                  factor).mean(axis=(1, 3))
-    return np.clip(np.rint(binned), 0, 65535).astype(np.uint16), pixel_size_nm * factor
+    counts = np.asarray(image, dtype=float)
+    if counts.min() >= 0 and counts.max() <= 65535 and np.array_equal(counts, np.rint(counts)):
+        return np.clip(np.rint(binned), 0, 65535).astype(np.uint16), pixel_size_nm * factor
+    return binned.astype(np.float32), pixel_size_nm * factor

@@ -106,13 +106,27 @@ def sphere_file(position, role="measurement", optional=False):
     return inner
 
 
-def trpl_irf_file(wildcards):
+def sphere_curves(sample):
+    """The sheet's curve (label, 1-based index or None) of each de Mello scan of a sample, by position."""
+    curves = {}
+    for position, role in (("empty", "blank"), ("out_of_beam", "measurement"), ("in_beam", "measurement")):
+        row = sphere_row(sample, position, role)
+        curves[position] = None if row is None else row["curve"]
+    return curves
+
+
+def trpl_irf_row(wildcards):
+    """The IRF row (role irf) of the sample's series, as a plain dict (its file and curve)."""
     series = sample_row("trpl", wildcards.sample)["series"]
     irf = rows("trpl", role="irf", series=series)
     if len(irf) != 1:
         raise WorkflowError(f"trpl sample {wildcards.sample!r}: expected one IRF row for series "
                             f"{series!r}, found {len(irf)}")
-    return raw_file(irf.iloc[0]["file"])
+    return row_dict(irf.iloc[0])
+
+
+def trpl_irf_file(wildcards):
+    return raw_file(trpl_irf_row(wildcards)["file"])
 
 
 def xps_samples(series, material=None):

@@ -53,6 +53,7 @@ rule compute_plqy:
         fit=f"{OUT}/plqy/fits/{{sample}}.json",
     params:
         row=lambda w: sphere_row(w.sample, "in_beam"),
+        curves=lambda w: sphere_curves(w.sample),
         settings=config["plqy"],
     log:
         f"{OUT}/logs/compute_plqy/{{sample}}.log",
@@ -88,7 +89,7 @@ for _technique in ("uvvis", "pl", "plqy"):
     if samples(_technique):
         QUANTITY_TABLES.append(f"{OUT}/{_technique}/quantities.csv")
 
-TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent"]
+TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_stat_percent", "plqy_sys_percent"]
 
 
 # ---------------------------------------------------------------- figures

@@ -9,7 +9,9 @@ rule build_table_s1:
         csv=report(f"{OUT}/TableS1.csv", caption="../report/table_s1.rst", category="Table S1"),
         md=f"{OUT}/TableS1.md",
     params:
-        samples=list(dict.fromkeys(SHEET[SHEET["series"].isin(TABLE_S1_SERIES)]["sample"])),
+        # samples only: the series' TRPL IRF and XRD line standard are references, not rows of the table
+        samples=list(dict.fromkeys(SHEET[SHEET["series"].isin(TABLE_S1_SERIES)
+                                         & (SHEET["role"] == "measurement")]["sample"])),
         quantities=TABLE_S1_QUANTITIES,
     log:
         f"{OUT}/logs/build_table_s1.log",

@@ -1,5 +1,5 @@
-# TEM: calibrated 16-bit TIFF micrographs -> particle segmentation, equivalent-circle diameters,
-# binned-Gaussian fit of the size histogram -> Figs 2a-d (etch cycles) and S2 (halide treatments)
+# TEM: calibrated micrographs (TIFF or Gatan .dm3/.dm4; the reader follows the sheet file's
+# extension) -> particle segmentation, equivalent-circle diameters, binned-Gaussian fit of the size histogram -> Figs 2a-d (etch cycles) and S2 (halide treatments)
 # and results/tem/quantities.csv (tem_diameter_nm, tem_sd_nm, tem_count).
 
 

@@ -9,6 +9,7 @@ rule fit_trpl_decay:
         fit=f"{OUT}/trpl/fits/{{sample}}.json",
     params:
         row=lambda w: sample_row("trpl", w.sample),
+        irf_row=trpl_irf_row,
         settings=config["trpl"],
     log:
         f"{OUT}/logs/fit_trpl_decay/{{sample}}.log",

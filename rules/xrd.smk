@@ -1,4 +1,4 @@
-# XRD: .xy powder patterns -> zinc blende (111) fit, Scherrer size, CdO/ZnO oxide ratio ->
+# XRD: .xy or .xrdml powder patterns (reader by extension) -> zinc blende (111) fit, Scherrer size, CdO/ZnO oxide ratio ->
 # Figs S1d and 4c and results/xrd/quantities.csv. Each series' session has a Si line standard
 # (role standard) that gives the instrument FWHM for the Scherrer correction.
 

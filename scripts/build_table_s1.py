@@ -14,5 +14,7 @@ quantities = [q for q in snakemake.params.quantities if q in set(regenerated["qu
 table = table_s1(regenerated, snakemake.params.samples, quantities)
 write_table(table, snakemake.output.csv)
 units = dict(zip(regenerated["quantity"], regenerated["unit"].fillna("")))
-Path(snakemake.output.md).write_text("# Table S1 (regenerated)\n\nValues ± 1σ.\n\n"
+Path(snakemake.output.md).write_text("# Table S1 (regenerated)\n\nValues ± 1σ. PLQY: ± the total σ; "
+                                     "plqy_stat_percent and plqy_sys_percent are its counting and "
+                                     "sphere-calibration parts.\n\n"
                                      + table_s1_markdown(table, quantities, units))

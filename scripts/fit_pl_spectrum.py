@@ -4,26 +4,21 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
+from qdanalysis.errors import analysing  # noqa: E402
 from qdanalysis.io.fluoracle import read_emission_scan  # noqa: E402
-from qdanalysis.pl import analyse_pl  # noqa: E402
-from qdanalysis.results import Quantity, fit_record, write_json  # noqa: E402
+from qdanalysis.pl import analyse_pl, pl_quantities  # noqa: E402
+from qdanalysis.results import fit_record, write_json  # noqa: E402
 
 row = snakemake.params.row
-scan = read_emission_scan(snakemake.input.spectrum)
-result = analyse_pl(scan.x, scan.counts, baseline_points=snakemake.params.settings["baseline_points"])
 sample = row["sample"]
-quantities = [
-    Quantity("pl_peak_nm", sample, result.peak_wavelength_nm, result.peak_wavelength_err, "nm",
-             "maximum of the wavelength spectrum (local quadratic)"),
-    Quantity("pl_fwhm_nm", sample, result.fwhm_nm, result.fwhm_nm_err, "nm", "direct half-maximum width"),
-    Quantity("pl_fwhm_mev", sample, result.fwhm_mev, result.fwhm_mev_err, "meV",
-             "Gaussian fit in energy (Jacobian-corrected)"),
-    Quantity("pl_peak_ev", sample, result.peak_energy_ev, result.peak_energy_err, "eV",
-             "Gaussian fit in energy (Jacobian-corrected)"),
-]
+scan = read_emission_scan(snakemake.input.spectrum, curve=row.get("curve"))
+with analysing(snakemake.input.spectrum, sample):
+    result = analyse_pl(scan.x, scan.counts, baseline_points=snakemake.params.settings["baseline_points"])
+quantities = pl_quantities(result, sample)
 log.info("%s: peak %.2f nm, FWHM %.2f +- %.2f nm", sample, result.peak_wavelength_nm, result.fwhm_nm,
          result.fwhm_nm_err)
-write_json(fit_record(row, quantities, redchi=result.redchi,
-                      fwhm_nm_from_energy_fit=result.fwhm_nm_from_energy_fit,
+for reason in result.reasons:
+    log.warning("%s: %s", sample, reason)
+write_json(fit_record(row, quantities, dark_level=result.dark_level,
                       curves={"wavelength_nm": scan.x, "intensity": scan.counts - result.dark_level}),
            snakemake.output.fit)

@@ -4,15 +4,14 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.io.tcspc import read_tcspc_csv  # noqa: E402
+from qdanalysis.io.tcspc import read_tcspc_pair  # noqa: E402
 from qdanalysis.trpl import fit_decay, quantities_from_summary  # noqa: E402
 from qdanalysis.results import fit_record, write_json  # noqa: E402
 
 row, settings = snakemake.params.row, snakemake.params.settings
-decay = read_tcspc_csv(snakemake.input.decay, role="decay")
-irf = read_tcspc_csv(snakemake.input.irf, role="irf")
-if decay.counts.size != irf.counts.size or abs(decay.time_step_ns - irf.time_step_ns) > 1e-9:
-    raise ValueError(f"{snakemake.input.decay} and {snakemake.input.irf}: different time axes")
+# decay or IRF is the sheet's role (measurement / irf), never the file's Type; the reader checks the pair
+decay, irf = read_tcspc_pair(snakemake.input.decay, snakemake.input.irf, decay_curve=row.get("curve"),
+                             irf_curve=snakemake.params.irf_row.get("curve"))
 fit = fit_decay(decay.time_ns, decay.counts, irf.counts,
                 n_exponentials=settings.get("n_exponentials", 2),
                 objective=settings.get("objective", "poisson"),

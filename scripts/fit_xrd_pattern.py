@@ -1,4 +1,7 @@
-"""Rules fit_xrd_pattern and fit_xrd_standard: .xy pattern -> peak fit record (qdanalysis.xrd).
+"""Rules fit_xrd_pattern and fit_xrd_standard: .xy/.xrdml pattern -> peak fit record (qdanalysis.xrd).
+
+The reader is chosen by the file's extension (qdanalysis.io.diffraction: .xy two/three columns,
+.xrdml PANalytical XML with the wavelength in the file).
 
 A line standard (role standard) gives the instrument FWHM at its (111); a QD pattern gives the zinc
 blende (111) position and lattice parameter, the Scherrer size (instrument FWHM from its series'
@@ -12,13 +15,13 @@ log = log_to(snakemake.log[0])
 from dataclasses import asdict  # noqa: E402
 
 from qdanalysis import xrd  # noqa: E402
-from qdanalysis.io.xy import read_xy  # noqa: E402
+from qdanalysis.io.diffraction import read_powder_pattern  # noqa: E402
 from qdanalysis.results import Quantity, fit_record, read_json, write_json  # noqa: E402
 
 row = snakemake.params.row
 settings = snakemake.params.settings
 sample = row["sample"]
-pattern = read_xy(snakemake.input.pattern)
+pattern = read_powder_pattern(snakemake.input.pattern)
 log.info("%s: %d points, wavelength %.5f A (%s)", sample, pattern.counts.size, pattern.wavelength_A,
          pattern.wavelength_source)
 common = dict(wavelength_A=pattern.wavelength_A, background_degree=settings["background_degree"],

@@ -1,6 +1,7 @@
 """Rule measure_tem_sizes: one TEM micrograph -> particle sizes, histogram fit, display copy.
 
-Reads the calibrated micrograph (qdanalysis.io.tem_tiff), sizes the particles by their soft-edge
+Reads the calibrated micrograph with the reader its extension names (qdanalysis.io.micrograph: TIFF
+with ImageJ/FEI/resolution calibration, or Gatan .dm3/.dm4), sizes the particles by their soft-edge
 profiles and fits the histogram (qdanalysis.tem.analyse_micrograph), builds the quantities with their
 calibration term and flags (qdanalysis.tem.size_quantities) and writes the fit record (mean diameter,
 sd, N, histogram, fitted curve, accepted diameters) and a binned copy of the micrograph for the
@@ -14,16 +15,17 @@ log = log_to(snakemake.log[0])
 import numpy as np  # noqa: E402
 
 from qdanalysis import tem  # noqa: E402
-from qdanalysis.io.tem_tiff import read_tem_tiff, write_tem_tiff  # noqa: E402
 from qdanalysis.errors import analysing  # noqa: E402
+from qdanalysis.io.micrograph import read_micrograph  # noqa: E402
+from qdanalysis.io.tem_tiff import write_tem_tiff  # noqa: E402
 from qdanalysis.results import fit_record, write_json  # noqa: E402
 
 row = snakemake.params.row
 sample = row["sample"]
 settings = tem.analysis_settings(snakemake.params.settings)
-micrograph = read_tem_tiff(snakemake.input.micrograph)
-log.info("%s: %s px, pixel %.5g nm (%s)", sample, micrograph.image.shape, micrograph.pixel_size_nm,
-         micrograph.calibration_source)
+micrograph = read_micrograph(snakemake.input.micrograph)
+log.info("%s: %s px (%s), pixel %.5g nm (%s)", sample, micrograph.image.shape, micrograph.sample_format,
+         micrograph.pixel_size_nm, micrograph.calibration_source)
 with analysing(snakemake.input.micrograph, sample):
     analysis = tem.analyse_micrograph(micrograph.image, micrograph.pixel_size_nm, **settings)
 sizes, particles = analysis.sizes, analysis.particles

@@ -1,4 +1,5 @@
-"""Figure rules plot_fig1c, plot_fig4b, plot_figs1c, plot_figs3b: a quantity per sample as bars +- 1 sigma."""
+"""Figure rules plot_fig1c, plot_fig4b, plot_figs1b, plot_figs3b: a quantity per sample as bars +- 1 sigma
+(the total sigma; hatched bars carry a warn flag, whose reason is in the quantities table)."""
 
 from qdanalysis.pipeline import log_to
 
@@ -20,12 +21,17 @@ labels = table[list(params.label_by)].astype(str).map(display_name).agg("\n".joi
 
 fig, ax = plt.subplots()
 positions = range(len(order))
-ax.bar(positions, value, yerr=err, color=colours, edgecolor="black", linewidth=0.6, capsize=2, width=0.65)
-for x, v in zip(positions, value):
-    ax.text(x, v + 1.0, f"{v:.0f}", ha="center", va="bottom", fontsize=6.5)
+# error bars: the total 1-sigma (for PLQY: counting and sphere calibration); a flagged value is hatched
+flagged = (table.get(params.quantity + "_flag", pd.Series("ok", index=table.index)).fillna("ok") != "ok").tolist()
+bars = ax.bar(positions, value, yerr=err, color=colours, edgecolor="black", linewidth=0.6, capsize=2, width=0.65)
+for bar, is_flagged in zip(bars, flagged):
+    if is_flagged:
+        bar.set_hatch("////")
+for x, v, e in zip(positions, value, err.fillna(0.0)):
+    ax.text(x, v + e + 1.0, f"{v:.0f}", ha="center", va="bottom", fontsize=6.5)  # above the error bar
 ax.set_xticks(list(positions), labels, rotation=0 if len(order) < 5 else 30,
               ha="center" if len(order) < 5 else "right")
 ax.set_ylabel(params.ylabel)
-ax.set_ylim(0, max(100, float(value.max()) + 10))
+ax.set_ylim(0, max(100, float((value + err.fillna(0.0)).max()) + 10))
 panel_label(ax, params.letter)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)

@@ -31,14 +31,16 @@ import pytest
 from conftest import ROOT, digests, run_snakemake
 from qdanalysis.io import samplesheet
 from qdanalysis.io.cary import read_cary_spectrum
+from qdanalysis.io.digital_micrograph import read_dm_micrograph
 from qdanalysis.io.chromeleon import read_chromeleon_txt
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.fluoracle import read_emission_scan
 from qdanalysis.io.icp import read_icp_csv
 from qdanalysis.io.phu import read_phu
-from qdanalysis.io.tcspc import read_tcspc_csv
+from qdanalysis.io.tcspc import read_tcspc_pair
 from qdanalysis.io.tem_tiff import read_tem_tiff
 from qdanalysis.io.vamas import read_vamas
+from qdanalysis.io.xrdml import read_xrdml
 from qdanalysis.io.xy import read_xy
 
 BAD = ROOT / "tests" / "data" / "bad"
@@ -48,18 +50,22 @@ SCHEMA = ROOT / "schemas" / "samples.schema.yaml"
 READERS = {
     "cary": read_cary_spectrum,
     "fluoracle": read_emission_scan,
-    "tcspc_decay": lambda path: read_tcspc_csv(path, role="decay"),
-    "tcspc_irf": lambda path: read_tcspc_csv(path, role="irf"),
+    # TCSPC files are read as the pipeline reads them: a decay with its series' IRF (here the good templates)
+    "tcspc_decay": lambda path: read_tcspc_pair(path, BAD / "good" / "irf.csv"),
+    "tcspc_irf": lambda path: read_tcspc_pair(BAD / "good" / "decay.csv", path),
     "vamas": read_vamas,
     "xy": read_xy,
     "phu": read_phu,
     "icp": read_icp_csv,
     "chromeleon": read_chromeleon_txt,
     "tem_tiff": read_tem_tiff,
+    "dm": read_dm_micrograph,
+    "xrdml": read_xrdml,
 }
 GOOD = {"cary.csv": "cary", "pl.csv": "fluoracle", "plqy.csv": "fluoracle", "decay.csv": "tcspc_decay",
         "irf.csv": "tcspc_irf", "spectrum.vms": "vamas", "pattern.xy": "xy", "icp.csv": "icp",
-        "chromatogram.txt": "chromeleon", "micrograph.tif": "tem_tiff"}
+        "chromatogram.txt": "chromeleon", "micrograph.tif": "tem_tiff", "micrograph.dm4": "dm",
+        "pattern.xrdml": "xrdml"}
 
 # Raw file of the small tree -> (rule whose job reads it, job wildcard, job output). The job's log is
 # results/logs/<rule>/<wildcard>.log (rules/*.smk convention).
@@ -131,8 +137,8 @@ def test_manifest_lists_every_corpus_file_once():
     assert set(listed) == on_disk
     assert len(listed) >= 50
     formats = {case["format"] for case in MANIFEST}
-    assert {"cary", "fluoracle_pl", "fluoracle_plqy", "tcspc", "vamas", "xy", "phu", "icp", "chromeleon", "tem_tiff",
-            "sheet"} <= formats
+    assert {"cary", "fluoracle_pl", "fluoracle_plqy", "tcspc", "vamas", "xy", "xrdml", "phu", "icp", "chromeleon",
+            "tem_tiff", "dm", "sheet"} <= formats
     assert all(case["reader"] in READERS or case["reader"] == "sheet" for case in MANIFEST)
     assert all(case["swap_into"] in JOBS or case["swap_into"] in ("", "samples.csv") for case in MANIFEST)
 
@@ -217,7 +223,9 @@ def test_pipeline_stops_on_bad_raw_files(small_raw, tmp_path, upstream):
         naming = [line for line in log.splitlines()
                   if str(bad_path) in line and case["expected"] in line and case["where"] in line]
         assert naming, f"{case['file']}: no line naming {bad_path} in the {rule} log:\n{log[-1500:]}"
-        assert naming[-1].startswith("qdanalysis.io.errors.RawDataError: "), naming[-1]
+        # one line, no traceback (qdanalysis.pipeline.log_to): the error is the whole log
+        assert naming[-1].startswith("error: "), naming[-1]
+        assert "Traceback" not in log, log[-1500:]
         assert not (workdir / output).exists(), f"{output} left behind by the failed job"
         assert f"Error in rule {rule}" in result.stderr
     # The jobs not fed by a bad file still ran (--keep-going), so the failure is confined.

@@ -15,7 +15,7 @@ WAVELENGTH = np.arange(400.0, 451.0, 1.0)
 @pytest.fixture
 def cary_text():
     absorbance = 0.1 + 0.001 * (450 - WAVELENGTH)
-    return format_cary_csv("QD1", WAVELENGTH, absorbance, ["Method Log", "Instrument,Cary 60"])
+    return format_cary_csv("QD1", WAVELENGTH, absorbance, {"Instrument": "Cary 60"})
 
 
 @pytest.fixture
@@ -32,7 +32,9 @@ def test_cary_round_trip(tmp_path, cary_text):
     assert spectrum.sample_name == "QD1"
     np.testing.assert_allclose(spectrum.wavelength_nm, WAVELENGTH)  # stored descending, returned ascending
     np.testing.assert_allclose(spectrum.absorbance, 0.1 + 0.001 * (450 - WAVELENGTH), atol=1e-5)
-    assert spectrum.method[0] == "Method Log"
+    assert spectrum.method[:2] == ("QD1,", "QD1")  # WinUV's method block opens with the name
+    assert "Instrument                        Cary 60" in spectrum.method
+    assert spectrum.converted_from == ""
 
 
 def test_cary_two_spectra_in_one_file(tmp_path):
@@ -54,20 +56,26 @@ def test_fluoracle_round_trip(tmp_path, fluoracle_text):
     assert record.labels == ("QD1",)
     assert record.scan_type == "Emission Scan"
     assert record.fixed_offset == 380.0
-    assert record.x_axis == "Wavelength"
+    assert record.x_axis == "Wavelength" and record.comment == "test"
     np.testing.assert_allclose(record.x, WAVELENGTH)
     assert record.counts.max() == 1010
 
 
+def _data_start(lines: list[str]) -> int:
+    """0-based index of the first data row (after the header and its blank line)."""
+    return lines.index("") + 1
+
+
 def _corrupt(text: str, how: str) -> str:
     lines = text.splitlines()
+    first = _data_start(lines)
     if how == "truncated":
-        return "\n".join(lines[:12]) + "\n" + lines[12].split(",")[0] + "\n"
+        return "\n".join(lines[:first + 2]) + "\n" + lines[first + 2].split(",")[0] + "\n"
     if how == "non_numeric":
-        lines[14] = lines[14].split(",")[0] + ",abc"
+        lines[first + 2] = lines[first + 2].split(",")[0] + ",abc"
         return "\n".join(lines) + "\n"
     if how == "nan":
-        lines[14] = lines[14].split(",")[0] + ",nan"
+        lines[first + 2] = lines[first + 2].split(",")[0] + ",nan"
         return "\n".join(lines) + "\n"
     if how == "wrong_header":
         return "\n".join(["Foo,bar"] + lines[1:]) + "\n"
@@ -87,7 +95,8 @@ def test_bad_fluoracle_files_name_the_file(tmp_path, fluoracle_text, how):
 def test_fluoracle_error_names_the_line(tmp_path, fluoracle_text):
     path = tmp_path / "line.csv"
     path.write_text(_corrupt(fluoracle_text, "non_numeric"))
-    with pytest.raises(RawDataError, match=r"line 15: non-numeric value 'abc'"):
+    line = _data_start(fluoracle_text.splitlines()) + 3
+    with pytest.raises(RawDataError, match=f"line {line}: non-numeric value 'abc'"):
         read_fluoracle_csv(path)
 
 
@@ -103,7 +112,7 @@ def test_bad_cary_files_name_the_file(tmp_path, cary_text, how):
         lines[5] = "405.0,inf,"
         text = "\n".join(lines) + "\n"
     elif how == "wrong_header":
-        lines[1] = "Wavelength (nm),%T,"
+        lines[1] = "Wavelength (nm),%R,"  # reflectance (%T would be converted)
         text = "\n".join(lines) + "\n"
     else:
         text = ""
@@ -126,7 +135,8 @@ def test_binary_and_non_utf8_files_are_refused(tmp_path):
 
 def test_non_monotonic_axis(tmp_path, fluoracle_text):
     lines = fluoracle_text.splitlines()
-    lines[20], lines[21] = lines[21], lines[20]
+    first = _data_start(lines)
+    lines[first + 5], lines[first + 6] = lines[first + 6], lines[first + 5]
     path = tmp_path / "order.csv"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RawDataError, match="not strictly monotonic"):

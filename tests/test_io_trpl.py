@@ -10,7 +10,7 @@ import pytest
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.io.phu import read_phu
-from qdanalysis.io.tcspc import read_tcspc_csv
+from qdanalysis.io.tcspc import read_tcspc_csv, read_tcspc_pair
 from qdanalysis.simulate.trpl import simulate_decay, simulate_irf, time_axis
 
 
@@ -23,9 +23,9 @@ def histograms():
     return time_ns, decay, irf
 
 
-def write(path, time_ns, counts, scan_type="Time-Resolved Emission", comment="rep_rate_MHz=5", **kw):
+def write(path, time_ns, counts, scan_type="Time Scan", comment="rep_rate_MHz=5", **kw):
     path.write_text(format_fluoracle_csv(time_ns, counts, label=path.stem, scan_type=scan_type,
-                                         x_axis="Time", comment=comment, **kw))
+                                         x_axis="Time(ns)", comment=comment, **kw))
     return path
 
 
@@ -36,13 +36,14 @@ def test_good_decay_and_irf_round_trip(tmp_path, histograms):
     assert np.allclose(record.time_ns, time_ns)
     assert record.time_step_ns == pytest.approx(0.5)
     assert record.repetition_period_ns == pytest.approx(200.0)
-    irf_record = read_tcspc_csv(write(tmp_path / "irf.csv", time_ns, irf, scan_type="IRF"), role="irf")
+    irf_record = read_tcspc_csv(write(tmp_path / "irf.csv", time_ns, irf, scan_type="Instrument Response Time Scan"),
+                                role="irf")
     assert irf_record.counts.dtype == np.int64 and irf_record.role == "irf"
 
 
 def bad_cases(time_ns, decay):
-    text = format_fluoracle_csv(time_ns, decay, label="x", scan_type="Time-Resolved Emission",
-                                x_axis="Time")
+    text = format_fluoracle_csv(time_ns, decay, label="x", scan_type="Time Scan",
+                                x_axis="Time(ns)")
     lines = text.splitlines()
     non_monotonic = time_ns.copy()
     non_monotonic[50], non_monotonic[51] = non_monotonic[51], non_monotonic[50]
@@ -51,16 +52,16 @@ def bad_cases(time_ns, decay):
     return {
         "truncated": "\n".join(lines[: len(lines) // 2]) + "\n",
         "truncated_row": "\n".join(lines[:-1] + ["199.50"]) + "\n",
-        "zero_counts": format_fluoracle_csv(time_ns, 0 * decay, label="x", scan_type="Time-Resolved Emission",
-                                            x_axis="Time"),
+        "zero_counts": format_fluoracle_csv(time_ns, 0 * decay, label="x", scan_type="Time Scan",
+                                            x_axis="Time(ns)"),
         "non_monotonic": format_fluoracle_csv(non_monotonic, decay, label="x",
-                                              scan_type="Time-Resolved Emission", x_axis="Time"),
+                                              scan_type="Time Scan", x_axis="Time(ns)"),
         "negative_counts": format_fluoracle_csv(time_ns, negative, label="x",
-                                                scan_type="Time-Resolved Emission", x_axis="Time"),
+                                                scan_type="Time Scan", x_axis="Time(ns)"),
         "fractional_counts": format_fluoracle_csv(time_ns, decay + 0.5, label="x", y_format="{:.1f}",
-                                                  scan_type="Time-Resolved Emission", x_axis="Time"),
+                                                  scan_type="Time Scan", x_axis="Time(ns)"),
         "flat_no_rise": format_fluoracle_csv(time_ns, 0 * decay + 5, label="x",
-                                             scan_type="Time-Resolved Emission", x_axis="Time"),
+                                             scan_type="Time Scan", x_axis="Time(ns)"),
         "wavelength_axis": format_fluoracle_csv(time_ns + 400, decay, label="x", scan_type="Emission Scan",
                                                 x_axis="Wavelength"),
     }
@@ -84,8 +85,30 @@ def test_missing_irf_file_is_named(tmp_path):
 def test_decay_given_as_irf_is_refused(tmp_path, histograms):
     time_ns, decay, _ = histograms
     path = write(tmp_path / "InP_MS_OAm.csv", time_ns, decay)
-    with pytest.raises(RawDataError, match="InP_MS_OAm.csv.*IRF"):
+    with pytest.raises(RawDataError, match="InP_MS_OAm.csv: as IRF it rises in .* a decay, not an instrument"):
         read_tcspc_csv(path, role="irf")
+
+
+def test_role_comes_from_the_sheet_not_from_type(tmp_path, histograms):
+    """A scatter recorded as a plain 'Time Scan' is a valid IRF; Type does not decide the role."""
+    time_ns, decay, irf = histograms
+    irf_path = write(tmp_path / "ludox.csv", time_ns, irf, scan_type="Time Scan")
+    decay_path = write(tmp_path / "qd.csv", time_ns, decay, scan_type="Instrument Response Time Scan")
+    got_decay, got_irf = read_tcspc_pair(decay_path, irf_path)
+    assert got_irf.role == "irf" and got_decay.role == "decay"
+    assert read_tcspc_csv(decay_path, role="measurement").role == "decay"
+    with pytest.raises(RawDataError, match=r"wide.csv: as IRF it falls to half .* slower than the decay ludox.csv"):
+        read_tcspc_pair(irf_path, write(tmp_path / "wide.csv", time_ns, np.convolve(irf, np.ones(20), "same")))
+
+
+@pytest.mark.parametrize("scan_type", ["Emission Scan", "Time-Resolved Emission"])
+def test_non_tcspc_types_are_refused(tmp_path, histograms, scan_type):
+    time_ns, decay, _ = histograms
+    path = tmp_path / "typed.csv"
+    path.write_text(format_fluoracle_csv(time_ns, decay, label="x", scan_type="Time Scan", x_axis="Time(ns)")
+                    .replace("Type,Time Scan,", f"Type,{scan_type},"))
+    with pytest.raises(RawDataError, match=f"typed.csv, line 2: .*Type '{scan_type}' is not a TCSPC time scan"):
+        read_tcspc_csv(path)
 
 
 # --- PicoQuant PHU -------------------------------------------------------------------------------

@@ -42,7 +42,31 @@ def test_descending_scan_comma_separated_and_esd(tmp_path):
     assert pattern.counts[0] == 61 and pattern.esd is not None
 
 
+def test_all_zero_esd_column_is_ignored_not_sigma_zero(tmp_path):
+    """Exporters with no esd write a third column of zeros; sigma = 0 would weight every point infinitely."""
+    rows = "\n".join(f"{10 + 0.02 * i:.2f} {100 + i} 0" for i in range(20))
+    pattern = read_xy(write(tmp_path, rows))
+    assert pattern.esd is None
+    np.testing.assert_array_equal(pattern.counts, 100 + np.arange(20))
+
+
+def test_zero_esd_allowed_where_counts_are_zero(tmp_path):
+    rows = "\n".join(f"{10 + 0.02 * i:.2f} {i} {np.sqrt(i):.4f}" for i in range(20))
+    pattern = read_xy(write(tmp_path, rows))
+    assert pattern.esd[0] == 0 and pattern.esd[4] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("header, expected", [("# Wavelength: 1.5406e-10 m", 1.5406), ("# wavelength 0.154056 nm", 1.54056),
+                                              ("# wavelength = 1.78897 A", 1.78897)])
+def test_wavelength_with_unit(tmp_path, header, expected):
+    assert read_xy(write(tmp_path, header + "\n" + GOOD_ROWS)).wavelength_A == pytest.approx(expected)
+
+
+ESD_ROWS = "\n".join(f"{10 + 0.02 * i:.2f} {100 + i} {np.sqrt(100 + i):.3f}" for i in range(20))
 BAD = {
+    "negative esd": (ESD_ROWS.replace("10.10 105 10.247", "10.10 105 -10.247"), "line 6", "negative esd"),
+    "nan esd": (ESD_ROWS.replace("10.10 105 10.247", "10.10 105 nan"), "line 6", "esd is not finite"),
+    "zero esd with counts": (ESD_ROWS.replace("10.10 105 10.247", "10.10 105 0"), "line 6", "esd 0 for counts 105"),
     "empty": ("", None, "empty"),
     "comments only": ("# wavelength 1.5406\n# nothing else\n", None, "no data rows"),
     "single column": ("\n".join(str(i) for i in range(20)), "line 1", "single column"),

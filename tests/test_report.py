@@ -92,3 +92,20 @@ def test_quantity_flags_are_validated():
     assert Quantity("q", "s", float("nan"), 0.1, "", flag="warn: no fit").value != 0
     assert flag_from([]) == "ok" and flag_from(["a", "", "a", "b"]) == "warn: a; b"
     assert merge_flags("ok", "warn: a", "warn: b; a") == "warn: a; b"
+
+
+def test_a_common_calibration_systematic_cancels_in_a_comparison_between_samples():
+    """PLQYs 79 and 76 % with +-2.7 % total sigma, of which +-2.7 % sphere calibration shared by both:
+    the difference of 3 % is significant (stat 0.1 each), though the totals overlap."""
+    regenerated = pd.DataFrame([
+        ("plqy_percent", "hot", 79.0, 2.77, "%", ""), ("plqy_percent", "cold", 76.0, 2.66, "%", ""),
+        ("plqy_sys_percent", "hot", 2.765, float("nan"), "%", ""),
+        ("plqy_sys_percent", "cold", 2.658, float("nan"), "%", ""),
+    ], columns=["quantity", "sample", "value", "uncertainty", "unit", "method"])
+    published = pd.DataFrame([claim("plqy_percent", "hot", relation="greater_than", reference="cold"),
+                              claim("plqy_percent", "hot", "80", "2")])
+    report = reproduction_report(published, regenerated)
+    assert list(report["verdict"]) == ["pass", "pass"]
+    assert report.loc[1, "uncertainty"] == 2.77  # the report still shows the total
+    without_sys = reproduction_report(published, regenerated[regenerated["quantity"] == "plqy_percent"])
+    assert without_sys.loc[0, "verdict"] == "fail"  # 3 < 2 * hypot(2.77, 2.66): the totals cannot show it

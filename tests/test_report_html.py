@@ -15,6 +15,9 @@ Snakemake 9 writes one self-contained HTML file: a React app plus a ``<script id
        least one page; a corrupt PDF gives 'failed' and the viewer's "Failed to load PDF document"),
    (c) a screenshot of that frame shows a rendered page with ink on it (the viewer drew it), and
    (d) the "info" button shows the caption; and that the app raised no JavaScript exception.
+3. Front page: the report opens on the reproduction verdict (the workflow-level ``report:`` page that
+   rule write_verdict_page writes): the landing view shows it, and every link on it opens what it
+   names - each figure's category (listing that figure's composite) or a result file's info view.
 
 If ``chromium`` is missing, the fixture installs it with apt-get when running as root (as CI does);
 otherwise the browser test is skipped with the reason. A failed install as root is a failure.
@@ -97,6 +100,7 @@ def test_report_payload_has_every_figure_captioned_and_intact(report):
     included = [("results/reproduction_report.csv", "Reproduction report"), ("results/TableS1.csv", "Table S1")]
     if (workdir / "results/provenance.json").exists():  # once rule write_provenance is in rule all
         included.append(("results/provenance.json", "Provenance"))
+    included.append(("results/reproduction_dossier.pdf", "Reproduction report"))
     for table, category in included:
         assert table in results, f"{table} not in the report"
         assert _caption_text(results[table]["caption"]), f"{table}: no caption"
@@ -355,6 +359,63 @@ def test_every_figure_loads_and_renders_in_chromium(report, browser):
         shown = browser.poll(f"document.body.innerText.replace(/\\s+/g, '').includes({needle})")
         if not shown:
             problems.append(f"{path}: caption not shown by the info view")
+    errors = [e["params"]["exceptionDetails"].get("text", "") for e in browser.events
+              if e.get("method") == "Runtime.exceptionThrown"]
+    assert not errors, f"JavaScript exceptions in the report: {errors}"
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- the front page: the verdict
+def _description_links(text: str) -> list[tuple[str, str, str]]:
+    """(kind, argument, link text) of every javascript: link in the workflow description."""
+    match = re.search(r'<script id="workflow-desc">\s*var workflow_desc = ', text)
+    assert match, "no workflow description in the report"
+    description, _ = json.JSONDecoder().raw_decode(text, match.end())
+    assert "Verdict:" in description, "the report's front page does not carry the verdict"
+    from urllib.parse import unquote
+
+    return [(kind, unquote(argument), html.unescape(label)) for kind, argument, label in re.findall(
+        r'<a class="reference external" href="javascript:app\.(showCategory|showResultInfo)\(\'([^\']*)\'\)">'
+        r'([^<]+)</a>', description)]
+
+
+def test_report_opens_on_the_verdict_and_its_links_resolve(report, browser):
+    workdir, html_path = report
+    text = html_path.read_text(encoding="utf-8")
+    results = _script_json(text, "results", "results")
+    categories = _script_json(text, "categories", "categories")
+    links = _description_links(text)
+    linked_categories = {argument for kind, argument, _ in links if kind == "showCategory"}
+    # every composite's category is linked from the verdict table, and every link names something real
+    composites = sorted(p.relative_to(workdir).as_posix() for p in (workdir / "figures").glob("Figure*.pdf"))
+    assert composites, "the run made no composite figures"
+    category_of = {path: name for name, subs in categories.items() for paths in subs.values() for path in paths}
+    assert {category_of[c] for c in composites} <= linked_categories
+    assert linked_categories <= set(categories), sorted(linked_categories - set(categories))
+    linked_files = {argument for kind, argument, _ in links if kind == "showResultInfo"}
+    assert "results/reproduction_dossier.pdf" in linked_files and linked_files <= set(results)
+
+    browser.navigate(html_path.as_uri())
+    assert browser.poll("document.body.innerText.includes('Verdict:')"), "landing view does not show the verdict"
+    problems = []
+    for kind, argument, label in links:
+        browser.navigate(html_path.as_uri())
+        clicked = browser.poll(_click_js("Array.from(document.querySelectorAll('a.reference.external'))"
+                                         f".find(a => a.innerText.trim() === {json.dumps(label)})"))
+        if not clicked:
+            problems.append(f"link {label!r} not on the landing view")
+            continue
+        if kind == "showCategory":
+            wanted = [p for p, c in category_of.items() if c == argument]
+            shown = browser.poll("(() => { const cells = Array.from(document.querySelectorAll('td'))"
+                                 ".map(td => td.innerText.trim()); return " + json.dumps(wanted)
+                                 + ".every(p => cells.includes(p)); })()")
+            if not shown:
+                problems.append(f"link {label!r}: category {argument!r} not shown with its {len(wanted)} results")
+        else:
+            caption = "".join(_caption_text(results[argument]["caption"]).split())[:60]
+            if not browser.poll(f"document.body.innerText.replace(/\\s+/g, '').includes({json.dumps(caption)})"):
+                problems.append(f"link {label!r}: result info of {argument} not shown")
     errors = [e["params"]["exceptionDetails"].get("text", "") for e in browser.events
               if e.get("method") == "Runtime.exceptionThrown"]
     assert not errors, f"JavaScript exceptions in the report: {errors}"

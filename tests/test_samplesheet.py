@@ -56,3 +56,41 @@ def test_missing_column_and_bad_number(raw_copy):
     path.write_text("\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n")
     with pytest.raises(RawDataError, match="line 2: temperature_C is not a number"):
         read_sample_sheet(raw_copy)
+
+
+def _with_curve_column(raw_copy, curves: dict[int, str]) -> list[str]:
+    """Add the optional curve column; ``curves`` maps data-row index -> value. Returns the lines."""
+    path = raw_copy / "samples.csv"
+    lines = path.read_text().splitlines()
+    out = [lines[0] + ",curve"] + [line + "," + curves.get(i, "") for i, line in enumerate(lines[1:])]
+    path.write_text("\n".join(out) + "\n")
+    return out
+
+
+def test_one_multi_curve_file_may_back_several_rows(raw_copy):
+    """The optional curve column: the same export named by two rows, one curve each, is valid; the
+    same (file, curve) twice is the copy-paste slip the uniqueness check exists for."""
+    from qdanalysis.io.samplesheet import row_dict, validate_sample_sheet
+    from conftest import ROOT
+
+    lines = _with_curve_column(raw_copy, {0: "Em 1"})
+    cells = lines[1].split(",")
+    cells[2] = cells[2] + "_repeat"  # another sample id, same file, another curve
+    cells[-1] = "2"
+    (raw_copy / "samples.csv").write_text("\n".join(lines + [",".join(cells)]) + "\n")
+    sheet = read_sample_sheet(raw_copy)
+    validate_sample_sheet(sheet, raw_copy, ROOT / "schemas" / "samples.schema.yaml")
+    check_sample_sheet(sheet, raw_copy)
+    assert row_dict(sheet.iloc[0])["curve"] == "Em 1" and row_dict(sheet.iloc[1])["curve"] is None
+    assert row_dict(sheet.iloc[-1])["curve"] == "2"  # kept as text: a label or a 1-based index
+    cells[-1] = "Em 1"
+    (raw_copy / "samples.csv").write_text("\n".join(lines + [",".join(cells)]) + "\n")
+    with pytest.raises(RawDataError, match=r"samples.csv, line 2: file '.*' with curve 'Em 1' is listed twice"):
+        check_sample_sheet(read_sample_sheet(raw_copy), raw_copy)
+
+
+def test_sheet_without_curve_column_reads_as_before(raw_copy):
+    from qdanalysis.io.samplesheet import row_dict
+
+    sheet = read_sample_sheet(raw_copy)
+    assert sheet["curve"].isna().all() and row_dict(sheet.iloc[0])["curve"] is None

@@ -34,7 +34,7 @@ from benchmarks.recovery.core import Recovered
 from qdanalysis import diffusion, icp
 from qdanalysis import ion_chromatography as ic
 from qdanalysis.elements import ATOMIC_MASS_G_MOL
-from qdanalysis.io.chromeleon import format_chromeleon_txt, read_chromeleon_txt
+from qdanalysis.io.chromeleon import read_chromeleon_txt, write_chromeleon_txt
 from qdanalysis.io.icp import read_icp_csv
 from qdanalysis.simulate import etch_geometry as geo
 from qdanalysis.simulate import etch_instruments as instruments
@@ -109,8 +109,7 @@ def _ic_quantify(rng, workdir: Path, run, blank, supernatants_mg_L) -> ic.IcSequ
     def inject(name, br, role, standard=None, matrix=0.0):
         signal = instruments.simulate_chromatogram(rng, run, br + max(rng.normal(*blank), 0.0), sim.IC_TIME_MIN, matrix)
         path = workdir / f"{name}.txt"
-        path.write_text(format_chromeleon_txt(sim.IC_TIME_MIN, signal, {"Injection": name, "Type": role}),
-                        encoding="utf-8")
+        write_chromeleon_txt(path, sim.IC_TIME_MIN, signal, {"Injection": name, "Type": role})
         paths.append(path)
         roles.append(role)
         conc.append(standard)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +10,15 @@ import numpy as np
 from qdanalysis.io.errors import RawDataError
 
 
-def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = "") -> list[str]:
+def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = "",
+                    nul_padding: bool = False) -> list[str]:
     """Return the file's lines, or raise RawDataError for a missing, empty, binary or non-UTF-8 file.
 
     Instrument software writes ASCII or UTF-8 (a BOM is tolerated), and some (Chromeleon's "Unicode"
     export) UTF-16 with a byte-order mark (``allow_utf16``); anything else is refused rather than
     guessed, because a wrong guess silently turns 'µS' or '°C' into junk. ``hint`` is appended to the
-    encoding error (e.g. how to re-export).
+    encoding error (e.g. how to re-export). ``nul_padding`` drops NUL bytes that end a line (C-string
+    padding, as PHI MultiPak leaves after VAMAS text fields); a NUL anywhere else is still binary.
     """
     path = Path(path)
     try:
@@ -31,6 +34,8 @@ def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = 
             return raw.decode("utf-16").splitlines()
         except UnicodeDecodeError:
             raise RawDataError(path, None, "UTF-16 byte-order mark but not valid UTF-16 text") from None
+    if nul_padding:
+        raw = re.sub(rb"\x00+(?=\r?\n|\r|\Z)", b"", raw)
     if b"\x00" in raw:
         raise RawDataError(path, None, "binary content (NUL bytes); expected a text export")
     try:

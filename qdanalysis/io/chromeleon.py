@@ -1,27 +1,53 @@
 """Thermo Fisher Chromeleon 7 ASCII chromatogram export (one chromatogram per file), e.g. of a
 Dionex ion chromatograph with a suppressed conductivity detector.
 
-Format ("Export -> ASCII", data + information): tab-separated ``key<TAB>value`` blocks under the
-section titles ``Raw Data:``/``Information:``, ``Injection Information:``, ``Chromatogram Data
-Information:`` and ``Signal Parameter Information:``, then ``Chromatogram Data:`` and the table::
+Format ("Export -> ASCII", data + information), as Chromeleon 7.2 writes it (public example: a
+Chromeleon 7.2.3 export of a Dionex electrochemical-detector run, ``chromeleon_comma.txt`` in
+ethanbass/chromConverterExtraTests, MIT, from angelovangel/TRACEview; copied to tests/data/real/)::
+
+    File Path	chrom://pc-99hx762/ChromeleonLocal/.../850.smp/ED_1.channel/ED_1.chm
+    Channel	ED_1
+
+    Injection Information:
+    Data Vault	ChromeleonLocal
+    Injection	20170526_MME_AA_STD-Mix2
+    ...
+    Chromatogram Data Information:
+    Time Min. (min)	0,000000
+    Data Points	3241
+    ...
+    Signal Unit	nC
+    ...
+    Signal Parameter Information:
+    Signal Info
 
     Chromatogram Data:
-    Time (min)	Step (s)	Value (µS)
-    0.000000	n.a.	0.512
-    0.003333	0.20	0.514
+    Time (min)	Step (s)	Value (nC)
+    0,000000	n.a.	-0,089600
+    0,016667	1	-0,038750
 
-``Step (s)`` of the first row is ``n.a.``. Public references used to fix this reader: the
-Chromeleon ASCII reader ``read_chromeleon`` of the R package chromConverter (ethanbass/
-chromConverter, R/read_chromeleon.R) and public example exports (e.g. a Chromeleon 7.2.9 RID export
-with ``Injection Information:`` keys ``Injection``, ``Type``, ``Injection Volume (µL)``,
-``Dilution Factor`` and ``Chromatogram Data Information:`` keys ``Time Min. (min)``, ``Data
-Points``, ``Generating Data System``).
+``key<TAB>value`` lines before the first section title (``File Path``, ``Channel``) are kept in
+:attr:`Chromatogram.preamble`; older descriptions of the export also show ``Raw Data:`` and
+``Information:`` titles, which are accepted. ``Step (s)`` of the first row is ``n.a.``. Other public
+references: the ``read_chromeleon`` reader of the R package chromConverter (ethanbass/chromConverter,
+R/read_chromeleon.R) and Python parsers that index these lines (e.g. 42 header lines before the
+table, a ``Value (µS)`` column for conductivity).
 
-Encoding: Chromeleon 7 writes Unicode; this reader accepts UTF-8 (BOM optional) and UTF-16 with a
-BOM. Anything else (e.g. an ANSI/Latin-1 export, where ``µ`` is the byte 0xB5) is refused with the
-line of the first bad byte - re-export as Unicode rather than let a guess turn ``µS`` into junk.
-Decimal-comma exports are refused (non-numeric value, with the line). The signal must be in ``µS``
-(``uS`` accepted): a ``mS`` export is refused rather than silently rescaled by 1000.
+Encoding. Chromeleon 7 writes Unicode: UTF-8 with a BOM (the public example) or UTF-16 with a
+BOM; UTF-8 without BOM is accepted too. Anything else (e.g. an ANSI/Latin-1 export, where ``µ`` is
+the byte 0xB5) is refused with the line of the first bad byte - re-export as Unicode rather than let
+a guess turn ``µS`` into junk (no real file shows a safe way to tell Latin-1 from other code pages).
+
+Decimal mark. The export follows the PC's locale: ``0,016667`` (German) or ``0.016667``. The mark is
+taken from the data table's first time value and then required everywhere (a table mixing ``,`` and
+``.`` is refused: which one is a thousands separator cannot be known). Chromeleon writes no
+thousands separators.
+
+Signal unit. The table header ``Value (<unit>)`` and the ``Signal Unit`` line must agree; the unit
+is carried in :attr:`Chromatogram.signal_unit` (``uS``/``µS``/``μS`` read as ``µS``). The reader
+asks for ``µS`` by default (suppressed conductivity, what the ion-chromatography rows need): any
+other unit (``nC`` of an amperometric detector, ``mS``, ``mAU``) is refused with a message naming it
+rather than rescaled; ``signal_unit=None`` reads any unit.
 """
 
 from __future__ import annotations
@@ -31,7 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qdanalysis.io._text import check_monotonic, parse_float, read_text_lines
+from qdanalysis.io._text import check_monotonic, read_text_lines
 from qdanalysis.io.errors import RawDataError
 
 SECTIONS = ("Raw Data:", "Information:", "Injection Information:", "Chromatogram Data Information:",
@@ -39,19 +65,30 @@ SECTIONS = ("Raw Data:", "Information:", "Injection Information:", "Chromatogram
 DATA_SECTION = "Chromatogram Data:"
 TIME_COLUMN = "Time (min)"
 STEP_COLUMN = "Step (s)"
-VALUE_UNITS = ("µS", "uS")
+MICROSIEMENS = "\u00b5S"  # micro sign, as Chromeleon writes it
+_UNIT_SPELLINGS = {"uS": MICROSIEMENS, "\u00b5S": MICROSIEMENS, "\u03bcS": MICROSIEMENS}  # u, micro, Greek mu
 
 
 @dataclass(frozen=True)
 class Chromatogram:
-    """One exported chromatogram: time (min) and conductivity (µS), with the header blocks."""
+    """One exported chromatogram: time (min) and the signal in ``signal_unit``, with the header blocks."""
 
     path: str
     time_min: np.ndarray
-    signal_uS: np.ndarray
+    signal: np.ndarray
+    signal_unit: str
     injection: dict[str, str] = field(default_factory=dict)
     data_information: dict[str, str] = field(default_factory=dict)
     signal_parameters: dict[str, str] = field(default_factory=dict)
+    preamble: dict[str, str] = field(default_factory=dict)  # File Path, Channel (before any section)
+    decimal_mark: str = "."
+
+    @property
+    def signal_uS(self) -> np.ndarray:
+        """The signal in µS; a chromatogram in another unit raises :class:`RawDataError` naming it."""
+        if self.signal_unit != MICROSIEMENS:
+            raise RawDataError(self.path, None, f"signal unit {self.signal_unit!r}: expected µS (conductivity)")
+        return self.signal
 
     @property
     def injection_name(self) -> str:
@@ -62,59 +99,52 @@ class Chromatogram:
         return self.injection.get("Type", "")
 
 
-def read_chromeleon_txt(path: str | Path, *, min_points: int = 10) -> Chromatogram:
-    """Read and validate a Chromeleon ASCII export; raise :class:`RawDataError` naming file and line."""
+def read_chromeleon_txt(path: str | Path, *, signal_unit: str | None = MICROSIEMENS,
+                        min_points: int = 10) -> Chromatogram:
+    """Read and validate a Chromeleon ASCII export; raise :class:`RawDataError` naming file and line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The exported ``.txt`` file.
+    signal_unit : str or None, optional
+        Unit the signal must have (``'µS'``, the default, for conductivity rows; ``uS`` and the
+        Greek mu are the same unit). ``None`` accepts any unit.
+    min_points : int, optional
+        Fewest data rows accepted. Default is 10.
+
+    Returns
+    -------
+    Chromatogram
+
+    Raises
+    ------
+    RawDataError
+        Naming the file and, where known, the line.
+    """
     path = Path(path)
     lines = read_text_lines(path, allow_utf16=True, hint="ANSI/Latin-1 export? re-export from Chromeleon as Unicode")
-    blocks: dict[str, dict[str, str]] = {}
-    section = None
-    data_at = None
-    for lineno, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if stripped == DATA_SECTION:
-            data_at = lineno
-            break
-        if stripped in SECTIONS:
-            section = stripped[:-1]
-            blocks.setdefault(section, {})
-            continue
-        if not stripped:
-            continue
-        if section is None:
-            raise RawDataError(path, f"line {lineno}", f"content before any section title: {stripped[:40]!r} "
-                                                       "(not a Chromeleon ASCII export?)")
-        key, _, value = line.partition("\t")
-        blocks[section][key.strip()] = value.strip()
-    if "Injection Information" not in blocks and "Chromatogram Data Information" not in blocks:
-        raise RawDataError(path, None, "no 'Injection Information:' or 'Chromatogram Data Information:' "
-                                       "section (not a Chromeleon ASCII export?)")
-    if data_at is None:
-        raise RawDataError(path, None, f"no {DATA_SECTION!r} section (export without data, or truncated)")
+    preamble, blocks, data_at = _read_header(path, lines)
     if data_at >= len(lines):
         raise RawDataError(path, f"line {data_at}", "no column header after 'Chromatogram Data:' (truncated?)")
     header = [h.strip() for h in lines[data_at].split("\t")]
     header_line = data_at + 1
     if len(header) != 3 or header[0] != TIME_COLUMN or header[1] != STEP_COLUMN or not header[2].startswith("Value ("):
         raise RawDataError(path, f"line {header_line}", f"column header {header}: expected "
-                                                        f"'{TIME_COLUMN}<TAB>{STEP_COLUMN}<TAB>Value (µS)'")
-    unit = header[2][len("Value ("):-1]
-    if unit not in VALUE_UNITS:
-        raise RawDataError(path, f"line {header_line}", f"signal unit {unit!r}: expected µS (conductivity)")
+                                                        f"'{TIME_COLUMN}<TAB>{STEP_COLUMN}<TAB>Value (<unit>)' "
+                                                        "(a single-channel 2D chromatogram)")
+    written_unit = header[2][len("Value ("):-1]
+    unit = _UNIT_SPELLINGS.get(written_unit, written_unit)
     info = blocks.get("Chromatogram Data Information", {})
-    if info.get("Signal Unit") and info["Signal Unit"] not in VALUE_UNITS:
-        raise RawDataError(path, None, f"Signal Unit {info['Signal Unit']!r} in the header: expected µS")
-    times, values = [], []
-    for lineno, line in enumerate(lines[header_line:], start=header_line + 1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 3:
-            raise RawDataError(path, f"line {lineno}", f"{len(fields)} tab-separated fields, expected 3")
-        times.append(parse_float(path, lineno, fields[0], "time"))
-        if fields[1].strip() != "n.a.":
-            parse_float(path, lineno, fields[1], "step")
-        values.append(parse_float(path, lineno, fields[2], "signal"))
-    time_min, signal = np.asarray(times), np.asarray(values)
+    header_unit = info.get("Signal Unit")
+    if header_unit and _UNIT_SPELLINGS.get(header_unit, header_unit) != unit:
+        raise RawDataError(path, f"line {header_line}", f"column 'Value ({written_unit})' disagrees with "
+                                                        f"Signal Unit {header_unit!r} in the header")
+    if signal_unit is not None and unit != _UNIT_SPELLINGS.get(signal_unit, signal_unit):
+        detector = info.get("Detector", "?")
+        raise RawDataError(path, f"line {header_line}", f"signal unit {written_unit!r} (detector {detector!r}): "
+                                                        f"expected {signal_unit} (conductivity)")
+    time_min, signal, mark = _read_table(path, lines, header_line)
     if time_min.size < min_points:
         raise RawDataError(path, f"line {header_line}", f"only {time_min.size} data rows (truncated?)")
     expected = info.get("Data Points")
@@ -127,26 +157,132 @@ def read_chromeleon_txt(path: str | Path, *, min_points: int = 10) -> Chromatogr
             raise RawDataError(path, f"line {header_line + time_min.size}",
                                f"{time_min.size} data rows but the header says Data Points {expected_n} (truncated?)")
     check_monotonic(path, time_min, "time", header_line + 1)
-    return Chromatogram(path=str(path), time_min=time_min, signal_uS=signal,
+    return Chromatogram(path=str(path), time_min=time_min, signal=signal, signal_unit=unit,
                         injection=blocks.get("Injection Information", {}), data_information=info,
-                        signal_parameters=blocks.get("Signal Parameter Information", {}))
+                        signal_parameters=blocks.get("Signal Parameter Information", {}), preamble=preamble,
+                        decimal_mark=mark)
+
+
+def _read_header(path: Path, lines: list[str]) -> tuple[dict[str, str], dict[str, dict[str, str]], int]:
+    """``key<TAB>value`` lines before the first section (preamble) and per section, and the line
+    number of ``Chromatogram Data:``."""
+    preamble: dict[str, str] = {}
+    blocks: dict[str, dict[str, str]] = {}
+    section = None
+    for lineno, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped == DATA_SECTION:
+            if "Injection Information" not in blocks and "Chromatogram Data Information" not in blocks:
+                break
+            return preamble, blocks, lineno
+        if stripped in SECTIONS:
+            section = stripped[:-1]
+            blocks.setdefault(section, {})
+            continue
+        if not stripped:
+            continue
+        key, tab, value = line.partition("\t")
+        if section is None and not tab:
+            raise RawDataError(path, f"line {lineno}", f"{stripped[:40]!r} is neither a 'key<TAB>value' line nor "
+                                                       "a section title (not a Chromeleon ASCII export?)")
+        (preamble if section is None else blocks[section])[key.strip()] = value.strip()
+    if "Injection Information" not in blocks and "Chromatogram Data Information" not in blocks:
+        raise RawDataError(path, None, "no 'Injection Information:' or 'Chromatogram Data Information:' "
+                                       "section (not a Chromeleon ASCII export?)")
+    raise RawDataError(path, None, f"no {DATA_SECTION!r} section (export without data, or truncated)")
+
+
+def _read_table(path: Path, lines: list[str], header_line: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Time and signal columns; the decimal mark is the one of the first time value."""
+    times, values = [], []
+    mark = None
+    for lineno, line in enumerate(lines[header_line:], start=header_line + 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise RawDataError(path, f"line {lineno}", f"{len(fields)} tab-separated fields, expected 3")
+        if mark is None:
+            mark = "," if "," in fields[0] else "."
+        times.append(_number(path, lineno, fields[0], "time", mark))
+        if fields[1].strip() != "n.a.":
+            _number(path, lineno, fields[1], "step", mark)
+        values.append(_number(path, lineno, fields[2], "signal", mark))
+    return np.asarray(times), np.asarray(values), mark or "."
+
+
+def _number(path: Path, lineno: int, token: str, what: str, mark: str) -> float:
+    """One number with the file's decimal mark; the other mark, text, NaN and infinity are errors."""
+    text = token.strip()
+    other = "." if mark == "," else ","
+    if other in text:
+        raise RawDataError(path, f"line {lineno}", f"{what} {text!r} has a {other!r} but the table's decimal mark "
+                                                   f"is {mark!r} (mixed decimal marks)")
+    try:
+        value = float(text.replace(",", ".") if mark == "," else text)
+    except ValueError:
+        raise RawDataError(path, f"line {lineno}", f"non-numeric {what} {text!r}") from None
+    if not np.isfinite(value):
+        raise RawDataError(path, f"line {lineno}", f"{what} is not finite ({text})")
+    return value
 
 
 def format_chromeleon_txt(time_min: np.ndarray, signal_uS: np.ndarray, injection: dict[str, str],
                           data_information: dict[str, str] | None = None,
-                          signal_parameters: dict[str, str] | None = None) -> str:
-    """The text of an export (the simulator writes files with it; UTF-8, LF line ends)."""
+                          signal_parameters: dict[str, str] | None = None, *,
+                          file_path: str | None = None, channel: str = "CD_1") -> str:
+    """The text of an export in Chromeleon 7.2's layout (CRLF line ends; write it as UTF-8 with a
+    BOM, :func:`write_chromeleon_txt`).
+
+    Parameters
+    ----------
+    time_min, signal_uS : array-like, shape (N,)
+        Retention time (min) and conductivity (µS); printed with six decimals, as Chromeleon does.
+    injection : dict
+        ``Injection Information:`` lines, in order (``Data Vault``, ``Injection``, ``Type`` ...).
+    data_information : dict, optional
+        Overrides/additions to the ``Chromatogram Data Information:`` lines the writer fills from
+        the data (time range, data points, signal unit, min/max, steps).
+    signal_parameters : dict, optional
+        ``Signal Parameter Information:`` lines. Default is an empty ``Signal Info``.
+    file_path : str, optional
+        The ``File Path`` line (a ``chrom://`` URL). Default: built from the data vault, injection
+        name and channel.
+    channel : str, optional
+        The channel name (``Channel`` lines). Default is ``'CD_1'`` (conductivity detector 1).
+    """
+    time_min = np.asarray(time_min, dtype=float)
+    signal_uS = np.asarray(signal_uS, dtype=float)
     step_s = np.diff(time_min) * 60.0
     info = {"Time Min. (min)": f"{time_min[0]:.6f}", "Time Max. (min)": f"{time_min[-1]:.6f}",
-            "Data Points": str(time_min.size), "Detector": "Conductivity", "Signal Quantity": "Conductivity",
-            "Signal Unit": "µS", "Signal Min.": f"{signal_uS.min():.3f}", "Signal Max.": f"{signal_uS.max():.3f}",
-            "Channel": "CD_1", "Min. Step (s)": f"{step_s.min():.2f}", "Max. Step (s)": f"{step_s.max():.2f}",
-            **(data_information or {})}
-    out = ["Raw Data:", "Information:", "", "Injection Information:"]
+            "Data Points": str(time_min.size), "Detector": "CD", "Generating Data System": "",
+            "Exporting Data System": "", "Operator": "", "Signal Quantity": "Conductivity",
+            "Signal Unit": MICROSIEMENS, "Signal Min.": f"{signal_uS.min():.6f}",
+            "Signal Max.": f"{signal_uS.max():.6f}", "Channel": channel, "Driver Name": "",
+            "Channel Type": "", "Min. Step (s)": _step(step_s.min()), "Max. Step (s)": _step(step_s.max()),
+            "Average Step (s)": _step(step_s.mean())}
+    info.update(data_information or {})
+    if file_path is None:
+        vault = injection.get("Data Vault", "ChromeleonLocal")
+        file_path = (f"chrom://ics/{vault}/Instrument Data/{injection.get('Injection', 'injection')}.smp/"
+                     f"{channel}.channel/{channel}.chm")
+    out = [f"File Path\t{file_path}", f"Channel\t{channel}", "", "Injection Information:"]
     out += [f"{k}\t{v}" for k, v in injection.items()]
     out += ["", "Chromatogram Data Information:"] + [f"{k}\t{v}" for k, v in info.items()]
-    out += ["", "Signal Parameter Information:"] + [f"{k}\t{v}" for k, v in (signal_parameters or {}).items()]
-    out += ["", DATA_SECTION, f"{TIME_COLUMN}\t{STEP_COLUMN}\tValue (µS)"]
-    steps = ["n.a."] + [f"{s:.2f}" for s in step_s]
-    out += [f"{t:.6f}\t{s}\t{v:.4f}" for t, s, v in zip(time_min, steps, signal_uS)]
-    return "\n".join(out) + "\n"
+    out += ["", "Signal Parameter Information:"]
+    out += [f"{k}\t{v}" for k, v in (signal_parameters or {"Signal Info": ""}).items()]
+    out += ["", DATA_SECTION, f"{TIME_COLUMN}\t{STEP_COLUMN}\tValue ({MICROSIEMENS})"]
+    steps = ["n.a."] + [_step(s) for s in step_s]
+    out += [f"{t:.6f}\t{s}\t{v:.6f}" for t, s, v in zip(time_min, steps, signal_uS)]
+    return "\r\n".join(out) + "\r\n"
+
+
+def _step(seconds: float) -> str:
+    """A sampling step as Chromeleon prints it: ``1`` for 1 s, otherwise the shortest decimal."""
+    return f"{round(float(seconds), 3):g}"
+
+
+def write_chromeleon_txt(path: str | Path, *args, **kwargs) -> None:
+    """Write :func:`format_chromeleon_txt` output as Chromeleon does: UTF-8 with a BOM, CRLF."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(format_chromeleon_txt(*args, **kwargs).encode("utf-8-sig"))

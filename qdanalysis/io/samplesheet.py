@@ -3,9 +3,10 @@
 Column types and allowed values are checked against ``schemas/samples.schema.yaml`` row by row
 (:func:`validate_sample_sheet`, whose errors name samples.csv and the line - snakemake's own
 ``validate`` says only "row 1 of data frame"); :func:`check_sample_sheet` checks what a per-row schema
-cannot: unique files, the
-files exist, one measurement per (technique, sample, role, sphere_position), and that each file still
-has the sha256 recorded in the sheet (provenance: a changed raw file stops the run before any job).
+cannot: unique files (or,
+with the optional ``curve`` column, unique (file, curve): one multi-curve export may feed several rows),
+the files exist, one measurement per (technique, sample, role, sphere_position), and that each file
+still has the sha256 recorded in the sheet (provenance: a changed raw file stops the run before any job).
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
     missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
     if missing:
         raise RawDataError(path, "line 1", f"missing column(s) {missing}")
-    if "sphere_position" not in sheet:
-        sheet["sphere_position"] = pd.NA
+    for optional in ("sphere_position", "curve"):
+        if optional not in sheet:
+            sheet[optional] = pd.NA
     for column in (*INTEGER_COLUMNS, *(c for c in FLOAT_COLUMNS if c in sheet)):
         numeric = pd.to_numeric(sheet[column], errors="coerce")
         bad = sheet[column].notna() & numeric.isna()
@@ -90,10 +92,15 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
     """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet."""
     raw_dir = Path(raw_dir)
     sheet_path = raw_dir / "samples.csv"
-    duplicated = sheet["file"].duplicated(keep=False)
+    # A multi-curve export may back several rows, one curve each; the same curve twice is a copy-paste slip.
+    curves = sheet["curve"] if "curve" in sheet else pd.Series(pd.NA, index=sheet.index)
+    duplicated = pd.DataFrame({"file": sheet["file"], "curve": curves.fillna("")}).duplicated(keep=False)
     if duplicated.any():
         line = int(duplicated.idxmax()) + 2
-        raise RawDataError(sheet_path, f"line {line}", f"file {sheet.at[duplicated.idxmax(), 'file']!r} is listed twice")
+        curve = curves.loc[duplicated.idxmax()]
+        which = "" if pd.isna(curve) else f" with curve {curve!r}"
+        raise RawDataError(sheet_path, f"line {line}", f"file {sheet.at[duplicated.idxmax(), 'file']!r}{which} "
+                                                       "is listed twice")
     key = sheet[KEY].fillna("")
     duplicated = key.duplicated(keep=False)
     if duplicated.any():

@@ -2,9 +2,13 @@
 
 Format: plain text, one point per line, ``2theta counts`` separated by whitespace or a comma, 2theta
 ascending (a descending scan is accepted and reversed); an optional third column (the counts'
-standard uncertainty, as GSAS-II and Fullprof write it) is read and kept. Lines starting with ``#``
+standard uncertainty, as GSAS-II and Fullprof write it) is read and kept. A third column of zeros
+only is a placeholder (some exporters fill the esd column with 0 when they have none) and is
+ignored - taking it as sigma = 0 would give every point infinite weight; a negative esd, or a zero
+esd on a point with counts, is refused. Lines starting with ``#``
 are comments; a comment ``# key value`` or ``# key: value`` / ``# key = value`` is kept as header
-metadata, and the keys ``wavelength`` / ``lambda`` (angstrom) or ``radiation`` / ``anode`` (``Cu``,
+metadata, and the keys ``wavelength`` / ``lambda`` (angstrom; a unit ``A``, ``nm`` or ``m`` after
+the number is honoured, as in pyFAI's ``# Wavelength: 1.5406e-10 m``) or ``radiation`` / ``anode`` (``Cu``,
 ``CuKa``, ``Co``, ``Mo``, ...) set the wavelength. Without either the wavelength defaults to Cu
 K-alpha1 (1.5406 A), which the record says (``wavelength_source``).
 
@@ -33,6 +37,7 @@ KALPHA1_A = {"cu": 1.5406, "co": 1.78897, "cr": 2.28970, "fe": 1.93604, "mo": 0.
 _WAVELENGTH_KEYS = ("wavelength", "wavelength_a", "lambda", "wavelength (a)")
 _RADIATION_KEYS = ("radiation", "anode", "target")
 _SPLIT = re.compile(r"[,\s]+")
+_WAVELENGTH_UNIT_A = {"a": 1.0, "\u00e5": 1.0, "angstrom": 1.0, "nm": 10.0, "m": 1e10}
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,10 @@ def _header_entry(comment: str) -> tuple[str, str] | None:
 def _wavelength(path, header: dict[str, str], lines_of: dict[str, int]) -> tuple[float, str]:
     for key in _WAVELENGTH_KEYS:
         if key in header:
-            token = header[key].split()[0]
-            value = parse_float(path, lines_of[key], token, "wavelength")
+            tokens = header[key].split()
+            value = parse_float(path, lines_of[key], tokens[0], "wavelength")
+            unit = tokens[1].lower() if len(tokens) > 1 else "a"
+            value *= _WAVELENGTH_UNIT_A.get(unit, 1.0)
             if not 0.1 < value < 5.0:
                 raise RawDataError(path, f"line {lines_of[key]}",
                                    f"wavelength {value} is not in angstrom (expected 0.1-5)")
@@ -126,9 +133,23 @@ def read_xy(path: str | Path, *, min_points: int = 10) -> XYPattern:
         raise RawDataError(path, f"line {rows[turned[0] + 1][0]}", "2theta axis is not strictly monotonic")
     order = np.argsort(two_theta)
     wavelength, source = _wavelength(path, header, lines_of)
+    esd = _esd(path, rows, table) if n_columns == 3 else None
     return XYPattern(path=str(path), two_theta_deg=two_theta[order], counts=table[order, 1],
                      wavelength_A=wavelength, wavelength_source=source, header=header,
-                     esd=table[order, 2] if n_columns == 3 else None)
+                     esd=esd[order] if esd is not None else None)
+
+
+def _esd(path, rows: list[tuple[int, list[str]]], table: np.ndarray) -> np.ndarray | None:
+    """The esd column, or None when it is all zeros (a placeholder, not sigma = 0)."""
+    esd, counts = table[:, 2], table[:, 1]
+    if not np.any(esd):
+        return None
+    zero = np.flatnonzero((esd == 0) & (counts > 0))
+    if zero.size:
+        i = int(zero[0])
+        raise RawDataError(path, f"line {rows[i][0]}", f"esd 0 for counts {counts[i]:g}: sigma = 0 would give "
+                                                       f"the point infinite weight")
+    return esd
 
 
 def format_xy(two_theta_deg: np.ndarray, counts: np.ndarray, *, wavelength_A: float | None = None,

@@ -56,7 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from qdanalysis.elements import ATOMIC_MASS_G_MOL
-from qdanalysis.io.chromeleon import format_chromeleon_txt
+from qdanalysis.io.chromeleon import write_chromeleon_txt
 from qdanalysis.io.icp import format_icp_csv
 from qdanalysis.simulate import etch_geometry as geo
 from qdanalysis.simulate import etch_instruments as instruments
@@ -204,14 +204,18 @@ def _ic_file(out_dir: Path, name: str, rng, br_mg_L: float, injection_type: str,
     injection = {"Data Vault": "ChromeleonLocal", "Injection": name, "Injection Number": str(number),
                  "Position": f"R{number}", "Comment": "", "Processing Method": "Anions_AS19",
                  "Instrument Method": "AS19_KOH_20mM_15min", "Type": injection_type, "Status": "Finished",
-                 "Injection Date": "3/15/2023", "Injection Volume (µL)": "25.00", "Dilution Factor": "1.0000",
-                 "Weight": "1.0000"}
+                 "Injection Date": "3/15/2023", "Injection Time": f"{9 + number // 4:02d}:{15 * (number % 4):02d}:00",
+                 "Injection Volume (µL)": "25.00", "Dilution Factor": "1.0000", "Weight": "1.0000"}
     info = {"Generating Data System": "Chromeleon 7.2.10 ES", "Exporting Data System": "Chromeleon 7.2.10 ES",
             "Operator": "analyst", "Driver Name": "ICS6000.dll", "Channel Type": "Analog"}
     signal = chromatogram(rng, br_mg_L, matrix=matrix, run=run)
-    path.write_text(format_chromeleon_txt(IC_TIME_MIN, signal, injection, info,
-                                          {"Signal Info": "Suppressed conductivity, ADRS 600 suppressor"}),
-                    encoding="utf-8")
+    # Kept at 0.1 nS resolution (the values written before the export layout changed; the export
+    # prints six decimals).
+    signal = np.array([float(f"{value:.4f}") for value in signal])
+    write_chromeleon_txt(path, IC_TIME_MIN, signal, injection, info,
+                         {"Signal Info": "Suppressed conductivity, ADRS 600 suppressor"},
+                         file_path=f"chrom://ics-6000/ChromeleonLocal/Instrument Data/ICS-6000/{name}.smp/"
+                                   "CD_1.channel/CD_1.chm")
     return file
 
 

@@ -1,51 +1,632 @@
-"""Forward model for the optical slice: Cary UV-vis CSV, Fluoracle PL and integrating-sphere scans.
+"""Forward model of the optical slice: Cary UV-vis CSV, Fluoracle PL scans and integrating-sphere scans.
 
-Ground truth. Numbers the paper states are used as given; the rest are assumptions, flagged here:
+The physics here is written from the experiment, not from the analysis (``qdanalysis.absorption``,
+``qdanalysis.pl``, ``qdanalysis.plqy`` assume nothing of it and are not imported), and it contains
+effects none of those analyses model:
 
-* valley depth (Fig S1a, text p. 2): InP core 0.43, InP/ZnSe(thin) 0.53, InP/ZnSe/ZnSeS 0.58,
-  InP/ZnSe/ZnSeS/ZnS 0.54. Assumed: first-exciton wavelengths (465, 490, 500, 502 nm), VD of the
-  treated and oxidised samples, and the whole absorption shape (two excitonic Gaussians in energy,
-  a rising interband continuum, ZnSe/ZnS shell absorption edges, Rayleigh-like lambda^-4 scatter,
-  a linear baseline drift and 6e-4 white noise).
-* PL FWHM: InP/ZnSe/ZnSeS 36.5 nm, pristine multishell 36.9 nm, ZnBr2-treated 37.0 nm (text). Assumed:
-  peak wavelengths (~531 nm; ZnBr2 and ZnCl2 red-shifted by 2-2.5 nm, as the text says "slight"),
-  the other FWHMs, a Gaussian band in energy, 25 counts/channel dark level, Poisson counting.
-  The truth FWHM is the half-maximum width of the noiseless wavelength spectrum, solved for exactly.
+* **A size distribution mapped through confinement.** A batch of QDs is a Gaussian distribution of
+  diameters d (relative standard deviation ``dispersion``); transition n of a dot lies at
+  ``E_n(d) = E_limit + r_n * E_conf * (d / d_mean)**-k`` (k = 1-2: effective-mass confinement
+  softened by band non-parabolicity, e.g. Norris & Bawendi, Phys. Rev. B 1996, 53, 16338). The
+  1/d^k mapping turns a symmetric size distribution into an energy distribution with a tail to high
+  energy (small dots).
+* **Absorption** (:func:`absorbance_curve`): three excitonic transitions per dot (Gaussian
+  homogeneous lines, oscillator strength growing ~d), an interband continuum growing with the dot
+  volume (d^3) above a size-dependent onset, shell absorption (ZnSe / ZnS band edges with an Urbach
+  tail), a lambda^-n scattering extinction, a cuvette/baseline offset and slope, the spectrometer
+  bandpass (a triangular slit applied to the *transmittance*, as the instrument does) and
+  photometric noise that grows as 10^(A/2) (shot noise of the transmitted beam).
+* **Emission** (:func:`emission_density_per_ev`): each dot emits a Huang-Rhys LO-phonon progression
+  of sech-shaped lines (low-energy sideband), weighted by its absorption at the excitation (~d^3);
+  optionally a broad trap band below the band edge; then the Jacobian to counts per nm, the
+  emission monochromator's triangular bandpass, a Rayleigh wing of the excitation, a dark level and
+  Poisson counting (:func:`pl_counts`).
+* **Integrating sphere** (:func:`sphere_scans`): the excitation line (triangular excitation bandpass,
+  Lorentzian grating-scatter wings, a flat stray-light pedestal) in an empty sphere, with the sample
+  out of the beam (diffuse light absorbed with probability mu(lambda)) and in the beam (direct
+  absorptance a(lambda), then diffuse); emitted light is diffuse and re-absorbed by the sample with
+  the same mu(lambda) wherever emission and absorption overlap (self-absorption, followed by
+  re-emission); the sphere + detector spectral correction carries a residual error
+  (:class:`SphereSetup`); dark counts and Poisson counting.
+
+Truths are defined on the *noiseless recorded* curves (after the instrument bandpass, before dark,
+background and noise): the first exciton is the longest-wavelength maximum of the recorded absorbance,
+the valley the lowest point between it and where the curve next rises above it on the blue side,
+VD = 1 - A_valley/A_peak; the PL peak and FWHM are the maximum and half-maximum width of the recorded
+emission (per nm, and per eV after the lambda^2/hc Jacobian); the PLQY is the intrinsic quantum yield
+(before self-absorption and calibration error) and the absorptance the direct-beam absorptance averaged
+over the excitation line.
+
+Ground truth of the shipped raw tree. Numbers the paper states are used as given; the rest are
+assumptions:
+
+* valley depth (Fig S1a, text p. 13120): InP core 0.43, InP/ZnSe(thin) 0.53, InP/ZnSe/ZnSeS 0.58,
+  InP/ZnSe/ZnSeS/ZnS 0.54 [paper]. Assumed: first-exciton wavelengths (465, 490, 500, 502 nm), the VD
+  of the treated and oxidised samples, the InP / CdSe electronic-structure parameters of
+  :data:`MATERIALS`, ZnSe(S) shell edges, scatter, baseline, the Cary 60's fixed 1.5 nm spectral
+  bandwidth, and a photometric noise of 6e-4 at zero absorbance.
+* PL FWHM: InP/ZnSe/ZnSeS 36.5 nm, pristine multishell 36.9 nm, ZnBr2-treated 37.0 nm (text) [paper].
+  Assumed: peak wavelengths (~531 nm; ZnBr2 and ZnCl2 red-shifted by 2-2.5 nm, as the text says
+  "slight"), the other FWHMs, the line shape (material presets), 1 nm emission bandpass, 25
+  counts/channel dark level, a weak excitation wing, 4e4 peak counts.
 * PLQY: InP/ZnSe(thin) 38 %, InP/ZnSe/ZnSeS 53 %, multishell 73 %, ZnBr2 86 % (text); oxidised CdSe/ZnS
-  32 -> 42 %, InP/ZnSeS 21 -> 33 % (text). Assumed: OAm 68 %, ZnCl2 82 %, ZnI2 79 %, OAm-Cl 81 %,
+  32 -> 42 %, InP/ZnSeS 21 -> 33 % (text) [paper]. Assumed: OAm 68 %, ZnCl2 82 %, ZnI2 79 %, OAm-Cl 81 %,
   OAm-Br 84 %, OAm-I 78 %, and the ZnBr2 temperature series 76/79/81/84/86 % at 80/160/200/240/300 C
   (Fig 3b shows a monotonic rise; 300 C equals the main ZnBr2 sample).
 * FWHM vs treatment time (Fig 3d): assumed FWHM(t) = 36.9 nm + dF (1 - exp(-t/tau)), with dF = 1.2,
   0.6, 0.1 nm and tau = 20, 15, 10 min at 160, 240, 300 C, so 300 C is narrowest (as the text says).
-* Sphere (de Mello): absorptance 0.30-0.50 drawn per sample, out-of-beam absorption 10 % of it, laser
-  at 450 nm (sigma 1 nm), ~2e7 integrated laser counts, 30 counts/channel dark level.
+* Sphere (de Mello): absorptance 0.30-0.50 drawn per sample, out-of-beam absorption 10 % of it,
+  scans 430-850 nm (past the oxidised samples' trap bands), excitation 450 nm with a 2 nm bandpass, ~2e7 integrated excitation counts, 30 counts/channel dark
+  level; the shipped instrument's spectral-correction error is fixed at +0.6 % (emission relative to
+  the excitation line) with a 0.3 % ripple, inside the 2.4-4.2 % comparability of corrected emission
+  spectra reported by Resch-Genger et al., Anal. Chem. 2012, 84, 3889 - a random draw of that size
+  could move a published PLQY past its +-2 % tolerance, which would test the paper, not the pipeline.
+
+The functions are public so that ``benchmarks/recovery/optical.py`` can draw other truths: design a
+sample with :func:`design_absorption` / :func:`design_emission`, then simulate a scan.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.signal import find_peaks
+from scipy.signal import fftconvolve
 
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.simulate.samples import (TEMPERATURES_C, TIMES_MIN, sheet_row, temperature_sample,
                                         time_series_sample)
 
-HC = 1239.841984
+HC = 1239.841984  # h c in eV nm (CODATA 2018)
+FINE_STEP_NM = 0.05  # wavelength step on which the instrument bandpass is applied
+SECH_FWHM = 2 * math.acosh(2.0)  # FWHM of sech(x) in units of x
 
-# sample: (first-exciton nm, VD, shell edge nm or None)
+
+# ------------------------------------------------------------------------------------------ instrument
+def triangular_slit(step_nm: float, bandpass_nm: float) -> np.ndarray:
+    """Unit-sum triangular slit function (FWHM = ``bandpass_nm``) sampled every ``step_nm``."""
+    half = max(int(math.ceil(bandpass_nm / step_nm)), 1)
+    offsets = np.arange(-half, half + 1) * step_nm
+    kernel = np.clip(1 - np.abs(offsets) / bandpass_nm, 0, None)
+    return kernel / kernel.sum()
+
+
+def fine_grid(start_nm: float, stop_nm: float, margin_nm: float = 0.0, step_nm: float = FINE_STEP_NM) -> np.ndarray:
+    return np.arange(start_nm - margin_nm, stop_nm + margin_nm + step_nm / 2, step_nm)
+
+
+def apply_bandpass(fine_nm: np.ndarray, values: np.ndarray, bandpass_nm: float) -> np.ndarray:
+    """What a scanning monochromator of bandpass ``bandpass_nm`` records at each fine-grid point.
+
+    The edges (within one bandpass of either end) are only approximately right; callers compute on a
+    grid extended by a margin and sample inside it.
+    """
+    if bandpass_nm <= 0:
+        return values
+    kernel = triangular_slit(fine_nm[1] - fine_nm[0], bandpass_nm)
+    padded = np.pad(values, kernel.size // 2, mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+def sample_at(fine_nm: np.ndarray, values: np.ndarray, channels_nm: np.ndarray) -> np.ndarray:
+    return np.interp(channels_nm, fine_nm, values)
+
+
+# ------------------------------------------------------------------------------------------ QD batches
+@dataclass(frozen=True)
+class QDEnsemble:
+    """A batch of QDs: a Gaussian diameter distribution and its confinement energies.
+
+    A dot of relative size ``u = d / d_mean`` has transition n at
+    ``limit_ev + transition_ratios[n] * confinement_ev * u**-exponent``.
+    """
+
+    limit_ev: float
+    confinement_ev: float
+    exponent: float
+    dispersion: float
+    transition_ratios: tuple[float, ...] = (1.0, 1.3, 1.75)
+    transition_strengths: tuple[float, ...] = (1.0, 0.5, 1.0)
+    homogeneous_ev: float = 0.06  # FWHM of one dot's excitonic absorption line (room temperature)
+    continuum_ratio: float = 1.6  # interband continuum onset, in units of the confinement energy
+    continuum_strength: float = 1.5
+
+
+def size_quadrature(dispersion: float, n: int = 81) -> tuple[np.ndarray, np.ndarray]:
+    """Relative sizes u and normalised Gaussian weights covering +-4.5 standard deviations (u >= 0.25)."""
+    u = np.linspace(max(0.25, 1 - 4.5 * dispersion), 1 + 4.5 * dispersion, n)
+    w = np.exp(-0.5 * ((u - 1) / dispersion) ** 2)
+    return u, w / w.sum()
+
+
+def transition_energy(ensemble: QDEnsemble, u, ratio: float = 1.0):
+    return ensemble.limit_ev + ratio * ensemble.confinement_ev * np.asarray(u, dtype=float) ** -ensemble.exponent
+
+
+def ensemble_absorption(energy_ev: np.ndarray, ensemble: QDEnsemble) -> np.ndarray:
+    """Absorption (arbitrary units) of the batch at ``energy_ev``: excitonic lines plus continuum."""
+    energy = np.asarray(energy_ev, dtype=float)[None, :]
+    u, weight = size_quadrature(ensemble.dispersion)
+    u, weight = u[:, None], weight[:, None]
+    sigma = ensemble.homogeneous_ev / (2 * math.sqrt(2 * math.log(2)))
+    lines = np.zeros((u.shape[0], energy.shape[1]))
+    for ratio, strength in zip(ensemble.transition_ratios, ensemble.transition_strengths):
+        centre = transition_energy(ensemble, u, ratio)
+        lines += strength * u * np.exp(-0.5 * ((energy - centre) / sigma) ** 2)
+    onset = transition_energy(ensemble, u, ensemble.continuum_ratio)
+    softness = 0.12  # eV: the onset is smeared by the same phonon broadening as the lines
+    continuum = ensemble.continuum_strength * u**3 * np.sqrt(softness * np.logaddexp(0, (energy - onset) / softness))
+    return (weight * (lines + continuum)).sum(axis=0)
+
+
+# ------------------------------------------------------------------------------------------ absorption
+@dataclass(frozen=True)
+class AbsorptionSample:
+    """Everything that shapes a recorded absorbance spectrum (see :func:`absorbance_curve`)."""
+
+    ensemble: QDEnsemble
+    scale: float = 0.1  # absorbance per unit of ensemble_absorption
+    shell_edge_ev: float | None = None  # ZnSe ~2.7 eV, ZnS ~3.6 eV
+    shell_strength: float = 0.0  # absorbance units per sqrt(eV) above the shell edge
+    shell_urbach_ev: float = 0.015  # the tail falls as exp((E - edge) / (2 * shell_urbach_ev))
+    scatter_at_400nm: float = 0.02
+    scatter_exponent: float = 4.0
+    offset: float = 0.0
+    slope_per_100nm: float = 0.0
+    bandpass_nm: float = 1.5
+
+
+def sample_absorbance(wavelength_nm, sample: AbsorptionSample, *, include_scatter: bool = True) -> np.ndarray:
+    """True absorbance of the sample (no instrument): QDs + shell (+ scattering extinction)."""
+    wavelength = np.asarray(wavelength_nm, dtype=float)
+    energy = HC / wavelength
+    absorbance = sample.scale * ensemble_absorption(energy, sample.ensemble)
+    if sample.shell_edge_ev is not None and sample.shell_strength > 0:
+        u = sample.shell_urbach_ev
+        edge = np.logaddexp(0, (energy - sample.shell_edge_ev) / u)
+        absorbance = absorbance + sample.shell_strength * np.sqrt(u * edge)
+    if include_scatter:
+        absorbance = absorbance + sample.scatter_at_400nm * (400.0 / wavelength) ** sample.scatter_exponent
+    return absorbance
+
+
+def absorbance_curve(wavelength_nm, sample: AbsorptionSample) -> np.ndarray:
+    """Noiseless absorbance as the spectrophotometer records it at ``wavelength_nm``.
+
+    The slit averages the transmitted *intensity*, so the bandpass acts on 10^-A, not on A; the
+    baseline offset/slope (cuvette and solvent mismatch) is added afterwards.
+    """
+    channels = np.asarray(wavelength_nm, dtype=float)
+    fine = fine_grid(channels.min(), channels.max(), 2 * sample.bandpass_nm + 1)
+    transmitted = apply_bandpass(fine, 10.0 ** -sample_absorbance(fine, sample), sample.bandpass_nm)
+    recorded = -np.log10(sample_at(fine, transmitted, channels))
+    return recorded + sample.offset + sample.slope_per_100nm * (channels - 550.0) / 100.0
+
+
+@dataclass(frozen=True)
+class AbsorptionTruth:
+    first_exciton_nm: float
+    valley_nm: float
+    valley_depth: float
+    peak_absorbance: float
+
+
+def _refine_vertex(x, y, i) -> tuple[float, float]:
+    """Vertex of the parabola through points i-1, i, i+1 (x uniform)."""
+    if i <= 0 or i >= len(y) - 1:
+        return float(x[i]), float(y[i])
+    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
+    denom = y0 - 2 * y1 + y2
+    shift = 0.0 if denom == 0 else 0.5 * (y0 - y2) / denom
+    step = x[1] - x[0]
+    return float(x[i] + shift * step), float(y1 - 0.25 * (y0 - y2) * shift)
+
+
+def absorption_features(wavelength_nm, absorbance, search_range_nm=(400.0, 750.0)) -> AbsorptionTruth | None:
+    """First exciton, valley and VD of a *noiseless* curve on a fine uniform grid (None if absent).
+
+    First exciton: the longest-wavelength local maximum inside the search range. Valley: the lowest
+    point between it and the nearest point on its blue side where the curve rises above the peak
+    (or the search range's start).
+    """
+    x = np.asarray(wavelength_nm, dtype=float)
+    y = np.asarray(absorbance, dtype=float)
+    inside = np.flatnonzero((x >= search_range_nm[0]) & (x <= search_range_nm[1]))
+    if inside.size < 5:
+        return None
+    lo, hi = inside[0], inside[-1]
+    d = np.diff(y)
+    maxima = [i for i in range(max(lo, 1), min(hi, len(y) - 2) + 1) if d[i - 1] > 0 and d[i] <= 0]
+    if not maxima:
+        return None
+    peak = maxima[-1]
+    above = np.flatnonzero(y[lo:peak] > y[peak])
+    start = lo + (above[-1] + 1 if above.size else 0)
+    if peak - start < 2:
+        return None
+    valley = start + int(np.argmin(y[start:peak]))
+    if valley <= start and start == lo:
+        return None  # the curve falls all the way to the range's edge: no valley
+    peak_nm, peak_value = _refine_vertex(x, y, peak)
+    valley_nm, valley_value = _refine_vertex(x, y, valley)
+    return AbsorptionTruth(peak_nm, valley_nm, 1 - valley_value / peak_value, peak_value)
+
+
+def _features_near(sample: AbsorptionSample, exciton_nm: float, search_range_nm) -> AbsorptionTruth | None:
+    lo = max(search_range_nm[0], exciton_nm - 160.0)
+    hi = min(search_range_nm[1], exciton_nm + 120.0)
+    grid = fine_grid(lo, hi, step_nm=FINE_STEP_NM)
+    return absorption_features(grid, absorbance_curve(grid, sample), (lo, hi))
+
+
+def design_absorption(exciton_nm: float, valley_depth: float, template: AbsorptionSample, *,
+                      search_range_nm=(400.0, 750.0), peak_absorbance: float | None = None) -> AbsorptionSample:
+    """The template with its size dispersion and energy offset solved so that the recorded curve has
+    its first exciton at ``exciton_nm`` and valley depth ``valley_depth`` (and, optionally, the given
+    absorbance at the first exciton). Raises ValueError if the target cannot be reached."""
+    sample = template
+
+    def with_params(dispersion, limit_ev):
+        return replace(sample, ensemble=replace(sample.ensemble, dispersion=dispersion, limit_ev=limit_ev))
+
+    limit = HC / exciton_nm - sample.ensemble.confinement_ev
+    dispersion = sample.ensemble.dispersion
+    for _ in range(6):
+        limit = _solve_position(lambda lim: _features_near(with_params(dispersion, lim), exciton_nm, search_range_nm),
+                                limit, exciton_nm, lambda f: f.first_exciton_nm)
+
+        def vd_mismatch(disp):
+            feats = _features_near(with_params(disp, limit), exciton_nm, search_range_nm)
+            return (-1.0 if feats is None else feats.valley_depth) - valley_depth
+
+        dispersion = float(brentq(vd_mismatch, 0.004, 0.35, xtol=1e-7))
+        feats = _features_near(with_params(dispersion, limit), exciton_nm, search_range_nm)
+        if feats is not None and abs(feats.first_exciton_nm - exciton_nm) < 2e-3 and \
+                abs(feats.valley_depth - valley_depth) < 1e-5:
+            break
+    sample = with_params(dispersion, limit)
+    if peak_absorbance is not None:
+        # scale every absorbing part (QDs, shell, scatter) to the wanted first-exciton absorbance, then
+        # solve again: the baseline offset does not scale, so VD moves a little
+        feats = _features_near(sample, exciton_nm, search_range_nm)
+        factor = peak_absorbance / feats.peak_absorbance
+        template = replace(sample, scale=sample.scale * factor, shell_strength=sample.shell_strength * factor,
+                           scatter_at_400nm=sample.scatter_at_400nm * factor)
+        return design_absorption(exciton_nm, valley_depth, template, search_range_nm=search_range_nm)
+    return sample
+
+
+def _solve_position(features_of, limit_ev, target_nm, position_of, tol_nm=1e-3) -> float:
+    """Shift the energy offset until the feature sits at ``target_nm`` (secant on 1/lambda)."""
+    for _ in range(30):
+        feats = features_of(limit_ev)
+        if feats is None:
+            raise ValueError(f"no first-exciton maximum near {target_nm:.1f} nm for this template")
+        error_ev = HC / target_nm - HC / position_of(feats)
+        if abs(position_of(feats) - target_nm) < tol_nm:
+            return limit_ev
+        limit_ev += error_ev
+    return limit_ev
+
+
+def absorbance_scan(rng, wavelength_nm, sample: AbsorptionSample, noise_at_zero: float = 6e-4) -> np.ndarray:
+    """Recorded absorbance with photometric noise sigma = noise_at_zero * 10^(A/2)."""
+    clean = absorbance_curve(wavelength_nm, sample)
+    sigma = noise_at_zero * 10.0 ** (0.5 * np.clip(clean, 0.0, 3.0))
+    return clean + rng.normal(0.0, 1.0, clean.shape) * sigma
+
+
+# ------------------------------------------------------------------------------------------ emission
+@dataclass(frozen=True)
+class EmissionLine:
+    """Ensemble emission: size distribution x vibronic progression, plus an optional trap band.
+
+    The zero-phonon emission of a dot of relative size u lies at
+    ``limit_ev + confinement_ev * u**-exponent`` (the Stokes shift is in ``limit_ev``); each dot's
+    emission is weighted by its absorption at the excitation (~u^3) and spread into a Huang-Rhys
+    progression (factor ``huang_rhys``, phonon ``phonon_ev``) of sech lines of FWHM ``homogeneous_ev``.
+    """
+
+    limit_ev: float
+    confinement_ev: float
+    exponent: float
+    dispersion: float
+    huang_rhys: float = 0.3
+    phonon_ev: float = 0.043
+    homogeneous_ev: float = 0.06
+    trap_fraction: float = 0.0
+    trap_shift_ev: float = 0.35
+    trap_width_ev: float = 0.3
+
+
+def _energy_grid(line: EmissionLine, step_ev: float = 5e-4) -> np.ndarray:
+    centre = line.limit_ev + line.confinement_ev
+    spread = line.exponent * line.confinement_ev * line.dispersion
+    lo = centre - 6 * spread - 4 * line.homogeneous_ev - (line.huang_rhys * 4 + 3) * line.phonon_ev \
+        - (line.trap_shift_ev + 1.5 * line.trap_width_ev if line.trap_fraction > 0 else 0.0)
+    hi = centre + 8 * spread + 4 * line.homogeneous_ev
+    return np.arange(max(lo, 0.5), hi, step_ev)
+
+
+def emission_density_per_ev(energy_ev: np.ndarray, line: EmissionLine) -> np.ndarray:
+    """Photons per eV (arbitrary scale) at ``energy_ev`` (uniform ascending grid)."""
+    energy = np.asarray(energy_ev, dtype=float)
+    step = energy[1] - energy[0]
+    # zero-phonon energies of the size distribution: u = ((E - limit)/conf)^(-1/k), weight N(u;1,s) u^3 |du/dE|
+    reduced = np.clip((energy - line.limit_ev) / line.confinement_ev, 1e-9, None)
+    u = reduced ** (-1.0 / line.exponent)
+    du_de = u / (line.exponent * np.clip(energy - line.limit_ev, 1e-9, None))
+    zero_phonon = np.exp(-0.5 * ((u - 1) / line.dispersion) ** 2) * u**3 * du_de
+    zero_phonon[energy <= line.limit_ev] = 0.0
+    # one dot's spectrum: Poisson-weighted phonon replicas (Huang-Rhys), each a sech line
+    width = line.homogeneous_ev / SECH_FWHM
+    n_rep = int(line.huang_rhys * 4 + 4)
+    reach = 12 * width + n_rep * line.phonon_ev
+    offsets = np.arange(-int(12 * width / step) - 1, int(reach / step) + 2) * step  # E_zero_phonon - E
+    kernel = np.zeros_like(offsets)
+    for k in range(n_rep):
+        weight = math.exp(-line.huang_rhys) * line.huang_rhys**k / math.factorial(k)
+        kernel += weight / np.cosh((offsets - k * line.phonon_ev) / width)
+    # I(E) = sum_E0 ZP(E0) K(E0 - E): a correlation, i.e. a convolution with the reversed kernel
+    density = fftconvolve(zero_phonon, kernel[::-1], mode="full")
+    start = int(round(-offsets[0] / step))  # index where E0 - E = 0 lines up: shift by the kernel's negative part
+    density = density[kernel.size - 1 - start: kernel.size - 1 - start + energy.size]
+    density = np.clip(density, 0.0, None) / max(density.max(), 1e-300)
+    if line.trap_fraction > 0:
+        trap_sigma = line.trap_width_ev / (2 * math.sqrt(2 * math.log(2)))
+        trap = np.exp(-0.5 * ((energy - (line.limit_ev + line.confinement_ev - line.trap_shift_ev)) / trap_sigma) ** 2)
+        band_total = density.sum()
+        density = density + line.trap_fraction / (1 - line.trap_fraction) * band_total * trap / trap.sum()
+    return density
+
+
+def emission_density_per_nm(wavelength_nm: np.ndarray, line: EmissionLine) -> np.ndarray:
+    """Photons per nm (same arbitrary scale) at ``wavelength_nm``: I(lambda) = I(E) hc / lambda^2."""
+    energy = _energy_grid(line)
+    density = emission_density_per_ev(energy, line)
+    wavelength = np.asarray(wavelength_nm, dtype=float)
+    return np.interp(HC / wavelength, energy, density, left=0.0, right=0.0) * HC / wavelength**2
+
+
+def recorded_emission(wavelength_nm: np.ndarray, line: EmissionLine, bandpass_nm: float) -> np.ndarray:
+    """Emission as the scanning monochromator records it at ``wavelength_nm`` (noiseless, no background)."""
+    channels = np.asarray(wavelength_nm, dtype=float)
+    fine = fine_grid(channels.min(), channels.max(), 2 * bandpass_nm + 1)
+    recorded = apply_bandpass(fine, emission_density_per_nm(fine, line), bandpass_nm)
+    return sample_at(fine, recorded, channels)
+
+
+@dataclass(frozen=True)
+class EmissionTruth:
+    peak_nm: float
+    fwhm_nm: float
+    peak_ev: float
+    fwhm_mev: float
+
+
+def _peak_and_width(x, y) -> tuple[float, float]:
+    """Maximum (parabolic vertex) and half-maximum width (linear crossings) of a fine noiseless curve."""
+    top = int(np.argmax(y))
+    peak, height = _refine_vertex(x, y, top)
+    half = height / 2
+    left = np.flatnonzero(y[:top] < half)
+    right = np.flatnonzero(y[top:] < half)
+    if left.size == 0 or right.size == 0:
+        return peak, math.nan
+    i, j = left[-1], top + right[0]
+    x_left = x[i] + (half - y[i]) / (y[i + 1] - y[i]) * (x[i + 1] - x[i])
+    x_right = x[j - 1] + (half - y[j - 1]) / (y[j] - y[j - 1]) * (x[j] - x[j - 1])
+    return peak, float(x_right - x_left)
+
+
+def emission_truth(line: EmissionLine, bandpass_nm: float, *, in_energy: bool = True) -> EmissionTruth:
+    """Peak and FWHM of the recorded (bandpass-convolved) emission, per nm and (if ``in_energy``) per eV."""
+    energy = _energy_grid(line)
+    lo, hi = HC / energy[-1], HC / energy[0]
+    fine = fine_grid(lo, hi, 2 * bandpass_nm + 1, step_nm=0.01)
+    fine = fine[fine > 0]
+    recorded = apply_bandpass(fine, emission_density_per_nm(fine, line), bandpass_nm)
+    peak_nm, fwhm_nm = _peak_and_width(fine, recorded)
+    if not in_energy:
+        return EmissionTruth(peak_nm, fwhm_nm, math.nan, math.nan)
+    energy_axis = HC / fine[::-1]
+    per_ev = (recorded * fine**2 / HC)[::-1]
+    # resample onto a uniform energy grid for the vertex refinement
+    uniform = np.arange(energy_axis[0], energy_axis[-1], 1e-5)
+    peak_ev, fwhm_ev = _peak_and_width(uniform, np.interp(uniform, energy_axis, per_ev))
+    return EmissionTruth(peak_nm, fwhm_nm, peak_ev, 1e3 * fwhm_ev)
+
+
+def design_emission(peak_nm: float, fwhm_nm: float, template: EmissionLine, bandpass_nm: float) -> EmissionLine:
+    """The template with its size dispersion and energy offset solved so that the recorded emission
+    peaks at ``peak_nm`` with half-maximum width ``fwhm_nm``. Raises ValueError if unreachable."""
+    line = replace(template, limit_ev=HC / peak_nm - template.confinement_ev)
+    for _ in range(6):
+        for _ in range(30):
+            truth = emission_truth(line, bandpass_nm, in_energy=False)
+            if abs(truth.peak_nm - peak_nm) < 1e-4:
+                break
+            line = replace(line, limit_ev=line.limit_ev + HC / peak_nm - HC / truth.peak_nm)
+
+        def width_mismatch(dispersion, line=line):
+            return emission_truth(replace(line, dispersion=dispersion), bandpass_nm, in_energy=False).fwhm_nm - fwhm_nm
+
+        line = replace(line, dispersion=float(brentq(width_mismatch, 2e-4, 0.3, xtol=1e-8)))
+        truth = emission_truth(line, bandpass_nm, in_energy=False)
+        if abs(truth.peak_nm - peak_nm) < 1e-4 and abs(truth.fwhm_nm - fwhm_nm) < 1e-4:
+            break
+    return line
+
+
+def pl_counts(rng, wavelength_nm, line: EmissionLine, *, peak_counts: float = 4.0e4, dark_counts: float = 25.0,
+              bandpass_nm: float = 1.0, excitation_nm: float = 450.0, rayleigh_at_10nm: float = 2e-4) -> np.ndarray:
+    """Poisson counts of a PL emission scan.
+
+    Mean counts: the recorded emission scaled to ``peak_counts`` at its maximum, plus the grating-scatter
+    wing of the excitation line (``rayleigh_at_10nm`` of the emission peak at 10 nm from the
+    excitation, falling as 1/(lambda - lambda_ex)^2) and a flat dark level.
+    """
+    channels = np.asarray(wavelength_nm, dtype=float)
+    emission = recorded_emission(channels, line, bandpass_nm)
+    distance = np.clip(channels - excitation_nm, 2.0, None)
+    wing = rayleigh_at_10nm * (10.0 / distance) ** 2
+    mean = peak_counts * (emission / emission.max() + wing) + dark_counts
+    return rng.poisson(mean).astype(float)
+
+
+# ------------------------------------------------------------------------------------------ sphere
+@dataclass(frozen=True)
+class SphereSetup:
+    """Integrating-sphere measurement conditions and the instrument's imperfections.
+
+    ``calibration_error``: the sphere + detector spectral correction's residual error, as a relative
+    error of the corrected responsivity at wavelengths >= ``calibration_transition_nm`` red of the
+    excitation (reached smoothly from 0 at the excitation line), plus a sinusoidal ripple of amplitude
+    ``ripple`` and period ``ripple_period_nm``.
+    """
+
+    excitation_nm: float = 450.0
+    excitation_bandpass_nm: float = 2.0
+    emission_bandpass_nm: float = 1.0
+    wing_fraction: float = 0.01  # share of the excitation line in Lorentzian grating-scatter wings
+    wing_hwhm_nm: float = 2.5
+    stray_per_nm: float = 3e-7  # flat stray-light pedestal, fraction of the excitation per nm
+    excitation_counts: float = 2.0e7  # summed counts of the empty-sphere excitation line
+    dark_counts: float = 30.0
+    calibration_error: float = 0.006
+    calibration_transition_nm: float = 40.0
+    ripple: float = 0.003
+    ripple_period_nm: float = 180.0
+    ripple_phase: float = 0.0
+
+
+def excitation_density(fine_nm: np.ndarray, setup: SphereSetup) -> np.ndarray:
+    """Photons per nm leaving the excitation monochromator (unit integral of line + wings)."""
+    offset = fine_nm - setup.excitation_nm
+    core = np.clip(1 - np.abs(offset) / setup.excitation_bandpass_nm, 0, None) / setup.excitation_bandpass_nm
+    wings = setup.wing_hwhm_nm / math.pi / (offset**2 + setup.wing_hwhm_nm**2)
+    return (1 - setup.wing_fraction) * core + setup.wing_fraction * wings
+
+
+def responsivity_error(wavelength_nm, setup: SphereSetup) -> np.ndarray:
+    """Relative error (1 + delta) of the spectral correction at ``wavelength_nm``."""
+    x = np.clip((np.asarray(wavelength_nm, dtype=float) - setup.excitation_nm) / setup.calibration_transition_nm, 0, 1)
+    smooth_step = x * x * (3 - 2 * x)
+    phase = 2 * math.pi * np.asarray(wavelength_nm) / setup.ripple_period_nm + setup.ripple_phase
+    ripple = setup.ripple * np.sin(phase)
+    return 1.0 + setup.calibration_error * smooth_step + ripple
+
+
+@dataclass(frozen=True)
+class SphereTruth:
+    plqy: float
+    absorptance: float
+    observed_plqy: float  # after self-absorption (what a perfectly calibrated sphere would give)
+    self_absorbed_fraction: float
+
+
+def sphere_scans(rng, wavelength_nm, *, plqy: float, absorptance: float, out_of_beam_fraction: float,
+                 line: EmissionLine, absorbance_shape, setup: SphereSetup) -> tuple[dict[str, np.ndarray], SphereTruth]:
+    """The three de Mello scans (``empty``, ``out_of_beam``, ``in_beam``) as Poisson counts per channel.
+
+    ``absorbance_shape(lambda)`` is the sample's absorbance relative to its value at the excitation
+    wavelength (QDs and shell, no scatter); ``absorptance`` is the direct-beam absorptance at the
+    excitation wavelength and ``out_of_beam_fraction`` the fraction of diffuse excitation light the
+    sample absorbs (mu). Both scale with the absorbance shape at other wavelengths (Beer-Lambert),
+    which is what makes emission overlapping the absorption edge re-absorbed.
+    """
+    channels = np.asarray(wavelength_nm, dtype=float)
+    fine = fine_grid(channels.min(), channels.max(), 2 * setup.emission_bandpass_nm + 1)
+    shape = np.clip(absorbance_shape(fine), 0.0, None)
+    direct_od = -math.log10(1 - absorptance)
+    diffuse_od = -math.log10(1 - out_of_beam_fraction)
+    direct = 1 - 10.0 ** (-direct_od * shape)  # a(lambda)
+    diffuse = 1 - 10.0 ** (-diffuse_od * shape)  # mu(lambda)
+
+    excitation = excitation_density(fine, setup)
+    stray = setup.stray_per_nm * np.ones_like(fine)
+    source = excitation + stray
+    # the absorptance "at the excitation wavelength": averaged over the line's core (the triangular
+    # bandpass), not its faint grating-scatter wings, which reach wavelengths of other absorbance
+    core = np.clip(1 - np.abs(fine - setup.excitation_nm) / setup.excitation_bandpass_nm, 0, None)
+    true_absorptance = float((core * direct).sum() / core.sum())
+
+    emission = emission_density_per_nm(fine, line)
+    emission /= np.trapezoid(emission, fine)
+    reabsorbed = float(np.trapezoid(emission * diffuse, fine))
+    escape = emission * (1 - diffuse) / (1 - plqy * reabsorbed)  # per photon emitted first: cascade summed
+    step = fine[1] - fine[0]
+
+    def with_emission(light, absorbed_photons):
+        return light + plqy * absorbed_photons * escape
+
+    empty = source
+    out_light = source * (1 - diffuse)
+    out_absorbed = float((source * diffuse).sum() * step)
+    in_light = source * (1 - direct) * (1 - diffuse)
+    in_absorbed = float((source * (direct + (1 - direct) * diffuse)).sum() * step)
+    spectra = {"empty": empty, "out_of_beam": with_emission(out_light, out_absorbed),
+               "in_beam": with_emission(in_light, in_absorbed)}
+
+    response = responsivity_error(fine, setup)
+    scale = None
+    counts = {}
+    for key, density in spectra.items():
+        recorded = sample_at(fine, apply_bandpass(fine, density * response, setup.emission_bandpass_nm), channels)
+        if scale is None:  # the empty sphere's excitation line sums to excitation_counts
+            scale = setup.excitation_counts / recorded.sum()
+        counts[key] = rng.poisson(scale * recorded + setup.dark_counts).astype(float)
+    observed = plqy * (1 - reabsorbed) / (1 - plqy * reabsorbed)
+    return counts, SphereTruth(plqy, true_absorptance, observed, reabsorbed)
+
+
+# ------------------------------------------------------------------------------------------ materials
+# Electronic-structure presets (assumptions, typical of the literature): InP (bulk gap 1.34 eV at 300 K,
+# LO phonon 43 meV, weak exciton-phonon coupling, broad room-temperature single-dot lines) and CdSe
+# (gap 1.74 eV, LO phonon 26 meV). The confinement energy of the emitting size is set by the colour.
+MATERIALS = {
+    "InP": dict(limit_ev=1.42, exponent=1.35, homogeneous_ev=0.07, huang_rhys=0.35, phonon_ev=0.043),
+    "CdSe": dict(limit_ev=1.80, exponent=1.6, homogeneous_ev=0.05, huang_rhys=0.5, phonon_ev=0.026),
+}
+ZNSE_EDGE_EV, ZNS_EDGE_EV = 2.70, 3.60
+
+
+def emission_template(material: str, peak_nm: float, **overrides) -> EmissionLine:
+    preset = MATERIALS[material]
+    limit = preset["limit_ev"]
+    params = dict(limit_ev=limit, confinement_ev=HC / peak_nm - limit, exponent=preset["exponent"],
+                  dispersion=0.05, huang_rhys=preset["huang_rhys"], phonon_ev=preset["phonon_ev"],
+                  homogeneous_ev=preset["homogeneous_ev"])
+    params.update(overrides)
+    return EmissionLine(**params)
+
+
+def absorption_template(material: str, exciton_nm: float, shell_edge_ev: float | None, **overrides) -> AbsorptionSample:
+    preset = MATERIALS[material]
+    limit = preset["limit_ev"] - 0.05  # a starting point: design_absorption solves the energy offset
+    ensemble = QDEnsemble(limit_ev=limit, confinement_ev=HC / exciton_nm - limit,
+                          exponent=preset["exponent"], dispersion=0.06)
+    params = dict(ensemble=ensemble, scale=0.1, shell_edge_ev=shell_edge_ev,
+                  shell_strength=0.0 if shell_edge_ev is None else 0.25)
+    params.update(overrides)
+    return AbsorptionSample(**params)
+
+
+# ------------------------------------------------------------------------------------------ shipped truths
+# sample: (material, first-exciton nm, VD, shell edge eV or None)
 ABSORPTION = {
-    "InP_core": (465.0, 0.43, None), "InP_ZnSe_thin": (490.0, 0.53, 455.0),
-    "InP_ZnSe_ZnSeS": (500.0, 0.58, 440.0), "InP_ZnSe_ZnSeS_ZnS": (502.0, 0.54, 440.0),
-    "InP_MS_pristine": (502.0, 0.54, 440.0), "InP_MS_OAm": (502.0, 0.53, 440.0),
-    "InP_MS_ZnCl2": (503.5, 0.54, 440.0), "InP_MS_ZnBr2": (504.0, 0.55, 440.0),
-    "InP_MS_ZnI2": (502.5, 0.53, 440.0), "InP_MS_OAmCl": (503.0, 0.54, 440.0),
-    "InP_MS_OAmBr": (503.5, 0.54, 440.0), "InP_MS_OAmI": (502.5, 0.53, 440.0),
-    "CdSe_ZnS_BPO": (592.0, 0.40, None), "CdSe_ZnS_BPO_OAmBr": (593.0, 0.42, None),
-    "InP_ZnSeS_BPO": (515.0, 0.38, 445.0), "InP_ZnSeS_BPO_OAmBr": (516.0, 0.40, 445.0),
+    "InP_core": ("InP", 465.0, 0.43, None), "InP_ZnSe_thin": ("InP", 490.0, 0.53, ZNSE_EDGE_EV),
+    "InP_ZnSe_ZnSeS": ("InP", 500.0, 0.58, ZNSE_EDGE_EV), "InP_ZnSe_ZnSeS_ZnS": ("InP", 502.0, 0.54, ZNSE_EDGE_EV),
+    "InP_MS_pristine": ("InP", 502.0, 0.54, ZNSE_EDGE_EV), "InP_MS_OAm": ("InP", 502.0, 0.53, ZNSE_EDGE_EV),
+    "InP_MS_ZnCl2": ("InP", 503.5, 0.54, ZNSE_EDGE_EV), "InP_MS_ZnBr2": ("InP", 504.0, 0.55, ZNSE_EDGE_EV),
+    "InP_MS_ZnI2": ("InP", 502.5, 0.53, ZNSE_EDGE_EV), "InP_MS_OAmCl": ("InP", 503.0, 0.54, ZNSE_EDGE_EV),
+    "InP_MS_OAmBr": ("InP", 503.5, 0.54, ZNSE_EDGE_EV), "InP_MS_OAmI": ("InP", 502.5, 0.53, ZNSE_EDGE_EV),
+    "CdSe_ZnS_BPO": ("CdSe", 592.0, 0.40, None), "CdSe_ZnS_BPO_OAmBr": ("CdSe", 593.0, 0.42, None),
+    "InP_ZnSeS_BPO": ("InP", 515.0, 0.38, ZNSE_EDGE_EV), "InP_ZnSeS_BPO_OAmBr": ("InP", 516.0, 0.40, ZNSE_EDGE_EV),
 }
 
 # sample: (PL peak nm, FWHM nm)
@@ -58,6 +639,8 @@ PL = {
     "CdSe_ZnS_BPO": (608.0, 30.0), "CdSe_ZnS_BPO_OAmBr": (609.0, 29.5),
     "InP_ZnSeS_BPO": (540.0, 45.0), "InP_ZnSeS_BPO_OAmBr": (541.0, 44.0),
 }
+# oxidised cores emit partly through traps (assumed: a weak red band)
+TRAP_FRACTION = {"CdSe_ZnS_BPO": 0.03, "CdSe_ZnS_BPO_OAmBr": 0.02, "InP_ZnSeS_BPO": 0.04, "InP_ZnSeS_BPO_OAmBr": 0.03}
 
 PLQY_PERCENT = {
     "InP_ZnSe_thin": 38.0, "InP_ZnSe_ZnSeS": 53.0, "InP_ZnSe_ZnSeS_ZnS": 73.0,
@@ -75,117 +658,48 @@ PL_PEAK_TIME_SERIES_NM = 533.0
 
 UVVIS_GRID_NM = np.arange(350.0, 750.01, 1.0)
 PL_GRID_NM = np.arange(460.0, 720.01, 0.5)
-SPHERE_GRID_NM = np.arange(430.0, 720.01, 0.5)
+SPHERE_GRID_NM = np.arange(430.0, 850.01, 0.5)  # to 850 nm: the oxidised samples' trap bands
 EXCITATION_NM = 450.0
+CARY_BANDPASS_NM = 1.5  # the Cary 60's fixed spectral bandwidth
+PL_BANDPASS_NM = 1.0
 
 
-# ---------------------------------------------------------------- absorption
-def absorbance_model(wavelength_nm, exciton_nm, exciton_amplitude, shell_edge_nm=None, *,
-                     scatter=0.02, drift=(0.004, -0.002)):
-    """Noiseless absorbance: excitonic Gaussians (in energy) + continuum + shell edge + scatter + drift."""
-    energy = HC / np.asarray(wavelength_nm, dtype=float)
-    e1 = HC / exciton_nm
-    width = 0.075  # eV, inhomogeneous width of the first exciton (size distribution)
-    gauss = lambda e0, s: np.exp(-0.5 * ((energy - e0) / s) ** 2)  # noqa: E731
-    excitons = exciton_amplitude * gauss(e1, width) + 0.7 * exciton_amplitude * gauss(e1 + 0.32, 1.6 * width)
-    continuum = 0.35 * np.logaddexp(0, (energy - e1 - 0.18) / 0.12) * 0.12 / 0.12
-    shell = 0.0 if shell_edge_nm is None else 4.0 / (1 + np.exp(-(energy - HC / shell_edge_nm) / 0.06))
-    wavelength = np.asarray(wavelength_nm, dtype=float)
-    return (excitons + continuum + shell + scatter * (400.0 / wavelength) ** 4
-            + drift[0] + drift[1] * (wavelength - 500.0) / 100.0)
+def material_of(sample: str) -> str:
+    return "CdSe" if sample.startswith("CdSe") else "InP"
 
 
-def noiseless_valley_depth(wavelength_nm, absorbance) -> float:
-    """VD of a noiseless curve: longest-wavelength local maximum and the minimum blue of it."""
-    peaks, _ = find_peaks(absorbance)
-    if peaks.size == 0:
-        return -1.0
-    peak = peaks[-1]
-    minima, _ = find_peaks(-absorbance[: peak + 1])
-    if minima.size == 0:
-        return -1.0
-    return float(1 - absorbance[minima[-1]] / absorbance[peak])
+def shipped_absorption(rng, sample: str) -> AbsorptionSample:
+    """The shipped sample's absorption: assumed scatter/baseline drawn, then VD and exciton solved."""
+    material, exciton_nm, vd, shell = ABSORPTION[sample]
+    template = absorption_template(
+        material, exciton_nm, shell, scatter_at_400nm=float(rng.uniform(0.005, 0.02)),
+        scatter_exponent=float(rng.uniform(3.0, 4.0)), bandpass_nm=CARY_BANDPASS_NM,
+        offset=float(rng.uniform(-0.002, 0.004)), slope_per_100nm=float(rng.uniform(-0.001, 0.001)))
+    return design_absorption(exciton_nm, vd, template, peak_absorbance=float(rng.uniform(0.10, 0.20)))
 
 
-def exciton_amplitude_for_vd(exciton_nm, target_vd, shell_edge_nm=None, **kwargs) -> float:
-    """Exciton amplitude that gives the target VD on the noiseless curve (solved with brentq)."""
-    grid = np.arange(380.0, 750.0, 0.05)
-
-    def mismatch(amplitude):
-        return noiseless_valley_depth(grid, absorbance_model(grid, exciton_nm, amplitude, shell_edge_nm,
-                                                             **kwargs)) - target_vd
-    return float(brentq(mismatch, 0.3, 20.0, xtol=1e-10))
+def recorded_absorption_truth(sample: AbsorptionSample, exciton_nm: float) -> AbsorptionTruth:
+    return _features_near(sample, exciton_nm, (400.0, 750.0))
 
 
-def absorbance_spectrum(rng, wavelength_nm, exciton_nm, target_vd, shell_edge_nm=None, noise=6e-4):
-    """Noisy absorbance with random scatter and drift; returns (absorbance, true VD, amplitude)."""
-    scatter = float(rng.uniform(0.01, 0.04))
-    drift = (float(rng.uniform(-0.004, 0.006)), float(rng.uniform(-0.003, 0.003)))
-    amplitude = exciton_amplitude_for_vd(exciton_nm, target_vd, shell_edge_nm, scatter=scatter, drift=drift)
-    clean = absorbance_model(wavelength_nm, exciton_nm, amplitude, shell_edge_nm, scatter=scatter, drift=drift)
-    # Normalise so the first-exciton absorbance is ~0.1-0.2, as for a dilute toluene dispersion.
-    scale = float(rng.uniform(0.10, 0.20)) / amplitude
-    return scale * clean + rng.normal(0.0, noise, clean.shape), target_vd, amplitude
+def shipped_emission(sample: str, peak_nm: float, fwhm_nm: float) -> EmissionLine:
+    template = emission_template(material_of(sample), peak_nm, trap_fraction=TRAP_FRACTION.get(sample, 0.0))
+    return design_emission(peak_nm, fwhm_nm, template, PL_BANDPASS_NM)
 
 
-# ---------------------------------------------------------------- PL
-def pl_band(wavelength_nm, peak_nm, fwhm_ev):
-    """Unit-height-in-energy Gaussian band expressed per unit wavelength (Jacobian hc/lambda^2)."""
-    energy = HC / np.asarray(wavelength_nm, dtype=float)
-    sigma = fwhm_ev / (2 * np.sqrt(2 * np.log(2)))
-    return np.exp(-0.5 * ((energy - HC / peak_nm) / sigma) ** 2) * HC / np.asarray(wavelength_nm) ** 2
-
-
-def direct_fwhm_nm(peak_nm, fwhm_ev) -> float:
-    """Half-maximum width (nm) of the noiseless wavelength-space band, from a fine grid."""
-    grid = np.arange(peak_nm - 150, peak_nm + 150, 0.001)
-    band = pl_band(grid, peak_nm, fwhm_ev)
-    above = grid[band >= band.max() / 2]
-    return float(above[-1] - above[0])
-
-
-def fwhm_ev_for_nm(peak_nm, fwhm_nm) -> float:
-    """Energy FWHM whose wavelength-space half-maximum width equals ``fwhm_nm``."""
-    return float(brentq(lambda w: direct_fwhm_nm(peak_nm, w) - fwhm_nm, 0.02, 0.6, xtol=1e-9))
-
-
-def pl_counts(rng, wavelength_nm, peak_nm, fwhm_nm, peak_counts=4.0e4, dark=25.0):
-    """Poisson PL emission scan; returns (counts, energy FWHM in eV)."""
-    fwhm_ev = fwhm_ev_for_nm(peak_nm, fwhm_nm)
-    band = pl_band(wavelength_nm, peak_nm, fwhm_ev)
-    mean = peak_counts * band / band.max() + dark
-    return rng.poisson(mean).astype(float), fwhm_ev
-
-
-# ---------------------------------------------------------------- sphere
-def sphere_spectra(rng, wavelength_nm, plqy, absorptance, emission_peak_nm, emission_fwhm_nm,
-                   laser_counts=2.0e7, out_of_beam_fraction=0.1, dark=30.0):
-    """The three de Mello spectra (empty, out of beam, in beam) as Poisson counts per channel."""
-    laser = np.exp(-0.5 * ((wavelength_nm - EXCITATION_NM) / 1.0) ** 2)
-    laser /= laser.sum()
-    emission = pl_band(wavelength_nm, emission_peak_nm, fwhm_ev_for_nm(emission_peak_nm, emission_fwhm_nm))
-    emission /= emission.sum()
-    mu = out_of_beam_fraction * absorptance
-    la = laser_counts
-    lb = la * (1 - mu)
-    eb = plqy * mu * la
-    lc = (1 - absorptance) * lb
-    ec = (1 - absorptance) * eb + plqy * absorptance * la
-    means = {
-        "empty": la * laser + dark,
-        "out_of_beam": lb * laser + eb * emission + dark,
-        "in_beam": lc * laser + ec * emission + dark,
-    }
-    return {key: rng.poisson(mean).astype(float) for key, mean in means.items()}
+def relative_absorbance(sample: AbsorptionSample, reference_nm: float):
+    """absorbance_shape callable for :func:`sphere_scans`: QD + shell absorbance relative to reference_nm."""
+    reference = float(sample_absorbance(np.array([reference_nm]), sample, include_scatter=False)[0])
+    return lambda wavelength: sample_absorbance(wavelength, sample, include_scatter=False) / reference
 
 
 # ---------------------------------------------------------------- writing
-def _cary_method(index: int) -> list[str]:
-    return ["Method Log", "Instrument,Cary 60 UV-Vis", "Instrument version no.,2.00",
-            "Start (nm),750.0", "Stop (nm),350.0", "X Mode,Nanometers", "Y Mode,Abs",
-            "UV-Vis Scan Rate (nm/min),600.0", "UV-Vis Data Interval (nm),1.00",
-            "UV-Vis Ave. Time (sec),0.1000", "Baseline correction,Zero/baseline (toluene)",
-            f"Collection Time,2023-06-{1 + index % 28:02d} 10:00:00"]
+def _cary_method(index: int) -> dict:
+    """WinUV Parameter List entries (format_cary_csv writes the rest of the real method block)."""
+    return {"Instrument": "Cary 60", "Instrument Version": "2.00", "Y Mode": "Abs",
+            "UV-Vis Scan Rate (nm/min)": "600.000", "UV-Vis Ave. Time (sec)": "0.1000",
+            "Baseline Type": "Zero/baseline correction",
+            "Collection Time": f"6/{1 + index % 28}/2023 10:00:00 AM"}
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
@@ -194,23 +708,32 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
     for sub in ("uvvis", "pl", "plqy"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
 
-    for index, (sample, (exciton_nm, vd, shell_nm)) in enumerate(ABSORPTION.items()):
-        absorbance, true_vd, _ = absorbance_spectrum(rng, UVVIS_GRID_NM, exciton_nm, vd, shell_nm)
+    absorption_samples = {}
+    for index, sample in enumerate(ABSORPTION):
+        model = shipped_absorption(rng, sample)
+        absorption_samples[sample] = model
+        absorbance = absorbance_scan(rng, UVVIS_GRID_NM, model)
         file = f"uvvis/{sample}.csv"
         (out_dir / file).write_text(format_cary_csv(sample, UVVIS_GRID_NM, absorbance, _cary_method(index)))
         rows.append(sheet_row(file, "uvvis", sample, sphere_position=""))
-        truth["uvvis"][sample] = {"first_exciton_nm": exciton_nm, "valley_depth": true_vd}
+        features = recorded_absorption_truth(model, ABSORPTION[sample][1])
+        truth["uvvis"][sample] = {"first_exciton_nm": features.first_exciton_nm,
+                                  "valley_depth": features.valley_depth}
+
+    emission_lines = {}
 
     def write_pl(sample, peak_nm, fwhm_nm):
-        counts, fwhm_ev = pl_counts(rng, PL_GRID_NM, peak_nm, fwhm_nm)
+        line = shipped_emission(sample, peak_nm, fwhm_nm)
+        emission_lines[sample] = line
+        counts = pl_counts(rng, PL_GRID_NM, line, bandpass_nm=PL_BANDPASS_NM, excitation_nm=EXCITATION_NM)
         file = f"pl/{sample}.csv"
         (out_dir / file).write_text(format_fluoracle_csv(
             PL_GRID_NM, counts, label=sample, scan_type="Emission Scan", x_axis="Wavelength",
-            fixed_offset=EXCITATION_NM, comment="Ex 450 nm; slits 1.0/1.0 nm; corrected"))
+            fixed_offset=EXCITATION_NM))
         rows.append(sheet_row(file, "pl", sample, sphere_position=""))
-        fine = np.arange(peak_nm - 20, peak_nm + 20, 0.001)
-        truth["pl"][sample] = {"energy_center_nm": peak_nm, "fwhm_nm": fwhm_nm, "fwhm_mev": 1e3 * fwhm_ev,
-                               "peak_nm": float(fine[np.argmax(pl_band(fine, peak_nm, fwhm_ev))])}
+        recorded = emission_truth(line, PL_BANDPASS_NM)
+        truth["pl"][sample] = {"peak_nm": recorded.peak_nm, "fwhm_nm": recorded.fwhm_nm,
+                               "peak_ev": recorded.peak_ev, "fwhm_mev": recorded.fwhm_mev}
 
     for sample, (peak_nm, fwhm_nm) in PL.items():
         write_pl(sample, peak_nm, fwhm_nm)
@@ -221,10 +744,15 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
             fwhm = FWHM_START_NM + d_fwhm * (1 - np.exp(-time_min / tau_min))
             write_pl(sample, PL_PEAK_TIME_SERIES_NM, round(float(fwhm), 4))
 
+    setup = SphereSetup()
     for sample, plqy_percent in PLQY_PERCENT.items():
         absorptance = float(rng.uniform(0.30, 0.50))
-        peak_nm, fwhm_nm = PL.get(sample, PL["InP_ZnSe_ZnSeS_ZnS"])
-        spectra = sphere_spectra(rng, SPHERE_GRID_NM, plqy_percent / 100, absorptance, peak_nm, fwhm_nm)
+        line = emission_lines.get(sample, emission_lines["InP_ZnSe_ZnSeS_ZnS"])
+        absorber = absorption_samples.get(sample, absorption_samples["InP_MS_ZnBr2"])
+        spectra, sphere_truth = sphere_scans(
+            rng, SPHERE_GRID_NM, plqy=plqy_percent / 100, absorptance=absorptance,
+            out_of_beam_fraction=0.1 * absorptance, line=line,
+            absorbance_shape=relative_absorbance(absorber, EXCITATION_NM), setup=setup)
         for position, counts in spectra.items():
             file = f"plqy/{sample}_{position}.csv"
             (out_dir / file).write_text(format_fluoracle_csv(
@@ -233,5 +761,6 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
                 comment=f"Integrating sphere; {position.replace('_', ' ')}; sphere-corrected"))
             role = "blank" if position == "empty" else "measurement"
             rows.append(sheet_row(file, "plqy", sample, role, sphere_position=position))
-        truth["plqy"][sample] = {"plqy_percent": plqy_percent, "absorptance": absorptance}
+        truth["plqy"][sample] = {"plqy_percent": plqy_percent, "absorptance": sphere_truth.absorptance,
+                                 "observed_plqy_percent": 100 * sphere_truth.observed_plqy}
     return rows, truth

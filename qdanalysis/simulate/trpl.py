@@ -6,7 +6,8 @@ exp(-500/60) ~ 2e-4 of the amplitude), 2000 channels of 0.25 ns, an IRF of 0.6 n
 convolved with a 0.25 ns detector-diffusion tail plus a 0.4 % afterpulse 7 ns later, ~1e4 counts in
 the peak channel (Fluoracle's usual stop condition), 2 dark counts per channel, Poisson counting. The
 expected histogram is computed on an 8x finer grid and binned, independently of the analysis model.
-Each series is one session with one measured IRF (Type ``IRF``, sample ``IRF_<series>``); every decay
+Each series is one session with one measured IRF (sample ``IRF_<series>``, sheet role ``irf``, written
+as Fluoracle's ``Instrument Response Time Scan``; decays as ``Time Scan``); every decay
 has its own timing offset from that IRF (0.08 ns colour shift + 0.03 ns jitter), which the fit must
 find.
 
@@ -159,8 +160,7 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
     folder = Path(out_dir) / "trpl"
     folder.mkdir(parents=True, exist_ok=True)
     time_ns = time_axis()
-    period_ns = 1e3 / REPETITION_RATE_MHZ
-    comment = f"rep_rate_MHz={REPETITION_RATE_MHZ:g}"
+    period_ns = 1e3 / REPETITION_RATE_MHZ  # = the window: the export does not carry the rate
     rows, truth = [], {"definitions": {
         "A1_percent": "100 A1/(A1+A2), amplitude fraction of tau1",
         "tau_avg_ns": "intensity-weighted sum(A tau^2)/sum(A tau)",
@@ -174,8 +174,8 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         irf_file = f"trpl/IRF_{series}.csv"
         irf_counts = simulate_irf(time_ns, rng)
         (Path(out_dir) / irf_file).write_text(format_fluoracle_csv(
-            time_ns, irf_counts, label=f"IRF_{series}", scan_type="IRF", x_axis="Time",
-            comment=comment, fixed_offset=450.0))
+            time_ns, irf_counts, label=f"IRF_{series}", scan_type="Instrument Response Time Scan",
+            x_axis="Time(ns)"))
         rows.append(sheet_row(irf_file, "trpl", f"IRF_{series}", "irf", series=series, material=MULTISHELL))
         for sample, (tau1, a1, tau_avg) in TRUTHS.items():
             if SAMPLES[sample].series != series:
@@ -186,8 +186,7 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
                                     irf_center_ns=IRF_CENTER_NS + offset, period_ns=period_ns)
             file = f"trpl/{sample}.csv"
             (Path(out_dir) / file).write_text(format_fluoracle_csv(
-                time_ns, counts, label=sample, scan_type="Time-Resolved Emission", x_axis="Time",
-                comment=comment, fixed_offset=530.0))
+                time_ns, counts, label=sample, scan_type="Time Scan", x_axis="Time(ns)"))
             rows.append(sheet_row(file, "trpl", sample))
             tau_amp = a1 * tau1 + (1 - a1) * tau2
             truth["samples"][sample] = {

@@ -114,7 +114,10 @@ def simulate_block(sample: str, plan: BlockPlan, states: list[StateTruth], *, ch
     counts = rng.poisson(rate * trans * dwell_time_s * plan.n_scans)
     species, transition = plan.region.split()
     return VamasRegion(block_id=plan.region, sample_id=sample, species=species, transition=transition,
-                       kinetic_start_ev=kinetic_start, kinetic_step_ev=plan.step_ev,
+                       # The export's kinetic scale is Fermi-referenced (binding = hv - KE, as Kratos
+                       # and CasaXPS write it); inside the analyser, where the transmission acts, the
+                       # electron has WORK_FUNCTION_EV less.
+                       kinetic_start_ev=round(kinetic_start + WORK_FUNCTION_EV, 6), kinetic_step_ev=plan.step_ev,
                        counts=counts.astype(float), dwell_time_s=dwell_time_s, n_scans=plan.n_scans,
                        source_energy_ev=SOURCE_ENERGY_EV, work_function_ev=WORK_FUNCTION_EV,
                        transmission=trans)

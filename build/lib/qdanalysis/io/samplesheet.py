@@ -1,0 +1,115 @@
+"""The sample sheet ``samples.csv``: one row per raw file (the raw-data contract, raw/README.md).
+
+Column types and allowed values are checked against ``schemas/samples.schema.yaml`` row by row
+(:func:`validate_sample_sheet`, whose errors name samples.csv and the line - snakemake's own
+``validate`` says only "row 1 of data frame"); :func:`check_sample_sheet` checks what a per-row schema
+cannot: unique files, the
+files exist, one measurement per (technique, sample, role, sphere_position), and that each file still
+has the sha256 recorded in the sheet (provenance: a changed raw file stops the run before any job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from qdanalysis.io.errors import RawDataError
+
+SHEET_COLUMNS = ["file", "technique", "sample", "role", "series", "material", "treatment",
+                 "temperature_C", "time_min", "etch_cycle", "sha256"]
+KEY = ["technique", "sample", "role", "sphere_position"]
+INTEGER_COLUMNS = ("temperature_C", "time_min", "etch_cycle")
+FLOAT_COLUMNS = ("concentration_mg_L",)  # optional columns
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (TEM frames need not be held twice in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | Path, expected: str) -> str:
+    """The file's sha256; RawDataError naming the file if it differs from the sheet's ``expected``."""
+    digest = sha256_file(path)
+    if digest != expected:
+        raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
+                                       f"({str(expected)[:12]}...): the raw file changed")
+    return digest
+
+
+def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
+    """Read ``raw_dir/samples.csv`` as strings (empty cells -> NA), numeric columns as Int64."""
+    path = Path(raw_dir) / "samples.csv"
+    if not path.is_file():
+        raise RawDataError(path, None, "sample sheet not found")
+    try:
+        sheet = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise RawDataError(path, None, f"cannot parse as CSV: {err}") from None
+    missing = [c for c in SHEET_COLUMNS if c not in sheet.columns]
+    if missing:
+        raise RawDataError(path, "line 1", f"missing column(s) {missing}")
+    if "sphere_position" not in sheet:
+        sheet["sphere_position"] = pd.NA
+    for column in (*INTEGER_COLUMNS, *(c for c in FLOAT_COLUMNS if c in sheet)):
+        numeric = pd.to_numeric(sheet[column], errors="coerce")
+        bad = sheet[column].notna() & numeric.isna()
+        if bad.any():
+            line = int(bad.idxmax()) + 2
+            raise RawDataError(path, f"line {line}", f"{column} is not a number: {sheet.at[bad.idxmax(), column]!r}")
+        sheet[column] = numeric.astype("Int64") if column in INTEGER_COLUMNS else numeric.astype(float)
+    return sheet
+
+
+def validate_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, schema_path: str | Path) -> None:
+    """Check each row against the sheet schema; the error names samples.csv, the line and the column.
+
+    Empty cells are left out of the record, as snakemake's ``validate`` does.
+    """
+    import jsonschema
+    import yaml
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    path = Path(raw_dir) / "samples.csv"
+    for index, record in enumerate(sheet.to_dict("records")):
+        record = {key: (value.item() if hasattr(value, "item") else value)
+                  for key, value in record.items() if not pd.isna(value)}
+        error = jsonschema.exceptions.best_match(validator.iter_errors(record))
+        if error is not None:
+            column = f"column {error.path[0]}: " if error.path else ""
+            raise RawDataError(path, f"line {index + 2}", f"{column}{error.message}")
+
+
+def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes: bool = True) -> None:
+    """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet."""
+    raw_dir = Path(raw_dir)
+    sheet_path = raw_dir / "samples.csv"
+    duplicated = sheet["file"].duplicated(keep=False)
+    if duplicated.any():
+        line = int(duplicated.idxmax()) + 2
+        raise RawDataError(sheet_path, f"line {line}", f"file {sheet.at[duplicated.idxmax(), 'file']!r} is listed twice")
+    key = sheet[KEY].fillna("")
+    duplicated = key.duplicated(keep=False)
+    if duplicated.any():
+        line = int(duplicated.idxmax()) + 2
+        raise RawDataError(sheet_path, f"line {line}",
+                           f"duplicate (technique, sample, role, sphere_position) {tuple(key.loc[duplicated.idxmax()])}")
+    for index, row in sheet.iterrows():
+        path = raw_dir / row["file"]
+        if not path.is_file():
+            raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {row['file']!r} does not exist")
+        if check_hashes:
+            verify_sha256(path, row["sha256"])
+
+
+def row_dict(row: pd.Series) -> dict:
+    """A sheet row as a plain dict with NA -> None (what rules pass to scripts as params)."""
+    return {key: (None if pd.isna(value) else (int(value) if key in INTEGER_COLUMNS
+                                                else float(value) if key in FLOAT_COLUMNS else value))
+            for key, value in row.items()}

@@ -1,0 +1,67 @@
+"""Shared figure helpers: the paper style, panel letters, colours, and byte-stable saving.
+
+Figure scripts read tables from ``results/`` and draw with these helpers; they never fit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = Path(__file__).with_name("style") / "paper.mplstyle"
+
+# Colours as in the paper: pristine black, treated samples in shades of green.
+PRISTINE = "black"
+GREENS = ["#a1d99b", "#74c476", "#41ab5d", "#238b45", "#006d2c", "#00441b"]
+# Fixed metadata: no timestamps or software versions, so bytes do not change between runs.
+_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
+_PNG_METADATA = {"Software": None}
+
+
+def use_style() -> None:
+    """Apply the project's one style file (call once per figure script)."""
+    plt.style.use(STYLE)
+
+
+def greens(n: int) -> list[str]:
+    """``n`` distinguishable greens, light to dark (treated samples, ordered as plotted)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return [GREENS[3]]
+    step = (len(GREENS) - 1) / (n - 1)
+    return [GREENS[round(i * step)] for i in range(n)]
+
+
+def panel_label(ax, letter: str) -> None:
+    """Bold panel letter at the top-left outside corner, as in RSC figures."""
+    ax.text(-0.2, 1.04, letter, transform=ax.transAxes, fontsize=10, fontweight="bold",
+            va="bottom", ha="left")
+
+
+def save_figure(fig, pdf_path: str | Path, png_path: str | Path) -> None:
+    """Save vector PDF and 300 dpi PNG with fixed metadata, then close the figure."""
+    for path in (pdf_path, png_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(pdf_path, format="pdf", metadata=_PDF_METADATA)
+    fig.savefig(png_path, format="png", metadata=_PNG_METADATA)
+    plt.close(fig)
+
+
+REFERENCE_TREATMENTS = ("none", "BPO")  # drawn black: the untreated reference of each comparison
+
+
+def sample_colours(samples: list[str], treatments: list[str], *, all_green: bool = False) -> dict[str, str]:
+    """Black for untreated references, greens (light -> dark, in order) for treated samples."""
+    treated = [s for s, t in zip(samples, treatments) if all_green or t not in REFERENCE_TREATMENTS]
+    palette = dict(zip(treated, greens(len(treated))))
+    return {s: palette.get(s, PRISTINE) for s in samples}
+
+
+def display_name(value: str) -> str:
+    """Sheet vocabulary -> figure label (``none`` is the pristine, untreated sample)."""
+    return {"none": "Pristine"}.get(value, value)

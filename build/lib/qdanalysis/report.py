@@ -1,0 +1,154 @@
+"""Published-versus-regenerated comparison and Table S1 assembly (pure functions on tables).
+
+The published table (``published.csv``) is read only here, by the report rule. Each row is one claim:
+
+* ``relation = equal``: pass if |regenerated - published| <= tolerance (tolerance states the
+  paper's rounding and the method's accuracy; the regenerated 1-sigma uncertainty is reported too);
+* ``relation = greater_than`` / ``less_than``: a qualitative claim against ``reference_sample`` (e.g.
+  "ZnBr2 PL peak is red-shifted from pristine"); pass if the difference has the claimed sign and
+  exceeds twice its combined uncertainty, i.e. the regenerated data support the claim significantly.
+  A ``tolerance`` given on such a row replaces the 2-sigma margin (``0`` for "below the noise level":
+  the value must lie below the level, however noisy);
+* an optional ``reference_quantity`` compares against another quantity of the reference sample (e.g.
+  Br- of the core etch against the blanks' noise level); a missing uncertainty counts as zero;
+* ``relation = same_as``: a claim that a quantity is unchanged from ``reference_sample`` (e.g. "the
+  zinc blende structure remains unchanged"); pass if the two differ by at most ``tolerance``.
+
+A regenerated number (or the reference it is compared with) that carries a ``warn`` flag cannot pass
+silently: a claim it would pass gets the verdict ``warn`` and the flag's reason in the ``flag``
+column; a claim it fails stays ``fail``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from qdanalysis.results import OK, flag_from, flag_reasons, merge_flags
+
+PUBLISHED_COLUMNS = ["quantity", "sample", "published", "unit", "tolerance", "relation", "reference_sample",
+                     "source"]  # optional: reference_quantity
+REPORT_COLUMNS = ["quantity", "sample", "published", "regenerated", "uncertainty", "unit", "tolerance",
+                  "verdict", "flag", "source"]
+VERDICTS = ("pass", "warn", "fail", "missing")
+
+
+def _lookup(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float]:
+    value, sigma, _ = _lookup_flagged(regenerated, quantity, sample)
+    return value, sigma
+
+
+def _lookup_flagged(regenerated: pd.DataFrame, quantity: str, sample: str) -> tuple[float, float, str]:
+    hit = regenerated[(regenerated["quantity"] == quantity) & (regenerated["sample"] == sample)]
+    if hit.empty:
+        return math.nan, math.nan, OK
+    flag = hit["flag"].iloc[0] if "flag" in hit else OK
+    return float(hit["value"].iloc[0]), float(hit["uncertainty"].iloc[0]), flag if isinstance(flag, str) else OK
+
+
+def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> pd.DataFrame:
+    """One row per published claim with the regenerated value, uncertainty and a pass/fail verdict."""
+    missing = set(PUBLISHED_COLUMNS) - set(published.columns)
+    if missing:
+        raise ValueError(f"published table lacks columns {sorted(missing)}")
+    if "reference_quantity" not in published:
+        published = published.assign(reference_quantity="")
+    published = published.fillna({"reference_quantity": "", "reference_sample": ""})
+    out = []
+    for claim in published.itertuples(index=False):
+        ref_quantity = claim.reference_quantity or claim.quantity
+        value, sigma, flag = _lookup_flagged(regenerated, claim.quantity, claim.sample)
+        ref_flag = OK
+        row = {"quantity": claim.quantity, "sample": claim.sample, "regenerated": value, "uncertainty": sigma,
+               "unit": claim.unit, "source": claim.source}
+        if claim.relation == "equal":
+            row["published"] = f"{float(claim.published):g}"
+            row["tolerance"] = f"±{float(claim.tolerance):g}"
+            ok = abs(value - float(claim.published)) <= float(claim.tolerance)
+        elif claim.relation in ("greater_than", "less_than"):
+            ref_value, ref_sigma, ref_flag = _lookup_flagged(regenerated, ref_quantity, claim.reference_sample)
+            symbol = ">" if claim.relation == "greater_than" else "<"
+            reference = claim.reference_sample + ("" if ref_quantity == claim.quantity else f" {ref_quantity}")
+            row["published"] = f"{symbol} {reference}"
+            margin_given = str(claim.tolerance).strip() not in ("", "nan")
+            margin = (float(claim.tolerance) if margin_given
+                      else 2 * math.hypot(np.nan_to_num(sigma), np.nan_to_num(ref_sigma)))
+            label = f"margin {margin:g}" if margin_given else "2σ"
+            row["tolerance"] = f"{label} (ref {ref_value:.4g})" if np.isfinite(ref_value) else label
+            diff = value - ref_value if claim.relation == "greater_than" else ref_value - value
+            ok = diff > margin
+        elif claim.relation == "same_as":
+            ref_value, _, ref_flag = _lookup_flagged(regenerated, ref_quantity, claim.reference_sample)
+            row["published"] = f"= {claim.reference_sample}"
+            row["tolerance"] = f"±{float(claim.tolerance):g} (ref {ref_value:.4g})"
+            ok = abs(value - ref_value) <= float(claim.tolerance)
+        else:
+            raise ValueError(f"unknown relation {claim.relation!r} for {claim.quantity}/{claim.sample}")
+        row["flag"] = merge_flags(flag, *([ref_flag] if ref_flag != OK else []))
+        if ref_flag != OK:  # say whose number the reason belongs to
+            row["flag"] = merge_flags(flag, flag_from(f"{claim.reference_sample}: {r}" for r in flag_reasons(ref_flag)))
+        if not np.isfinite(value):
+            row["verdict"] = "missing"
+        elif not ok:
+            row["verdict"] = "fail"
+        else:
+            row["verdict"] = "pass" if row["flag"] == OK else "warn"
+        out.append(row)
+    return pd.DataFrame(out, columns=REPORT_COLUMNS)
+
+
+def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str]) -> pd.DataFrame:
+    """Table S1: one row per sample; value, 1-sigma and flag columns per quantity (missing -> NaN)."""
+    rows = []
+    for sample in samples:
+        row = {"sample": sample}
+        for quantity in quantities:
+            row[quantity], row[quantity + "_err"], row[quantity + "_flag"] = _lookup_flagged(
+                regenerated, quantity, sample)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _format(value, sigma) -> str:
+    if not np.isfinite(value):
+        return "–"
+    if not np.isfinite(sigma) or sigma <= 0:
+        return f"{value:.4g}"
+    digits = max(0, -int(math.floor(math.log10(sigma))) + 1)
+    return f"{value:.{digits}f} ± {sigma:.{digits}f}"
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """GitHub-flavoured Markdown pipe table (no extra dependency)."""
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join("" if (isinstance(v, float) and not np.isfinite(v)) else
+                              (f"{v:.4g}" if isinstance(v, float) else str(v)) for v in row) + " |"
+            for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
+    """Markdown Table S1; a flagged value gets a footnote marker ``[n]`` and its reason below the table."""
+    shown = pd.DataFrame({"sample": table["sample"]})
+    notes: list[str] = []
+    for quantity in quantities:
+        unit = units.get(quantity, "")
+        title = f"{quantity} ({unit})" if unit else quantity
+        flags = table[quantity + "_flag"] if quantity + "_flag" in table else [OK] * len(table)
+        cells = []
+        for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags):
+            cell = _format(value, sigma)
+            reasons = flag_reasons(flag)
+            if reasons and np.isfinite(value):
+                notes.append(f"[{len(notes) + 1}] {sample}, {quantity}: {'; '.join(reasons)}")
+                cell += f" [{len(notes)}]"
+            cells.append(cell)
+        shown[title] = cells
+    text = markdown_table(shown)
+    if notes:
+        text += "\nFlagged values (the analysis found a reason not to trust them as printed):\n\n"
+        text += "\n".join(f"- {note}" for note in notes) + "\n"
+    return text

@@ -1,0 +1,41 @@
+"""Local polynomial fits shared by the model-free optical estimators (absorption, PL).
+
+Peaks, valleys and half-maximum crossings are measured by low-order polynomials fitted to the raw
+points near them: no line shape is assumed. What such a fit cannot see by itself is the bias the
+line's asymmetry gives it; the estimators compare nested windows and keep only a *significant*
+change as a systematic (:func:`significant_excess`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def weighted_polyfit(x, y, variance, degree: int, centre: float):
+    """Weighted least-squares polynomial in (x - centre): coefficients (ascending), covariance,
+    reduced chi-square."""
+    dx = np.asarray(x, dtype=float) - centre
+    design = np.vander(dx, degree + 1, increasing=True)
+    weights = 1 / np.sqrt(np.asarray(variance, dtype=float))
+    weighted = design * weights[:, None]
+    coef, *_ = np.linalg.lstsq(weighted, np.asarray(y, dtype=float) * weights, rcond=None)
+    cov = np.linalg.inv(weighted.T @ weighted)
+    dof = max(dx.size - degree - 1, 1)
+    redchi = float(np.sum(((design @ coef - y) * weights) ** 2) / dof)
+    return coef, cov, redchi
+
+
+def misfit_inflation(redchi: float, dof: int) -> float:
+    """Covariance scale of a local fit: its reduced chi-square when that exceeds what the noise
+    allows (1 + 3 sqrt(2/dof)) - the polynomial does not follow the line -, else 1."""
+    return redchi if redchi > 1 + 3 * math.sqrt(2 / max(dof, 1)) else 1.0
+
+
+def significant_excess(delta: float, noise_variance: float) -> float:
+    """Variance of a systematic seen as the change ``delta`` between nested fits whose noise alone
+    would give it the variance ``noise_variance``: delta^2 - noise_variance when the change is
+    significant (beyond 2 sigma), else 0 - a change the noise explains says nothing about a bias."""
+    noise_variance = max(noise_variance, 0.0)
+    return delta**2 - noise_variance if delta**2 > 4 * noise_variance else 0.0
