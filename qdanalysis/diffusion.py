@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import lmfit
 import numpy as np
@@ -440,11 +440,23 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
         return float(stderr) if stderr is not None and np.isfinite(stderr) else float("nan")
 
     temperature_results, resolved_flags = [], []
-    profile_scans = []
+    profile_scans = [_profile(residual, result.params, f"log10_d_{j}", grid) for j in range(len(temperatures))]
+    errors = result.params
+    if not result.errorbars:
+        # A D the data do not determine (penetration below the etch resolution: chi^2 flat in it) makes
+        # the covariance singular, and lmfit then gives no error for any parameter, which would make
+        # every temperature an upper limit. Hold the D values whose penetration the scans do not detect
+        # at their fitted value and take the errors of the rest from that (regular) fit.
+        held = result.params.copy()
+        for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
+            if not _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2):
+                held[f"log10_d_{j}"].set(vary=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            errors = lmfit.minimize(residual, held, method="least_squares").params
     for j, _ in enumerate(temperatures):
-        scan_grid, scan_chi2 = _profile(residual, result.params, f"log10_d_{j}", grid)
-        profile_scans.append((scan_grid, scan_chi2))
-        log10_err = err(result.params, f"log10_d_{j}")
+        scan_grid, scan_chi2 = profile_scans[j]
+        log10_err = err(errors, f"log10_d_{j}")
         resolved_flags.append(bool(np.isfinite(log10_err) and log10_err < max_log10_d_err
                                    and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
     # surface amounts of unresolved temperatures: refit with their penetration switched off (D at the
@@ -466,12 +478,12 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
         points = sum(len(profiles[i].cycles) for i in members)
         t_dof = points - 1 - len(members) - points / n_data
         log10_d = float(values[f"log10_d_{j}"])
-        log10_err = err(result.params, f"log10_d_{j}")
+        log10_err = err(errors, f"log10_d_{j}")
         scan_grid, scan_chi2 = profile_scans[j]
         if resolved_flags[j]:
             d = Estimate(10.0 ** log10_d, 10.0 ** log10_d * math.log(10) * log10_err)
         else:
-            limit = _upper_limit(scan_grid, scan_chi2, chi2)
+            limit = _upper_limit(scan_grid, scan_chi2, chi2, log10_d)
             d, log10_err, log10_d = Estimate(10.0 ** limit, float("nan")), float("nan"), limit
         temperature_results.append(TemperatureResult(
             temperature_C=float(temp), d_m2_s=d, log10_d=Estimate(log10_d, log10_err), resolved=resolved_flags[j],
@@ -511,8 +523,16 @@ def _two_sided(grid, chi2, chi2_min, detection_delta_chi2):
     return bool(chi2[0] > best + detection_delta_chi2 and np.any(chi2[i + 1:] > best + 1.0))
 
 
-def _upper_limit(grid, chi2, chi2_min):
-    """Largest log10 D with chi^2 below min + 2.71 (one-sided 95 %), interpolated on the grid."""
+def _upper_limit(grid, chi2, chi2_min, best_log10_d=None):
+    """Largest log10 D with chi^2 below min + 2.71 (one-sided 95 %), interpolated on the grid.
+
+    ``best_log10_d`` (with ``chi2_min``) is the fit's own minimum, added to the scan: a D determined more
+    sharply than the grid step has no grid point within 2.71 of the minimum.
+    """
+    grid, chi2 = np.asarray(grid, dtype=float), np.asarray(chi2, dtype=float)
+    if best_log10_d is not None and np.isfinite(chi2_min):
+        order = np.argsort(np.append(grid, best_log10_d), kind="stable")
+        grid, chi2 = np.append(grid, best_log10_d)[order], np.append(chi2, chi2_min)[order]
     level = min(chi2_min, chi2.min()) + UPPER_LIMIT_DELTA_CHI2
     below = np.flatnonzero(chi2 <= level)
     j = int(below.max())
@@ -608,6 +628,7 @@ DEFAULTS = {
     "max_log10_d_err": 0.5,  # decades; a looser D is reported as a 95 % upper limit
     "detection_delta_chi2": 9.0,  # penetration must beat "no penetration" by this (3 sigma)
     "fit_p_min": 0.01,  # a profile (or Arrhenius line) with a chi^2 p-value below this is flagged
+    "log10_d_systematic": 0.006,  # decades; model systematic of D, common to all temperatures (see analyse_series)
 }
 
 
@@ -675,6 +696,37 @@ class SeriesAnalysis:
         return out
 
 
+def _with_model_systematic(fit: DiffusionFit, arrhenius: ArrheniusFit | None,
+                           log10_systematic: float) -> tuple[DiffusionFit, ArrheniusFit | None]:
+    """Add the single-D model's systematic term (``log10_systematic`` decades) to every resolved D and to
+    ln D0, in quadrature with their statistical errors.
+
+    The fitted model is the fast-exchange, monodisperse limit of the uptake: a finite
+    interstitial-substitutional exchange rate delays the uptake (an apparent D a few percent low) and
+    the size dispersion of the ensemble smears the etch profile; neither shows in the chi-square of six
+    etch points. On profiles simulated with both (``benchmarks/RECOVERY.md``, group ``etching``, case
+    ``diffusion_fast_exchange``) the D values with the smallest statistical errors scatter by ~0.006
+    decades more than those errors say. The term shifts all temperatures of a series together, so it
+    is added *after* the Arrhenius line (whose slope dH it leaves unchanged) and enters ln D0 in full.
+    """
+    if log10_systematic <= 0:
+        return fit, arrhenius
+    temperatures = []
+    for t in fit.temperatures:
+        if t.resolved:
+            log10_err = math.hypot(t.log10_d.uncertainty, log10_systematic)
+            t = TemperatureResult(t.temperature_C, Estimate(t.d_m2_s.value, t.d_m2_s.value * math.log(10) * log10_err),
+                                  Estimate(t.log10_d.value, log10_err), t.resolved, t.chi_square, t.dof,
+                                  t.profile_log10_d, t.profile_chi2)
+        temperatures.append(t)
+    fit = DiffusionFit(tuple(temperatures), fit.profiles, fit.lattice_scale, fit.chi_square, fit.dof)
+    if arrhenius is not None:
+        ln_err = math.hypot(arrhenius.ln_d0.uncertainty, math.log(10) * log10_systematic)
+        arrhenius = replace(arrhenius, ln_d0=Estimate(arrhenius.ln_d0.value, ln_err),
+                            d0_m2_s=Estimate(arrhenius.d0_m2_s.value, arrhenius.d0_m2_s.value * ln_err))
+    return fit, arrhenius
+
+
 def profiles_from_rows(rows, amount: str = "br_mg_L", flag: str = "br_mg_L_flag") -> list[EtchProfile]:
     """Etch profiles from supernatant rows (dicts or a DataFrame's records) with ``temperature_C``,
     ``time_min``, ``etch_cycle``, ``sample``, ``<amount>``, ``<amount>_err`` and optionally a flag:
@@ -712,6 +764,8 @@ def analyse_series(profiles: list[EtchProfile], settings: dict, tem_cycles=(), t
     not describe (chi^2 p-value < ``fit_p_min``), or a joint fit the profiles reject, flags its D and
     surface amounts (their sigma then also scaled by sqrt(reduced chi^2)); the Arrhenius quantities
     inherit the flags of the D values they use and are flagged when the line's chi^2 p < ``fit_p_min``.
+    The 1-sigma of D and ln D0 include the model systematic ``log10_d_systematic`` (decades; see
+    :func:`_with_model_systematic`).
     """
     s = {**DEFAULTS, **settings}
     if not profiles:
@@ -754,5 +808,6 @@ def analyse_series(profiles: list[EtchProfile], settings: dict, tem_cycles=(), t
                 reasons.append(f"the D values do not follow one Arrhenius line (chi2 {arrhenius.chi_square:.1f} "
                                f"for {arrhenius.dof} dof, p = {p_value:.2g})")
         arrhenius_flag = merge_flags(flag_from(reasons), *(d_flags[t.temperature_C] for t in resolved))
+    fit, arrhenius = _with_model_systematic(fit, arrhenius, float(s["log10_d_systematic"]))
     return SeriesAnalysis(fit=fit, arrhenius=arrhenius, etch_diameters_nm=tuple(diameters), radius_source=source,
                           d_flags=d_flags, arrhenius_flag=arrhenius_flag, sample_prefix=s["sample_prefix"])

@@ -149,3 +149,26 @@ def test_etch_diameters_prefer_tem_and_never_grow():
     diameters, source = diffusion.etch_diameters(range(1, 7), DIAMETERS, [0, 1, 1, 2], [11.0, 9.7, 9.5, 9.9])
     assert diameters[:3] == [11.0, 9.6, 9.6] and diameters[-1] == 0.0
     assert "TEM" in source and "config" in source
+
+
+def test_upper_limit_of_a_minimum_sharper_than_the_grid():
+    """The fit's minimum lies between two grid points whose chi^2 are both far above it: the limit comes
+    from the fit's own point, not from an empty selection (this crashed with a numpy ValueError)."""
+    grid = np.linspace(-26.0, -16.0, 41)
+    scan = 9.6 + ((grid + 21.70) / 0.02) ** 2
+    limit = diffusion._upper_limit(grid, scan, 9.6, -21.70)
+    assert -21.70 <= limit < grid[grid > -21.70][0]
+
+
+def test_model_systematic_widens_d_and_ln_d0_but_not_dh():
+    rng = np.random.default_rng(7)
+    kinetics = halide_uptake.ExchangeKinetics(d0_m2_s=5.0e-12, dh_ev=1.05)
+    profiles = _noisy(rng, [270, 300, 330], kinetics, {270: 0.3, 300: 0.2, 330: 0.1}, 0.006)
+    plain = diffusion.analyse_series(profiles, {**diffusion.DEFAULTS, "log10_d_systematic": 0.0}, grid_points=21)
+    wide = diffusion.analyse_series(profiles, {**diffusion.DEFAULTS, "log10_d_systematic": 0.05}, grid_points=21)
+    for a, b in zip(plain.fit.temperatures, wide.fit.temperatures):
+        assert b.log10_d.uncertainty == pytest.approx(np.hypot(a.log10_d.uncertainty, 0.05))
+        assert b.d_m2_s.uncertainty / b.d_m2_s.value == pytest.approx(np.log(10) * b.log10_d.uncertainty)
+    assert wide.arrhenius.dh_ev == plain.arrhenius.dh_ev
+    assert wide.arrhenius.ln_d0.uncertainty == pytest.approx(np.hypot(plain.arrhenius.ln_d0.uncertainty,
+                                                                      np.log(10) * 0.05))
