@@ -69,6 +69,7 @@ rule plot_fig3c:
     params:
         samples=samples("trpl", series="temperature"),
         label_by="temperature_C",
+        sort_by="temperature_C",
         label_suffix=" °C",
         inset_ns=[100, 200],
         xlim_ns=[-20, 400],

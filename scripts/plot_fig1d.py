@@ -19,6 +19,26 @@ params = snakemake.params
 use_style()
 records = {r["sample"]: r for r in map(read_json, snakemake.input.fits)}
 order = [s for s in params.samples if s in records]
+sort_by = params.get("sort_by")
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _label(value) -> str:
+    """Sheet value -> legend text: whole numbers without a decimal point (80, not 80.0)."""
+    number = _number(value)
+    if number != float("inf") and number == int(number):
+        return str(int(number))
+    return display_name(str(value))
+
+
+if sort_by:  # e.g. temperature_C: whatever values the sheet holds, in ascending order
+    order.sort(key=lambda s: _number(records[s]["row"].get(sort_by)))
 treated = [s for s in order if records[s]["row"].get("treatment") not in ("none", None, "")]
 colours = dict(zip(treated, greens(len(treated))))
 fig, ax = plt.subplots()
@@ -30,7 +50,7 @@ for sample in order:
     t = time_ns - time_ns[peak]
     scale = model[peak]
     colour = colours.get(sample, PRISTINE)
-    label = display_name(str(records[sample]["row"][params.label_by])) + params.get("label_suffix", "")
+    label = _label(records[sample]["row"].get(params.label_by)) + params.get("label_suffix", "")
     ax.semilogy(t, np.maximum(counts, 0.5) / scale, ".", ms=1.2, color=colour, alpha=0.5)
     ax.semilogy(t, model / scale, color=colour, lw=0.9, label=label)
     window = (t >= params.inset_ns[0]) & (t <= params.inset_ns[1])

@@ -97,8 +97,11 @@ def test_role_comes_from_the_sheet_not_from_type(tmp_path, histograms):
     got_decay, got_irf = read_tcspc_pair(decay_path, irf_path)
     assert got_irf.role == "irf" and got_decay.role == "decay"
     assert read_tcspc_csv(decay_path, role="measurement").role == "decay"
+    # a response ~10 ns wide (symmetric, so not refused on its own) next to a sub-ns "decay"
+    kernel = np.exp(-0.5 * (np.arange(-30, 31) / 8.0) ** 2)
+    wide = np.round(np.convolve(irf, kernel / kernel.max(), "same"))
     with pytest.raises(RawDataError, match=r"wide.csv: as IRF it falls to half .* slower than the decay ludox.csv"):
-        read_tcspc_pair(irf_path, write(tmp_path / "wide.csv", time_ns, np.convolve(irf, np.ones(20), "same")))
+        read_tcspc_pair(irf_path, write(tmp_path / "wide.csv", time_ns, wide))
 
 
 @pytest.mark.parametrize("scan_type", ["Emission Scan", "Time-Resolved Emission"])

@@ -128,17 +128,20 @@ def read_tcspc_csv(path: str | Path, role: str = "decay", curve: str | int | Non
 def half_widths_ns(record: TcspcRecord) -> tuple[float, float]:
     """(rise, fall): time from the first channel at half the peak to the peak, and from the peak to the
     first later channel below half, each at least one channel. Half is taken above the baseline, the
-    median of the channels before the peak (their minimum if fewer than five).
+    median of the channels before the peak (their minimum if fewer than five). The peak is the first
+    channel within three Poisson sigmas of the maximum: on a slow decay the counts stay near the top for
+    several channels, and which of them is highest is up to the noise.
 
     A crude shape measure, robust enough for what it is used for: an instrument response is roughly
     symmetric (rise ~ fall); a decay rises within the response and falls with its lifetime.
     """
     counts = record.counts.astype(float)
     step = record.time_step_ns
-    peak = int(np.argmax(counts))
+    top = float(counts.max())
+    peak = int(np.flatnonzero(counts >= top - 3.0 * np.sqrt(top))[0])
     before = counts[:peak]
     baseline = float(np.median(before)) if before.size >= 5 else float(counts.min())
-    half = baseline + 0.5 * (counts[peak] - baseline)
+    half = baseline + 0.5 * (top - baseline)
     below_after = np.flatnonzero(counts[peak:] < half)
     fall_end = peak + (int(below_after[0]) if below_after.size else counts.size - 1 - peak)
     below_before = np.flatnonzero(before < half)
