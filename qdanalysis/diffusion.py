@@ -26,23 +26,32 @@ profile depends on ``D t`` only and costs one small matrix product per evaluatio
 tested against Crank's analytic series for a uniform sphere (J. Crank, The Mathematics of
 Diffusion, 2nd ed. 1975, eqs 6.18 and 6.20).
 
-Fit: the amount of Br in etch ``k`` is ``S_T [k = 1] + A * content_k(D_T t)``, with ``content_k`` the
+Fit (:func:`fit_etch_profiles`, whole series: :func:`analyse_series`): whatever the sheet holds - one
+profile per (temperature, treatment time) with any measured etch cycles (>= 2, cycle 1 included) - the
+amount of Br in etch ``k`` is ``S_p [k = 1] + A * content_k(D_T t_p)``, with ``content_k`` the
 K-weighted uptake (nm^3) of the material removed by etch ``k``, ``A`` (amount per nm^3 of unit-K
-lattice at unit activity) shared by all temperatures (same ZnBr2 bath, assumed temperature-
-independent solubility), and ``S_T``, ``D_T`` per temperature. The model is linear in ``A`` and
-``S_T``, which gives data-driven start values (a grid in ``log10 D`` with linear least squares).
+lattice at unit activity) shared by all profiles (same ZnBr2 bath, assumed temperature-independent
+solubility), ``S_p`` per profile and ``D_T`` per temperature (profiles of one temperature at several
+times share it). The model is linear in ``A`` and ``S_p``, which gives data-driven start values (a grid
+in ``log10 D`` with linear least squares). Uncertainties are from the covariance with the stated data
+sigmas, not rescaled: a temperature whose profiles reject the model (chi^2 p-value < ``fit_p_min``)
+is flagged instead - which is what happens when the real physics is not single-D Fickian diffusion,
+e.g. an interstitial-substitutional exchange slow against the treatment (the simulator's model).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import lmfit
 import numpy as np
+from scipy import stats
 from scipy.linalg import eigh
 
-from qdanalysis.results import Estimate
+from qdanalysis.errors import AnalysisError
+from qdanalysis.results import Estimate, Quantity, flag_from, flag_reasons, merge_flags
 
 BOLTZMANN_EV_K = 8.617333262e-5
 NM2_PER_M2 = 1e18
@@ -100,11 +109,13 @@ def multishell_geometry(layer_outer_radius_nm: dict[str, float], se_fraction: di
     config). The outermost layer is stretched or cut to the measured initial radius, so the etch
     bins and the layers describe the same particle; layers with no Se fraction listed are
     impermeable (the InP core)."""
-    names = list(layer_outer_radius_nm)
+    # core first whatever order the mapping was written in (a YAML dump may sort the keys)
+    names = sorted(layer_outer_radius_nm, key=lambda n: float(layer_outer_radius_nm[n]))
     radii = [float(layer_outer_radius_nm[n]) for n in names]
     etch_radius = [max(float(d), 0.0) / 2 for d in etch_diameter_nm]
     if etch_radius[0] <= radii[-2]:
-        raise ValueError(f"initial radius {etch_radius[0]} nm is inside the {names[-2]} layer")
+        raise AnalysisError(f"initial radius {etch_radius[0]} nm is inside the {names[-2]} layer "
+                            f"(outer radius {radii[-2]} nm in diffusion.layer_outer_radius_nm)")
     radii[-1] = etch_radius[0]
     partition = [partition_coefficient(se_fraction[n], sulfide_partition) if n in se_fraction else 0.0
                  for n in names]
@@ -227,30 +238,85 @@ def arrhenius_d(temperature_K, d0_m2_s: float, dh_ev: float):
 
 # ------------------------------------------------------------------------------------ fitting
 @dataclass(frozen=True)
-class TemperatureResult:
-    """Fitted diffusion at one treatment temperature.
+class EtchProfile:
+    """Br measured in the etch supernatants of one treatment (temperature, time).
 
-    ``resolved`` is False when the penetration is below the etch resolution: then ``d_m2_s`` holds
-    the one-sided 95 % upper limit from the profile likelihood and its uncertainty is NaN.
+    ``cycles`` are the etch cycles measured (1 = first etch; any subset of the geometry's etches that
+    holds cycle 1, where the surface-bound Br comes off), ``amount``/``sigma`` the Br per cycle (any
+    unit, 1-sigma). ``samples`` and ``flags`` travel with the data to the results.
     """
 
     temperature_C: float
     time_s: float
+    cycles: tuple[int, ...]
+    amount: np.ndarray
+    sigma: np.ndarray
+    samples: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if not len(self.cycles) == len(self.amount) == len(self.sigma):
+            raise ValueError("cycles, amounts and sigmas differ in length")
+        if list(self.cycles) != sorted(set(self.cycles)):
+            raise AnalysisError(f"{self.temperature_C:g} C: etch cycles {list(self.cycles)} repeat or are not "
+                                "in ascending order")
+
+
+@dataclass(frozen=True)
+class TemperatureResult:
+    """Fitted diffusion at one treatment temperature (shared by its profiles of different times).
+
+    ``resolved`` is False when the penetration is below the etch resolution: then ``d_m2_s`` holds
+    the one-sided 95 % upper limit from the profile likelihood and its uncertainty is NaN. ``chi_square``
+    and ``dof`` are this temperature's share of the joint fit (its points minus its own parameters).
+    """
+
+    temperature_C: float
     d_m2_s: Estimate
     log10_d: Estimate
     resolved: bool
-    surface_amount: Estimate
-    diffusion_length_nm: float
-    model: np.ndarray  # Br per etch (data units)
-    data: np.ndarray
-    sigma: np.ndarray
+    chi_square: float
+    dof: float
     profile_log10_d: np.ndarray = field(default_factory=lambda: np.zeros(0))
     profile_chi2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def p_value(self) -> float:
+        return float(stats.chi2.sf(self.chi_square, self.dof)) if self.dof > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """One profile's surface-bound Br, model and data (per measured cycle)."""
+
+    profile: EtchProfile
+    surface_amount: Estimate
+    diffusion_length_nm: float
+    model: np.ndarray
+    chi_square: float
+
+    @property
+    def temperature_C(self) -> float:
+        return self.profile.temperature_C
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.profile.amount
+
+    @property
+    def sigma(self) -> np.ndarray:
+        return self.profile.sigma
+
+    @property
+    def max_cycle(self) -> int:
+        """Etch cycle with the largest measured Br."""
+        return int(self.profile.cycles[int(np.argmax(self.profile.amount))])
 
 
 @dataclass(frozen=True)
 class DiffusionFit:
     temperatures: tuple[TemperatureResult, ...]
+    profiles: tuple[ProfileResult, ...]
     lattice_scale: Estimate  # data amount per nm^3 of unit-K lattice at bath activity
     chi_square: float
     dof: int
@@ -259,118 +325,181 @@ class DiffusionFit:
     def reduced_chi_square(self) -> float:
         return self.chi_square / self.dof if self.dof > 0 else float("nan")
 
+    @property
+    def p_value(self) -> float:
+        return float(stats.chi2.sf(self.chi_square, self.dof)) if self.dof > 0 else math.nan
 
-def _grid_start(solver, data, sigma, time_s, grid):
-    """Best (log10 D, surface, scale) on a grid of log10 D with linear least squares for the rest."""
+    def temperature(self, temperature_C: float) -> TemperatureResult:
+        return next(t for t in self.temperatures if t.temperature_C == temperature_C)
+
+
+def _as_profiles(profiles, time_s=None) -> list[EtchProfile]:
+    """Accept a list of :class:`EtchProfile` or the compact ``{T: (amount, sigma)}`` with ``time_s[T]``
+    (cycles 1..N)."""
+    if isinstance(profiles, dict):
+        return [EtchProfile(float(t), float(time_s[t]), tuple(range(1, len(a) + 1)), np.asarray(a, dtype=float),
+                            np.asarray(s, dtype=float)) for t, (a, s) in sorted(profiles.items())]
+    return list(profiles)
+
+
+def _grid_start(contents, data, sigma):
+    """Best grid index of log10 D with linear least squares for (surface, scale); contents (grid, n)."""
     best = None
-    contents = solver.etch_content(10.0 ** grid * NM2_PER_M2 * time_s)
-    for log10_d, content in zip(grid, contents):
+    for index, content in enumerate(contents):
         design = np.column_stack([np.eye(len(data))[0], content]) / sigma[:, None]
         coef, *_ = np.linalg.lstsq(design, data / sigma, rcond=None)
         coef = np.maximum(coef, 0.0)
         chi2 = float(np.sum((design @ coef - data / sigma) ** 2))
         if best is None or chi2 < best[0]:
-            best = (chi2, log10_d, coef[0], coef[1])
+            best = (chi2, index, coef[0], coef[1])
     return best[1:]
 
 
-def fit_etch_profiles(solver: SphereDiffusion, profiles: dict[float, tuple[np.ndarray, np.ndarray]],
-                      time_s: dict[float, float], *, max_log10_d_err: float = 0.5,
-                      detection_delta_chi2: float = 9.0, grid_points: int = 61) -> DiffusionFit:
-    """Fit ``D_T`` (per temperature), ``S_T`` and a shared lattice scale to Br-per-etch profiles.
+def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, float] | None = None, *,
+                      max_log10_d_err: float = 0.5, detection_delta_chi2: float = 9.0,
+                      grid_points: int = 61) -> DiffusionFit:
+    """Fit ``D_T`` (per temperature), ``S`` (per profile) and a shared lattice scale to Br etch profiles.
 
-    ``profiles[T] = (amount_per_etch, sigma_per_etch)`` with one entry per etch of ``solver``'s
-    geometry; ``time_s[T]`` the treatment time. Uncertainties from the covariance (scaled by the
-    reduced chi-square when it exceeds 1); temperatures whose ``log10 D`` is not determined to
-    ``max_log10_d_err`` decades, or whose penetration is not detected (chi^2 of the profile at the
+    ``profiles``: :class:`EtchProfile` list (any temperatures, times and measured cycles; profiles of
+    one temperature at several times share its ``D``), or ``{T: (amount, sigma)}`` with ``time_s[T]``.
+    The model of a profile is ``S [k = 1] + A content_k(D_T t)`` at the measured cycles ``k``.
+    Uncertainties from the covariance with the stated data sigmas (not rescaled: a poor fit is
+    reported through the chi-square, which the caller flags); temperatures whose ``log10 D`` is not
+    determined to ``max_log10_d_err`` decades, or whose penetration is not detected (chi^2 at the
     lowest D, i.e. no penetration, less than ``detection_delta_chi2`` above the minimum; 9 = 3 sigma),
     get a profile-likelihood 95 % upper limit instead.
+
+    Raises :class:`~qdanalysis.errors.AnalysisError` for a profile without cycle 1, with fewer than two
+    cycles, or with cycles beyond the geometry's etches.
     """
-    temperatures = sorted(profiles)
+    profiles = _as_profiles(profiles, time_s)
+    if not profiles:
+        raise AnalysisError("no etch profiles to fit")
+    for p in profiles:
+        label = f"{p.temperature_C:g} C, {p.time_s / 60:g} min"
+        if len(p.cycles) < 2:
+            raise AnalysisError(f"{label}: {len(p.cycles)} etch cycle(s); a diffusion profile needs >= 2")
+        if 1 not in p.cycles:
+            raise AnalysisError(f"{label}: etch cycle 1 (the surface-bound Br) is missing, cycles {list(p.cycles)}")
+        if max(p.cycles) > solver.geometry.n_etches or min(p.cycles) < 1:
+            raise AnalysisError(f"{label}: etch cycles {list(p.cycles)}, but the etch radii describe cycles "
+                                f"1..{solver.geometry.n_etches}")
+        if not np.all(np.isfinite(p.sigma)) or np.any(p.sigma <= 0):
+            raise AnalysisError(f"{label}: Br uncertainties must be positive and finite")
+    temperatures = sorted({p.temperature_C for p in profiles})
+    t_index = {t: i for i, t in enumerate(temperatures)}
+    columns = [np.asarray(p.cycles) - 1 for p in profiles]
     grid = np.linspace(*LOG10_D_BOUNDS_M2_S, grid_points)
-    params = lmfit.Parameters()
-    starts = {}
-    for temp in temperatures:
-        data, sigma = (np.asarray(a, dtype=float) for a in profiles[temp])
-        starts[temp] = _grid_start(solver, data, sigma, time_s[temp], grid)
-    # the shared lattice scale starts from the temperature with the most Br inside the lattice
-    # (beyond the first etch): the others barely constrain it
-    informative = max(temperatures, key=lambda t: float(np.sum(np.asarray(profiles[t][0])[1:])))
+
+    def contents(profile, column, log10_d):
+        return solver.etch_content(10.0 ** np.asarray(log10_d) * NM2_PER_M2 * profile.time_s)[..., column]
+
+    # start values: a grid in log10 D with linear least squares for the rest, per profile; the shared
+    # lattice scale from the profile with the most Br beyond the first etch (the others barely
+    # constrain it); then D per temperature restarted at that scale
+    starts = [_grid_start(contents(p, c, grid), p.amount, p.sigma) for p, c in zip(profiles, columns)]
+    informative = max(range(len(profiles)), key=lambda i: float(np.sum(profiles[i].amount[1:])))
     scale = starts[informative][2] if starts[informative][2] > 0 else 1.0
-    for i, temp in enumerate(temperatures):
-        data, sigma = (np.asarray(a, dtype=float) for a in profiles[temp])
-        # restart D at the shared scale: grid of log10 D with only the surface amount linear
-        contents = solver.etch_content(10.0 ** grid * NM2_PER_M2 * time_s[temp]) * scale
-        surface = np.maximum(data[0] - contents[:, 0], 0.0)
-        model = contents.copy()
+    params = lmfit.Parameters()
+    grid_chi2 = np.zeros((len(temperatures), grid.size))
+    surfaces = {}
+    for i, (p, c) in enumerate(zip(profiles, columns)):
+        model = contents(p, c, grid) * scale
+        surface = np.maximum(p.amount[0] - model[:, 0], 0.0)  # cycle 1 comes first (sorted below)
         model[:, 0] += surface
-        chi2 = np.sum(((model - data) / sigma) ** 2, axis=1)
-        best = int(np.argmin(chi2))
-        params.add(f"log10_d_{i}", value=float(grid[best]), min=LOG10_D_BOUNDS_M2_S[0], max=LOG10_D_BOUNDS_M2_S[1])
-        params.add(f"surface_{i}", value=max(float(surface[best]), 1e-6 * max(data.max(), 1e-12)), min=0.0)
+        grid_chi2[t_index[p.temperature_C]] += np.sum(((model - p.amount) / p.sigma) ** 2, axis=1)
+        surfaces[i] = surface
+    for j, temp in enumerate(temperatures):
+        best = int(np.argmin(grid_chi2[j]))
+        params.add(f"log10_d_{j}", value=float(grid[best]), min=LOG10_D_BOUNDS_M2_S[0], max=LOG10_D_BOUNDS_M2_S[1])
+        for i, p in enumerate(profiles):
+            if p.temperature_C == temp:
+                params.add(f"surface_{i}", value=max(float(surfaces[i][best]), 1e-6 * max(p.amount.max(), 1e-12)),
+                           min=0.0)
     params.add("lattice_scale", value=float(scale), min=0.0)
 
-    def residual(p, only=None):
-        out = []
-        for i, temp in enumerate(temperatures):
-            data, sigma = (np.asarray(a, dtype=float) for a in profiles[temp])
-            model = etch_profile(solver, 10.0 ** p[f"log10_d_{i}"].value, time_s[temp],
-                                 p[f"surface_{i}"].value, p["lattice_scale"].value)
-            out.append((model - data) / sigma)
-        return np.concatenate(out)
+    def profile_model(p, i, values):
+        amounts = values["lattice_scale"] * contents(p, columns[i], values[f"log10_d_{t_index[p.temperature_C]}"])
+        amounts = amounts.copy()
+        amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
+        return amounts
 
-    result = lmfit.minimize(residual, params, method="least_squares")
+    def residual(par):
+        values = par.valuesdict()
+        return np.concatenate([(profile_model(p, i, values) - p.amount) / p.sigma for i, p in enumerate(profiles)])
+
+    with warnings.catch_warnings():  # lmfit's stderr of an undetermined D is sqrt(<0): NaN, handled below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = lmfit.minimize(residual, params, method="least_squares")
     chi2 = float(np.sum(result.residual ** 2))
-    n_data = sum(len(profiles[t][0]) for t in temperatures)
+    n_data = sum(len(p.cycles) for p in profiles)
     dof = n_data - len(params)
-    inflate = math.sqrt(max(chi2 / dof, 1.0)) if dof > 0 else 1.0
 
-    def err(name):
-        stderr = result.params[name].stderr
-        return float(stderr) * inflate if stderr is not None and np.isfinite(stderr) else float("nan")
+    def err(par, name):
+        stderr = par[name].stderr
+        return float(stderr) if stderr is not None and np.isfinite(stderr) else float("nan")
 
-    profiles_chi2, resolved_flags, log10_errs = [], [], []
-    for i, _ in enumerate(temperatures):
-        log10_err = err(f"log10_d_{i}")
-        profile_grid, profile_chi2 = _profile(residual, result.params, f"log10_d_{i}", grid)
-        profiles_chi2.append(profile_chi2)
-        log10_errs.append(log10_err)
+    temperature_results, resolved_flags = [], []
+    profile_scans = [_profile(residual, result.params, f"log10_d_{j}", grid) for j in range(len(temperatures))]
+    errors = result.params
+    if not result.errorbars:
+        # A D the data do not determine (penetration below the etch resolution: chi^2 flat in it) makes
+        # the covariance singular, and lmfit then gives no error for any parameter, which would make
+        # every temperature an upper limit. Hold the D values whose penetration the scans do not detect
+        # at their fitted value and take the errors of the rest from that (regular) fit.
+        held = result.params.copy()
+        for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
+            if not _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2):
+                held[f"log10_d_{j}"].set(vary=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            errors = lmfit.minimize(residual, held, method="least_squares").params
+    for j, _ in enumerate(temperatures):
+        scan_grid, scan_chi2 = profile_scans[j]
+        log10_err = err(errors, f"log10_d_{j}")
         resolved_flags.append(bool(np.isfinite(log10_err) and log10_err < max_log10_d_err
-                                   and _two_sided(profile_grid, profile_chi2, chi2, detection_delta_chi2)))
-    # surface amounts of unresolved temperatures: refit with their penetration switched off (D at
-    # the lower bound), since a free but undetermined D makes the surface degenerate with it
-    unresolved_params = result.params.copy()
-    for i, resolved in enumerate(resolved_flags):
+                                   and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
+    # surface amounts of unresolved temperatures: refit with their penetration switched off (D at the
+    # lower bound), since a free but undetermined D makes the surface degenerate with it
+    fixed = result.params.copy()
+    for j, resolved in enumerate(resolved_flags):
         if not resolved:
-            unresolved_params[f"log10_d_{i}"].set(value=LOG10_D_BOUNDS_M2_S[0], vary=False)
-    surface_fit = lmfit.minimize(residual, unresolved_params, method="least_squares")
-
-    results = []
-    for i, temp in enumerate(temperatures):
-        data, sigma = (np.asarray(a, dtype=float) for a in profiles[temp])
-        log10_d = float(result.params[f"log10_d_{i}"].value)
-        log10_err, resolved, profile_chi2 = log10_errs[i], resolved_flags[i], profiles_chi2[i]
-        if resolved:
-            d_value = 10.0 ** log10_d
-            d = Estimate(d_value, d_value * math.log(10) * log10_err)
+            fixed[f"log10_d_{j}"].set(value=LOG10_D_BOUNDS_M2_S[0], vary=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        surface_fit = lmfit.minimize(residual, fixed, method="least_squares") if not all(resolved_flags) else result
+    values = result.params.valuesdict()
+    profile_chi2 = [float(np.sum(((profile_model(p, i, values) - p.amount) / p.sigma) ** 2))
+                    for i, p in enumerate(profiles)]
+    # each temperature's share of the degrees of freedom: its points minus its D, its surfaces and a
+    # share of the lattice scale proportional to its points
+    for j, temp in enumerate(temperatures):
+        members = [i for i, p in enumerate(profiles) if p.temperature_C == temp]
+        points = sum(len(profiles[i].cycles) for i in members)
+        t_dof = points - 1 - len(members) - points / n_data
+        log10_d = float(values[f"log10_d_{j}"])
+        log10_err = err(errors, f"log10_d_{j}")
+        scan_grid, scan_chi2 = profile_scans[j]
+        if resolved_flags[j]:
+            d = Estimate(10.0 ** log10_d, 10.0 ** log10_d * math.log(10) * log10_err)
         else:
-            limit = _upper_limit(profile_grid, profile_chi2, chi2)
+            limit = _upper_limit(scan_grid, scan_chi2, chi2, log10_d)
             d, log10_err, log10_d = Estimate(10.0 ** limit, float("nan")), float("nan"), limit
-        model = etch_profile(solver, 10.0 ** result.params[f"log10_d_{i}"].value, time_s[temp],
-                             result.params[f"surface_{i}"].value, result.params["lattice_scale"].value)
-        surface = Estimate(float(result.params[f"surface_{i}"].value), err(f"surface_{i}"))
-        if not resolved:
-            stderr = surface_fit.params[f"surface_{i}"].stderr
-            surface = Estimate(float(surface_fit.params[f"surface_{i}"].value),
-                               float(stderr) * inflate if stderr is not None else float("nan"))
-        results.append(TemperatureResult(
-            temperature_C=float(temp), time_s=float(time_s[temp]), d_m2_s=d,
-            log10_d=Estimate(log10_d, log10_err), resolved=bool(resolved),
-            surface_amount=surface,
-            diffusion_length_nm=diffusion_length_nm(d.value, time_s[temp]), model=model, data=data,
-            sigma=sigma, profile_log10_d=profile_grid, profile_chi2=profile_chi2))
-    scale = Estimate(float(result.params["lattice_scale"].value), err("lattice_scale"))
-    return DiffusionFit(tuple(results), scale, chi2, dof)
+        temperature_results.append(TemperatureResult(
+            temperature_C=float(temp), d_m2_s=d, log10_d=Estimate(log10_d, log10_err), resolved=resolved_flags[j],
+            chi_square=float(sum(profile_chi2[i] for i in members)), dof=float(t_dof),
+            profile_log10_d=scan_grid, profile_chi2=scan_chi2))
+    profile_results = []
+    for i, p in enumerate(profiles):
+        j = t_index[p.temperature_C]
+        source = result if resolved_flags[j] else surface_fit
+        surface = Estimate(float(source.params[f"surface_{i}"].value), err(source.params, f"surface_{i}"))
+        d_value = temperature_results[j].d_m2_s.value
+        profile_results.append(ProfileResult(profile=p, surface_amount=surface,
+                                             diffusion_length_nm=diffusion_length_nm(d_value, p.time_s),
+                                             model=profile_model(p, i, values), chi_square=profile_chi2[i]))
+    scale = Estimate(float(values["lattice_scale"]), err(result.params, "lattice_scale"))
+    return DiffusionFit(tuple(temperature_results), tuple(profile_results), scale, chi2, dof)
 
 
 def _profile(residual, best_params, name, grid):
@@ -379,7 +508,9 @@ def _profile(residual, best_params, name, grid):
     params = best_params.copy()
     for value in grid:
         params[name].set(value=float(value), vary=False)
-        fit = lmfit.minimize(residual, params, method="least_squares")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = lmfit.minimize(residual, params, method="least_squares")
         chi2.append(float(np.sum(fit.residual ** 2)))
     return np.asarray(grid, dtype=float), np.asarray(chi2)
 
@@ -392,8 +523,16 @@ def _two_sided(grid, chi2, chi2_min, detection_delta_chi2):
     return bool(chi2[0] > best + detection_delta_chi2 and np.any(chi2[i + 1:] > best + 1.0))
 
 
-def _upper_limit(grid, chi2, chi2_min):
-    """Largest log10 D with chi^2 below min + 2.71 (one-sided 95 %), interpolated on the grid."""
+def _upper_limit(grid, chi2, chi2_min, best_log10_d=None):
+    """Largest log10 D with chi^2 below min + 2.71 (one-sided 95 %), interpolated on the grid.
+
+    ``best_log10_d`` (with ``chi2_min``) is the fit's own minimum, added to the scan: a D determined more
+    sharply than the grid step has no grid point within 2.71 of the minimum.
+    """
+    grid, chi2 = np.asarray(grid, dtype=float), np.asarray(chi2, dtype=float)
+    if best_log10_d is not None and np.isfinite(chi2_min):
+        order = np.argsort(np.append(grid, best_log10_d), kind="stable")
+        grid, chi2 = np.append(grid, best_log10_d)[order], np.append(chi2, chi2_min)[order]
     level = min(chi2_min, chi2.min()) + UPPER_LIMIT_DELTA_CHI2
     below = np.flatnonzero(chi2 <= level)
     j = int(below.max())
@@ -417,16 +556,18 @@ class ArrheniusFit:
     covariance: tuple[tuple[float, float], tuple[float, float]]  # (ln D0, dH)
 
 
+
 def fit_arrhenius(temperature_K, d_m2_s, d_err_m2_s) -> ArrheniusFit:
     """Weighted least squares of ln D against 1/(kB T); weights 1/sigma(ln D)^2 = (D/sigma_D)^2.
 
-    Covariance from the weights (absolute sigma), scaled by the reduced chi-square when > 1.
+    Covariance from the weights (absolute sigma, not rescaled: a line the points reject shows in the
+    chi-square, which the caller flags).
     """
     t = np.asarray(temperature_K, dtype=float)
     d = np.asarray(d_m2_s, dtype=float)
     sigma_ln = np.asarray(d_err_m2_s, dtype=float) / d
     if t.size < 2:
-        raise ValueError(f"an Arrhenius fit needs at least two resolved temperatures, got {t.size}")
+        raise AnalysisError(f"an Arrhenius fit needs at least two resolved temperatures, got {t.size}")
     x = -1.0 / (BOLTZMANN_EV_K * t)
     design = np.column_stack([np.ones_like(x), x])
     weights = 1.0 / sigma_ln ** 2
@@ -435,8 +576,6 @@ def fit_arrhenius(temperature_K, d_m2_s, d_err_m2_s) -> ArrheniusFit:
     coef = covariance @ design.T @ (weights * np.log(d))
     chi2 = float(np.sum(weights * (np.log(d) - design @ coef) ** 2))
     dof = t.size - 2
-    if dof > 0 and chi2 / dof > 1:
-        covariance = covariance * chi2 / dof
     ln_d0, dh = float(coef[0]), float(coef[1])
     ln_d0_err, dh_err = (float(math.sqrt(covariance[i, i])) for i in range(2))
     return ArrheniusFit(dh_ev=Estimate(dh, dh_err), d0_m2_s=Estimate(math.exp(ln_d0), math.exp(ln_d0) * ln_d0_err),
@@ -446,21 +585,35 @@ def fit_arrhenius(temperature_K, d_m2_s, d_err_m2_s) -> ArrheniusFit:
                                     (float(covariance[1, 0]), float(covariance[1, 1]))))
 
 
-def etch_diameters(fallback_nm: list[float], tem_cycles=(), tem_diameters_nm=()) -> tuple[list[float], str]:
-    """Diameter after each etch cycle (k = 0..N; the last, the core etch, is 0): TEM means where
-    measured (several samples of one cycle are averaged), the configured fallback elsewhere."""
-    diameters = [float(d) for d in fallback_nm]
+def etch_diameters(cycles, fallback_nm=(), tem_cycles=(), tem_diameters_nm=()) -> tuple[list[float], str]:
+    """Diameter after each etch cycle ``k = 0..max(cycles)``: the mean TEM diameter where the cycle was
+    imaged (several samples of one cycle averaged), else ``fallback_nm[k]`` (config), else an error.
+
+    An etch cannot grow a particle, so TEM noise between nearly equal sizes is clipped to monotonic.
+    """
+    last = int(max(cycles))
     measured: dict[int, list[float]] = {}
     for cycle, diameter in zip(tem_cycles, tem_diameters_nm):
-        if cycle is not None and np.isfinite(diameter) and 0 <= int(cycle) < len(diameters) - 1:
+        if cycle is not None and np.isfinite(diameter) and 0 <= int(cycle) <= last:
             measured.setdefault(int(cycle), []).append(float(diameter))
-    for cycle, values in measured.items():
-        diameters[cycle] = float(np.mean(values))
-    diameters[-1] = 0.0
-    for k in range(1, len(diameters)):  # an etch cannot grow the particle (TEM noise at equal sizes)
+    diameters, from_config = [], []
+    for k in range(last + 1):
+        if k in measured:
+            diameters.append(float(np.mean(measured[k])))
+        elif k < len(fallback_nm) and fallback_nm[k] is not None:
+            diameters.append(float(fallback_nm[k]))
+            from_config.append(k)
+        else:
+            raise AnalysisError(f"no particle diameter after etch cycle {k}: image that cycle by TEM (series "
+                                f"of the diffusion.tem_series setting) or list it in diffusion.diameter_after_cycle_nm")
+    for k in range(1, len(diameters)):
         diameters[k] = min(diameters[k], diameters[k - 1])
-    source = f"TEM (cycles {sorted(measured)})" if measured else "config fallback"
-    return diameters, source
+    parts = []
+    if measured:
+        parts.append(f"TEM (cycles {sorted(measured)})")
+    if from_config:
+        parts.append(f"config (cycles {from_config})")
+    return diameters, " + ".join(parts)
 
 
 # config["diffusion"] defaults (the lead mirrors them in config.yaml and the config schema)
@@ -474,4 +627,187 @@ DEFAULTS = {
     "n_cells": 160,
     "max_log10_d_err": 0.5,  # decades; a looser D is reported as a 95 % upper limit
     "detection_delta_chi2": 9.0,  # penetration must beat "no penetration" by this (3 sigma)
+    "fit_p_min": 0.01,  # a profile (or Arrhenius line) with a chi^2 p-value below this is flagged
+    "log10_d_systematic": 0.006,  # decades; model systematic of D, common to all temperatures (see analyse_series)
 }
+
+
+# ------------------------------------------------------------------------- a whole etch series
+@dataclass(frozen=True)
+class SeriesAnalysis:
+    """Everything :func:`analyse_series` found, and the quantities the pipeline reports from it."""
+
+    fit: DiffusionFit
+    arrhenius: ArrheniusFit | None
+    etch_diameters_nm: tuple[float, ...]
+    radius_source: str
+    d_flags: dict[float, str]  # temperature -> flag of its D (and surface amounts)
+    arrhenius_flag: str
+    sample_prefix: str
+
+    def temperature_sample(self, temperature_C: float) -> str:
+        return f"{self.sample_prefix}_T{temperature_C:g}"
+
+    def profile_sample(self, profile: EtchProfile) -> str:
+        """Per-profile id: ``<prefix>_T<T>``, with ``_t<min>`` when the temperature has several times."""
+        times = {p.profile.time_s for p in self.fit.profiles if p.temperature_C == profile.temperature_C}
+        base = self.temperature_sample(profile.temperature_C)
+        return base if len(times) == 1 else f"{base}_t{profile.time_s / 60:g}"
+
+    def quantities(self) -> list[Quantity]:
+        """D (or its upper limit) per temperature; surface Br, sqrt(D t) and the Br maximum per profile;
+        dH, D0 and ln D0 when two or more temperatures are resolved."""
+        method = ("surface + Fickian diffusion (layer partition), joint fit of all profiles; radii from "
+                  f"{self.radius_source}")
+        out = []
+        for t in self.fit.temperatures:
+            sample, flag = self.temperature_sample(t.temperature_C), self.d_flags[t.temperature_C]
+            if t.resolved:
+                out.append(Quantity("D_m2_s", sample, t.d_m2_s.value, t.d_m2_s.uncertainty, "m^2/s", method, flag))
+                out.append(Quantity("log10_D_m2_s", sample, t.log10_d.value, t.log10_d.uncertainty, "", method,
+                                    flag))
+            else:
+                out.append(Quantity("D_upper_limit_m2_s", sample, t.d_m2_s.value, float("nan"), "m^2/s",
+                                    "one-sided 95 % profile-likelihood limit (penetration below the etch "
+                                    "resolution); " + method, flag))
+        for p in self.fit.profiles:
+            sample = self.profile_sample(p.profile)
+            t = self.fit.temperature(p.temperature_C)
+            flag = self.d_flags[p.temperature_C]
+            out += [
+                Quantity("diffusion_length_nm", sample, p.diffusion_length_nm, float("nan"), "nm",
+                         "sqrt(D t)" + ("" if t.resolved else " at the D upper limit"), flag),
+                Quantity("surface_br_mg_L", sample, p.surface_amount.value, p.surface_amount.uncertainty, "mg/L",
+                         "surface-bound Br- (first etch) from the joint fit", flag),
+                Quantity("br_max_etch_cycle", sample, float(p.max_cycle), float("nan"), "",
+                         "etch cycle with the largest measured Br-", merge_flags(*p.profile.flags)),
+            ]
+        if self.arrhenius is not None:
+            a = self.arrhenius
+            resolved = [t.temperature_C for t in self.fit.temperatures if t.resolved]
+            arr_method = (f"weighted ln D vs 1/kT over {len(resolved)} resolved temperatures "
+                          f"({', '.join(f'{t:g}' for t in resolved)} C), eq 1")
+            out += [Quantity("dH_eV", self.sample_prefix, a.dh_ev.value, a.dh_ev.uncertainty, "eV", arr_method,
+                             self.arrhenius_flag),
+                    Quantity("D0_m2_s", self.sample_prefix, a.d0_m2_s.value, a.d0_m2_s.uncertainty, "m^2/s",
+                             arr_method, self.arrhenius_flag),
+                    Quantity("ln_D0", self.sample_prefix, a.ln_d0.value, a.ln_d0.uncertainty, "ln(m^2/s)",
+                             arr_method, self.arrhenius_flag)]
+        return out
+
+
+def _with_model_systematic(fit: DiffusionFit, arrhenius: ArrheniusFit | None,
+                           log10_systematic: float) -> tuple[DiffusionFit, ArrheniusFit | None]:
+    """Add the single-D model's systematic term (``log10_systematic`` decades) to every resolved D and to
+    ln D0, in quadrature with their statistical errors.
+
+    The fitted model is the fast-exchange, monodisperse limit of the uptake: a finite
+    interstitial-substitutional exchange rate delays the uptake (an apparent D a few percent low) and
+    the size dispersion of the ensemble smears the etch profile; neither shows in the chi-square of six
+    etch points. On profiles simulated with both (``benchmarks/RECOVERY.md``, group ``etching``, case
+    ``diffusion_fast_exchange``) the D values with the smallest statistical errors scatter by ~0.006
+    decades more than those errors say. The term shifts all temperatures of a series together, so it
+    is added *after* the Arrhenius line (whose slope dH it leaves unchanged) and enters ln D0 in full.
+    """
+    if log10_systematic <= 0:
+        return fit, arrhenius
+    temperatures = []
+    for t in fit.temperatures:
+        if t.resolved:
+            log10_err = math.hypot(t.log10_d.uncertainty, log10_systematic)
+            t = TemperatureResult(t.temperature_C, Estimate(t.d_m2_s.value, t.d_m2_s.value * math.log(10) * log10_err),
+                                  Estimate(t.log10_d.value, log10_err), t.resolved, t.chi_square, t.dof,
+                                  t.profile_log10_d, t.profile_chi2)
+        temperatures.append(t)
+    fit = DiffusionFit(tuple(temperatures), fit.profiles, fit.lattice_scale, fit.chi_square, fit.dof)
+    if arrhenius is not None:
+        ln_err = math.hypot(arrhenius.ln_d0.uncertainty, math.log(10) * log10_systematic)
+        arrhenius = replace(arrhenius, ln_d0=Estimate(arrhenius.ln_d0.value, ln_err),
+                            d0_m2_s=Estimate(arrhenius.d0_m2_s.value, arrhenius.d0_m2_s.value * ln_err))
+    return fit, arrhenius
+
+
+def profiles_from_rows(rows, amount: str = "br_mg_L", flag: str = "br_mg_L_flag") -> list[EtchProfile]:
+    """Etch profiles from supernatant rows (dicts or a DataFrame's records) with ``temperature_C``,
+    ``time_min``, ``etch_cycle``, ``sample``, ``<amount>``, ``<amount>_err`` and optionally a flag:
+    one profile per (temperature, time)."""
+    groups: dict[tuple[float, float], list[dict]] = {}
+    for row in rows:
+        if row.get("temperature_C") is None or not np.isfinite(float(row["temperature_C"])):
+            raise AnalysisError(f"supernatant {row.get('sample')!r} has no treatment temperature_C in the sheet")
+        if row.get("time_min") is None or not np.isfinite(float(row["time_min"])):
+            raise AnalysisError(f"supernatant {row.get('sample')!r} has no treatment time_min in the sheet")
+        if row.get("etch_cycle") is None or not np.isfinite(float(row["etch_cycle"])):
+            raise AnalysisError(f"supernatant {row.get('sample')!r} has no etch_cycle in the sheet")
+        groups.setdefault((float(row["temperature_C"]), float(row["time_min"])), []).append(row)
+    profiles = []
+    for (temperature, time_min), members in sorted(groups.items()):
+        members = sorted(members, key=lambda r: int(r["etch_cycle"]))
+        cycles = [int(r["etch_cycle"]) for r in members]
+        if len(set(cycles)) != len(cycles):
+            raise AnalysisError(f"{temperature:g} C, {time_min:g} min: etch cycles {cycles} repeat "
+                                "(one supernatant per cycle)")
+        profiles.append(EtchProfile(temperature, time_min * 60.0, tuple(cycles),
+                                    np.array([float(r[amount]) for r in members]),
+                                    np.array([float(r[amount + "_err"]) for r in members]),
+                                    tuple(str(r["sample"]) for r in members),
+                                    tuple(str(r.get(flag) or "ok") for r in members)))
+    return profiles
+
+
+def analyse_series(profiles: list[EtchProfile], settings: dict, tem_cycles=(), tem_diameters_nm=(), *,
+                   grid_points: int = 61) -> SeriesAnalysis:
+    """Geometry from the settings and the TEM etch diameters, joint fit, flags, Arrhenius line.
+
+    ``settings``: the ``diffusion:`` config block (defaults in :data:`DEFAULTS`). Flags: a profile
+    whose input values are flagged passes the flags on; a temperature whose profiles the model does
+    not describe (chi^2 p-value < ``fit_p_min``), or a joint fit the profiles reject, flags its D and
+    surface amounts (their sigma then also scaled by sqrt(reduced chi^2)); the Arrhenius quantities
+    inherit the flags of the D values they use and are flagged when the line's chi^2 p < ``fit_p_min``.
+    The 1-sigma of D and ln D0 include the model systematic ``log10_d_systematic`` (decades; see
+    :func:`_with_model_systematic`).
+    """
+    s = {**DEFAULTS, **settings}
+    if not profiles:
+        raise AnalysisError("no etch supernatants with Br- values to fit")
+    diameters, source = etch_diameters([c for p in profiles for c in p.cycles], s["diameter_after_cycle_nm"],
+                                       tem_cycles, tem_diameters_nm)
+    geometry = multishell_geometry(s["layer_outer_radius_nm"], s["se_fraction"], s["sulfide_partition"], diameters)
+    solver = SphereDiffusion(geometry, s["n_cells"])
+    fit = fit_etch_profiles(solver, profiles, max_log10_d_err=s["max_log10_d_err"],
+                            detection_delta_chi2=s["detection_delta_chi2"], grid_points=grid_points)
+    p_min = s["fit_p_min"]
+    joint_reason = ""
+    if fit.dof > 0 and fit.p_value < p_min:
+        joint_reason = (f"the joint diffusion fit rejects the model (chi2 {fit.chi_square:.1f} for {fit.dof} dof, "
+                        f"p = {fit.p_value:.2g})")
+    d_flags, temperatures = {}, []
+    for t in fit.temperatures:
+        reasons = [joint_reason]
+        if t.dof > 0 and t.p_value < p_min:
+            reasons.append(f"Br- profile at {t.temperature_C:g} C not described by single-D diffusion "
+                           f"(chi2 {t.chi_square:.1f} for {t.dof:.1f} dof, p = {t.p_value:.2g})")
+        inputs = merge_flags(*(f for p in fit.profiles if p.temperature_C == t.temperature_C for f in p.profile.flags))
+        d_flags[t.temperature_C] = merge_flags(flag_from(reasons), inputs)
+        if flag_reasons(flag_from(reasons)) and t.resolved and t.dof > 0:
+            factor = math.sqrt(max(t.chi_square / t.dof, 1.0))
+            t = TemperatureResult(t.temperature_C, Estimate(t.d_m2_s.value, t.d_m2_s.uncertainty * factor),
+                                  Estimate(t.log10_d.value, t.log10_d.uncertainty * factor), t.resolved,
+                                  t.chi_square, t.dof, t.profile_log10_d, t.profile_chi2)
+        temperatures.append(t)
+    fit = DiffusionFit(tuple(temperatures), fit.profiles, fit.lattice_scale, fit.chi_square, fit.dof)
+    resolved = [t for t in fit.temperatures if t.resolved]
+    arrhenius, arrhenius_flag = None, "ok"
+    if len(resolved) >= 2:
+        arrhenius = fit_arrhenius([t.temperature_C + 273.15 for t in resolved], [t.d_m2_s.value for t in resolved],
+                                  [t.d_m2_s.uncertainty for t in resolved])
+        reasons = []
+        if arrhenius.dof > 0:
+            p_value = float(stats.chi2.sf(arrhenius.chi_square, arrhenius.dof))
+            if p_value < p_min:
+                reasons.append(f"the D values do not follow one Arrhenius line (chi2 {arrhenius.chi_square:.1f} "
+                               f"for {arrhenius.dof} dof, p = {p_value:.2g})")
+        arrhenius_flag = merge_flags(flag_from(reasons), *(d_flags[t.temperature_C] for t in resolved))
+    fit, arrhenius = _with_model_systematic(fit, arrhenius, float(s["log10_d_systematic"]))
+    return SeriesAnalysis(fit=fit, arrhenius=arrhenius, etch_diameters_nm=tuple(diameters), radius_source=source,
+                          d_flags=d_flags, arrhenius_flag=arrhenius_flag, sample_prefix=s["sample_prefix"])

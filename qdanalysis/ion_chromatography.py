@@ -10,12 +10,22 @@
 * Area uncertainty: white detector noise ``s`` (residual scatter of the two baseline segments about
   the line) gives ``s dt sqrt(n)`` for the integral and ``s/sqrt(n_seg)`` per baseline anchor times
   the window width.
-* Calibration: the weighted line of :mod:`qdanalysis.icp` through blanks (0 mg/L) and standards
-  (concentration from the sample sheet column ``concentration_mg_L``).
+* Calibration: weighted polynomial (line, or quadratic when an F-test asks for it) through blanks (0
+  mg/L) and standards (concentration from the sample sheet column ``concentration_mg_L``), with the
+  algebra of :mod:`qdanalysis.icp`. Every injection carries a reagent blank that varies from injection
+  to injection (sd ``s_blank`` from the blank areas, ``n_blank - 1`` degrees of freedom), and the
+  injected volume repeats only to a relative sd ``tau`` (autosampler), estimated from the standards'
+  residuals beyond integration noise and blank scatter (Paule-Mandel, pooled with a weak prior of
+  ``injection_rsd_prior`` worth ``injection_prior_dof`` degrees of freedom). Calibrations whose
+  standards need more than the chosen polynomial (F-test) or scatter more than ``max_excess_rsd`` are
+  flagged.
 * Noise level: ``3 s_blank / slope`` from the scatter of the blank areas (reagent/system blank Br
   varies from injection to injection; this, not detector noise, limits a supernatant measurement):
-  the grey band of Fig. 2f. A supernatant's uncertainty adds the blank scatter in quadrature to
-  its inverse-prediction uncertainty.
+  the grey band of Fig. 2f.
+* A supernatant's uncertainty: integration noise, its own reagent blank (``s_blank``), the injection
+  repeatability ``tau`` and the calibration coefficients, propagated to first order; the 1-sigma is
+  scaled by ``t_nu(0.97725)/2`` with ``nu`` from Welch-Satterthwaite (blank scatter from six blanks has
+  five degrees of freedom), so +-2 sigma is a 95.45 % interval.
 """
 
 from __future__ import annotations
@@ -25,8 +35,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qdanalysis.icp import ATOMIC_MASS_G_MOL, CalibrationLine, fit_calibration_line
-from qdanalysis.results import Estimate
+from qdanalysis.elements import ATOMIC_MASS_G_MOL
+from qdanalysis.errors import AnalysisError
+from qdanalysis.icp import (Calibration, CalibrationPoints, coverage_factor, fit_calibrations, welch_satterthwaite)
+from qdanalysis.results import Estimate, flag_from
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ def apex_time(time_min, signal_uS, search_window_min) -> float:
     y = np.asarray(signal_uS, dtype=float)
     inside = (t >= search_window_min[0]) & (t <= search_window_min[1])
     if inside.sum() < 5:
-        raise ValueError(f"search window {search_window_min} min holds fewer than 5 points")
+        raise AnalysisError(f"search window {search_window_min} min holds fewer than 5 points")
     ti, yi = t[inside], y[inside]
     trend = np.interp(ti, [ti[0], ti[-1]], [yi[:5].mean(), yi[-5:].mean()])
     # a 5-point running mean keeps a noise spike from winning
@@ -63,7 +75,7 @@ def integrate_peak(time_min, signal_uS, center_min: float, half_width_min: float
     right = (t > hi) & (t <= hi + baseline_segment_min)
     window = (t >= lo) & (t <= hi)
     if left.sum() < 5 or right.sum() < 5 or window.sum() < 5:
-        raise ValueError(f"integration window {lo:.2f}-{hi:.2f} min or its baseline segments fall outside the data")
+        raise AnalysisError(f"integration window {lo:.2f}-{hi:.2f} min or its baseline segments fall outside the data")
     t_left, t_right = float(np.median(t[left])), float(np.median(t[right]))
     y_left, y_right = float(np.median(y[left])), float(np.median(y[right]))
     slope = (y_right - y_left) / (t_right - t_left)
@@ -92,26 +104,49 @@ def retention_time(apexes_min) -> float:
     return float(np.median(np.asarray(apexes_min, dtype=float)))
 
 
-def calibrate(standard_conc_mg_L, standard_areas: list[Estimate], blank_areas: list[Estimate]) -> CalibrationLine:
-    """Weighted line area = a + b c through blanks (c = 0) and standards; LOD from the blank scatter."""
+def calibrate(standard_conc_mg_L, standard_areas: list[Estimate], blank_areas: list[Estimate], *,
+              max_degree: int = 2, lack_of_fit_p: float = 0.01, injection_rsd_prior: float = 0.005,
+              injection_prior_dof: float = 2.0) -> Calibration:
+    """Weighted calibration area = f(c) through blanks (c = 0) and standards (module docstring)."""
     if len(blank_areas) < 2:
-        raise ValueError(f"the noise level needs >= 2 blank injections, got {len(blank_areas)}")
-    conc = [0.0] * len(blank_areas) + [float(c) for c in standard_conc_mg_L]
-    areas = [a.value for a in blank_areas] + [a.value for a in standard_areas]
-    blank_values = [a.value for a in blank_areas]
-    # each point's sd: its integration noise plus the injection-to-injection blank scatter
+        raise AnalysisError(f"the noise level needs >= 2 blank injections, got {len(blank_areas)}")
+    if len(standard_areas) < 2:
+        raise AnalysisError(f"a calibration needs >= 2 standards, got {len(standard_areas)}")
+    conc = np.array([0.0] * len(blank_areas) + [float(c) for c in standard_conc_mg_L])
+    areas = list(blank_areas) + list(standard_areas)
+    blank_values = np.array([a.value for a in blank_areas])
     blank_scatter = float(np.std(blank_values, ddof=1))
-    sds = [math.hypot(a.uncertainty, blank_scatter) for a in blank_areas + list(standard_areas)]
-    return fit_calibration_line(conc, areas, sds, blank_signals=blank_values)
+    # each point: its integration noise plus the injection-to-injection reagent-blank scatter
+    variance = np.array([a.uncertainty ** 2 + blank_scatter ** 2 for a in areas])
+    points = CalibrationPoints(concentration=conc, signal=np.array([a.value for a in areas]), variance=variance,
+                               is_standard=conc > 0, blank_signals=blank_values)
+    return fit_calibrations({"Br": points}, max_degree=max_degree, lack_of_fit_p=lack_of_fit_p,
+                            prior_rsd=injection_rsd_prior, prior_dof=injection_prior_dof)["Br"]
 
 
-def quantify(line: CalibrationLine, area: Estimate) -> Estimate:
-    """Br- (mg/L) of an injection; the blank scatter is added (a sample has the same blank)."""
-    predicted = line.predict(area.value, area.uncertainty)
-    return Estimate(predicted.value, math.hypot(predicted.uncertainty, line.blank_sd / line.slope))
+def quantify(line: Calibration, area: Estimate, n_blanks: int | None = None) -> Estimate:
+    """Br- (mg/L) of an injection with a Student-t scaled 1-sigma (module docstring).
+
+    ``n_blanks`` (the number of blank injections behind ``line.blank_sd``) sets the degrees of freedom
+    of the blank-scatter term; default: as many as the calibration's blank points.
+    """
+    coefficients = np.asarray(line.coefficients)
+    x0 = line.concentration(area.value)
+    slope = float(np.polynomial.polynomial.polyval(x0, np.polynomial.polynomial.polyder(coefficients)))
+    powers = np.array([x0 ** k for k in range(line.degree + 1)])
+    net = area.value - line.intercept
+    var_integration = area.uncertainty ** 2 / slope ** 2
+    var_blank = line.blank_sd ** 2 / slope ** 2
+    var_excess = (line.excess_rsd * net) ** 2 / slope ** 2
+    var_coefficients = float(powers @ np.asarray(line.covariance) @ powers) / slope ** 2
+    blank_dof = (n_blanks if n_blanks is not None else line.n_points - line.n_standards) - 1
+    nu = welch_satterthwaite([var_integration, var_blank, var_excess + var_coefficients],
+                             [np.inf, max(blank_dof, 1), line.excess_dof])
+    total = var_integration + var_blank + var_excess + var_coefficients
+    return Estimate(float(x0), float(np.sqrt(total)) * coverage_factor(nu))
 
 
-def noise_level_mg_L(line: CalibrationLine) -> float:
+def noise_level_mg_L(line: Calibration) -> float:
     """The grey band of Fig. 2f: 3 s_blank / slope."""
     return line.lod
 
@@ -122,11 +157,74 @@ def amount_nmol(concentration: Estimate, volume_mL: float, element: str = "Br") 
     return Estimate(concentration.value * factor, concentration.uncertainty * factor)
 
 
+@dataclass(frozen=True)
+class IcSequence:
+    """One sequence quantified: retention time, calibration, noise level, and per injection (in the
+    order given) its peak, Br- concentration and flag (calibration adequacy, extrapolation, apex)."""
+
+    retention_min: float
+    calibration: Calibration
+    noise_level_mg_L: float
+    peaks: tuple[PeakIntegration, ...]
+    br_mg_L: tuple[Estimate, ...]
+    flags: tuple[str, ...]
+
+
+def quantify_sequence(chromatograms, roles, standard_conc_mg_L, *, br_search_window_min=(7.5, 9.0),
+                      integration_half_width_min: float = 0.4, baseline_segment_min: float = 0.25,
+                      max_degree: int = 2, lack_of_fit_p: float = 0.01, injection_rsd_prior: float = 0.005,
+                      injection_prior_dof: float = 2.0, max_excess_rsd: float = 0.03,
+                      max_apex_shift_min: float = 0.15) -> IcSequence:
+    """Retention from the standards, one window for every injection, calibration, Br- per injection.
+
+    ``chromatograms``: (time_min, signal_uS) pairs; ``roles``: 'blank', 'standard' or 'measurement';
+    ``standard_conc_mg_L``: the nominal concentration of each standard (ignored for other roles).
+    The keyword settings are the analysis keys of the ``ic:`` config block (:data:`SEQUENCE_KEYS`).
+    """
+    roles = list(roles)
+    standards = [i for i, role in enumerate(roles) if role == "standard"]
+    if not standards:
+        raise AnalysisError("no ion-chromatography standard injections (sheet role 'standard')")
+    retention = retention_time([apex_time(*chromatograms[i], br_search_window_min) for i in standards])
+    peaks = [integrate_peak(t, y, retention, integration_half_width_min, baseline_segment_min)
+             for t, y in chromatograms]
+    blanks = [peaks[i].area_uS_min for i, role in enumerate(roles) if role == "blank"]
+    line = calibrate([float(standard_conc_mg_L[i]) for i in standards], [peaks[i].area_uS_min for i in standards],
+                     blanks, max_degree=max_degree, lack_of_fit_p=lack_of_fit_p,
+                     injection_rsd_prior=injection_rsd_prior, injection_prior_dof=injection_prior_dof)
+    calibration_reasons = line.flag_reasons("Br- calibration", lack_of_fit_p=lack_of_fit_p,
+                                            max_excess_rsd=max_excess_rsd)
+    results, flags = [], []
+    for peak in peaks:
+        conc = quantify(line, peak.area_uS_min, n_blanks=len(blanks))
+        reasons = list(calibration_reasons)
+        if conc.value > 1.1 * line.max_standard:
+            reasons.append(f"Br- {conc.value:.3g} mg/L is above the highest standard ({line.max_standard:g} mg/L): "
+                           "extrapolated")
+        area = peak.area_uS_min
+        if area.value > 10 * math.hypot(area.uncertainty, line.blank_sd) and abs(peak.apex_min - retention) > max_apex_shift_min:
+            reasons.append(f"Br- apex at {peak.apex_min:.2f} min, {abs(peak.apex_min - retention):.2f} min from the "
+                           "standards' retention (co-eluting peak or shifted retention?)")
+        results.append(conc)
+        flags.append(flag_from(reasons))
+    return IcSequence(retention_min=retention, calibration=line, noise_level_mg_L=noise_level_mg_L(line),
+                      peaks=tuple(peaks), br_mg_L=tuple(results), flags=tuple(flags))
+
+
 # config["ic"] defaults (the lead mirrors them in config.yaml and the config schema)
 DEFAULTS = {
     "br_search_window_min": [7.5, 9.0],  # where the Br- apex of the standards is searched
     "integration_half_width_min": 0.4,  # window t_R +- this
     "baseline_segment_min": 0.25,  # signal-free segments either side of the window
     "supernatant_volume_mL": 10.0,  # converts mg/L to nmol per etch
-    "figure_temperatures_C": [80, 200, 300],  # temperatures drawn in Fig. 2f (as in the paper)
+    "figure_temperatures_C": [80, 200, 300],  # temperatures drawn in Fig. 2f, if present (as in the paper)
+    "max_degree": 2,  # calibration at most quadratic
+    "lack_of_fit_p": 0.01,  # F-test level for the quadratic term / for flagging lack of fit
+    "injection_rsd_prior": 0.005,  # autosampler injection repeatability (Type B prior), relative sd
+    "injection_prior_dof": 2.0,  # weight of that prior in degrees of freedom
+    "max_excess_rsd": 0.03,  # flag standards scattering more than this beyond integration and blank noise
 }
+
+# the keys of DEFAULTS that quantify_sequence takes (the others convert units or choose figure content)
+SEQUENCE_KEYS = ("br_search_window_min", "integration_half_width_min", "baseline_segment_min", "max_degree",
+                 "lack_of_fit_p", "injection_rsd_prior", "injection_prior_dof", "max_excess_rsd")

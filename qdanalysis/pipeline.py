@@ -66,3 +66,24 @@ def _record_job(directory: Path, script_globals: dict) -> None:
     name = script.split(".", 1)[1] if script.startswith("tmp") and script.count(".") >= 2 else script
     (directory / f"{time.time_ns()}_{os.getpid()}.pkl").write_bytes(
         pickle.dumps({"script": name, "rule": getattr(job, "rule", ""), "snakemake": job}))
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def config_bool(value, name: str) -> bool:
+    """A yes/no config value, whether it came from config.yaml (a YAML boolean) or the command line.
+
+    ``snakemake --config check_hashes=false`` hands over the *string* ``'false'`` (Snakemake parses
+    only ``True``/``False`` as booleans), so ``true/false/yes/no/on/off/1/0`` in any case are accepted
+    and anything else is refused with a message naming the key.
+    """
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"config {name}={value!r}: expected one of true/false, yes/no, on/off, 1/0")

@@ -8,8 +8,15 @@ from snakemake.utils import validate
 
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row_dict, validate_sample_sheet
+from qdanalysis.pipeline import config_bool
+from qdanalysis.tem import figure2_cycles
 
 
+# `--config check_hashes=false` arrives as the string 'false': make it a boolean before validation
+try:
+    config["check_hashes"] = config_bool(config.get("check_hashes", True), "check_hashes")
+except ValueError as err:
+    raise WorkflowError(str(err)) from None
 validate(config, "../schemas/config.schema.yaml")
 
 RAW = Path(config["raw_dir"])
@@ -19,7 +26,7 @@ FIG = config["fig_dir"]
 try:
     SHEET = read_sample_sheet(RAW)
     validate_sample_sheet(SHEET, RAW, Path(workflow.basedir) / "schemas" / "samples.schema.yaml")
-    check_sample_sheet(SHEET, RAW, check_hashes=config.get("check_hashes", True),
+    check_sample_sheet(SHEET, RAW, check_hashes=config["check_hashes"],
                        hash_cache=Path(".snakemake") / "qdanalysis_raw_sha256.json")
 except RawDataError as err:
     raise WorkflowError(f"bad raw data: {err}") from None
@@ -27,8 +34,8 @@ except RawDataError as err:
 # Each technique rules file appends its figure stems, quantities tables and Table S1 columns.
 FIGURES = []
 QUANTITY_TABLES = []
-FAILURE_TABLES = []
-FIGURE_GROUPS = {}  # group -> panel specs; rules/figures.smk makes one plot job per group  # failures.csv of every batch job; rule check_failures fails the run if any lists a sample
+FAILURE_TABLES = []  # failures.csv of every batch job; rule check_failures fails the run if any lists a sample
+FIGURE_GROUPS = {}  # group -> panel specs; rules/figures.smk makes one plot job per group
 TABLE_S1_QUANTITIES = []
 TABLE_S1_SERIES = ["halide_treatment", "oam_halide_control"]
 

@@ -110,7 +110,7 @@ for _stem, _caption, _category, _inputs, _present in ETCHING_FIGURES:
             png=f"{FIG}/{_stem}.png",
         params:
             figure=_stem,
-            figure_temperatures_C=config["ic"]["figure_temperatures_C"],
+            figure_temperatures_C=config["ic"].get("figure_temperatures_C"),
         log:
             f"{OUT}/logs/plot_{_stem}.log",
         localrule: True

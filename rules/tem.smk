@@ -46,14 +46,15 @@ if samples("tem"):
 
 
 # ---------------------------------------------------------------- figures
-# Fig 2a-d: the etching-series samples at the configured etch cycles (sheet column etch_cycle).
+# Fig 2a-d: etching-series samples (sheet column etch_cycle), at most four: the cycles of
+# tem.figure2_cycles that the sheet has (a filter), or, with none of them, cycles spread over the sheet's.
 _TEM_ETCH = rows("tem", "measurement", "etching").dropna(subset=["etch_cycle"])
 _TEM_BY_CYCLE = {int(c): s for c, s in zip(_TEM_ETCH["etch_cycle"], _TEM_ETCH["sample"])}
+_FIG2_CYCLES = figure2_cycles(sorted(_TEM_BY_CYCLE), config["tem"].get("figure2_cycles"))
 # (figure stem, caption, category, samples, layout, letter, all samples green)
 TEM_FIGURES = [
     (f"Fig2{letter}", f"fig2{letter}", "Figure 2", [_TEM_BY_CYCLE[cycle]], "micrograph", letter, True)
-    for letter, cycle in zip("abcd", config["tem"]["figure2_cycles"])
-    if cycle in _TEM_BY_CYCLE
+    for letter, cycle in zip("abcd", _FIG2_CYCLES)
 ] + [("FigS2", "figs2", "ESI Figure S2", samples("tem", series="halide_treatment"), "histograms", "a", False)]
 
 for _stem, _caption, _category, _samples, _layout, _letter, _all_green in TEM_FIGURES:

@@ -1,8 +1,9 @@
 """Figure rules plot_fig2e, plot_fig2f, plot_fig2g, plot_figarrhenius (draw only from results tables).
 
 e: In:Zn molar ratio (ICP) against etch cycle, pristine black, ZnBr2-treated green (log scale).
-f: Br- (IC) against etch cycle for the treatment temperatures, grey band = noise level (3 s_blank).
-g: diffusion model over the Br- data per temperature, normalised residuals below.
+f: Br- (IC) against etch cycle for the treatment temperatures (``ic.figure_temperatures_C`` if the sheet
+   has them, else all), grey band = noise level (3 s_blank).
+g: diffusion model over the Br- data per profile (temperature, time), normalised residuals below.
 arrhenius: ln D against 1/(kB T) with the weighted Arrhenius line and the upper limits.
 """
 
@@ -13,6 +14,7 @@ log = log_to(snakemake.log[0])
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from qdanalysis.plotting import display_name, greens, panel_label, sample_colours, save_figure, use_style  # noqa: E402
 
@@ -20,14 +22,11 @@ params = snakemake.params
 use_style()
 
 
-def temperature_colours(temperatures):
-    return dict(zip(temperatures, greens(len(temperatures))))
-
-
 if params.figure == "Fig2e":
     summary = pd.read_csv(snakemake.input.icp)
     fig, ax = plt.subplots()
     runs = list(dict.fromkeys(summary["run"]))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     colours = sample_colours(runs, [summary.loc[summary["run"] == r, "treatment"].iloc[0] for r in runs])
     for run in runs:
         rows = summary[summary["run"] == run].sort_values("etch_cycle")
@@ -42,15 +41,24 @@ if params.figure == "Fig2e":
 
 elif params.figure == "Fig2f":
     summary = pd.read_csv(snakemake.input.ic)
-    wanted = [float(t) for t in params.figure_temperatures_C]
-    summary = summary[summary["temperature_C"].isin(wanted)]
+    # the configured temperatures (the paper's 80/200/300 C) are a filter, not a requirement: a sheet
+    # holding none of them is drawn with all of its own
+    wanted = [float(t) for t in (params.figure_temperatures_C or [])]
+    if wanted and summary["temperature_C"].isin(wanted).any():
+        summary = summary[summary["temperature_C"].isin(wanted)]
+    elif wanted:
+        log.warning("none of figure_temperatures_C %s in the sheet: drawing every temperature", wanted)
     fig, ax = plt.subplots()
     noise = float(summary["noise_level_mg_L"].iloc[0])
     ax.axhspan(0, noise, color="0.85", lw=0, label="noise level")
-    for temp, colour in temperature_colours(sorted(summary["temperature_C"].unique())).items():
-        rows = summary[summary["temperature_C"] == temp].sort_values("etch_cycle")
+    several_times = summary.groupby("temperature_C")["time_min"].nunique().max() > 1
+    series = sorted(summary.groupby(["temperature_C", "time_min"]).groups)
+    for (temp, time_min), colour in zip(series, greens(len(series))):
+        rows = summary[(summary["temperature_C"] == temp) & (summary["time_min"] == time_min)].sort_values("etch_cycle")
+        label = f"{temp:g} °C" + (f", {time_min:g} min" if several_times else "")
         ax.errorbar(rows["etch_cycle"], rows["br_mg_L"], yerr=rows["br_mg_L_err"], marker="o", color=colour,
-                    capsize=2, label=f"{temp:g} °C")
+                    capsize=2, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Etching cycle")
     ax.set_ylabel("Br$^-$ (mg L$^{-1}$)")
     ax.legend()
@@ -58,15 +66,18 @@ elif params.figure == "Fig2f":
 
 elif params.figure == "Fig2g":
     profiles = pd.read_csv(snakemake.input.profiles)
-    temperatures = sorted(profiles["temperature_C"].unique())
+    several_times = profiles.groupby("temperature_C")["time_min"].nunique().max() > 1
+    series = sorted(profiles.groupby(["temperature_C", "time_min"]).groups)
     fig, (ax, ax_res) = plt.subplots(2, 1, sharex=True, figsize=(3.3, 3.4), gridspec_kw={"height_ratios": [3, 1.2]})
-    for temp, colour in temperature_colours(temperatures).items():
-        rows = profiles[profiles["temperature_C"] == temp].sort_values("etch_cycle")
+    for (temp, time_min), colour in zip(series, greens(len(series))):
+        rows = profiles[(profiles["temperature_C"] == temp) & (profiles["time_min"] == time_min)].sort_values("etch_cycle")
+        label = f"{temp:g} °C" + (f", {time_min:g} min" if several_times else "")
         ax.errorbar(rows["etch_cycle"], rows["br_mg_L"], yerr=rows["br_mg_L_err"], fmt="o", color=colour, capsize=2,
-                    ms=3, label=f"{temp:g} °C")
+                    ms=3, label=label)
         ax.plot(rows["etch_cycle"], rows["model_mg_L"], "-", color=colour, lw=1)
         ax_res.plot(rows["etch_cycle"], rows["normalised_residual"], "o-", color=colour, ms=3, lw=0.6)
     ax_res.axhline(0, color="0.5", lw=0.6)
+    ax_res.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("Br$^-$ (mg L$^{-1}$)")
     ax_res.set_ylabel("(data$-$model)/$\\sigma$")
     ax_res.set_xlabel("Etching cycle")

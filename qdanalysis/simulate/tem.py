@@ -4,37 +4,50 @@ The paper shows micrographs and size histograms only (Fig 2a-d: etch cycles; Fig
 ZnX2-treated QDs, "particle size and distribution remain consistent"); it prints no size. Truths:
 
 * Diameters: the etching series ``InP_MS_ZnBr2_etch{k}`` (k = 0..5, ZnBr2 300 C 60 min, then k etch
-  cycles) has Gaussian equivalent-circle diameters of mean ``DIAMETER_AFTER_CYCLE_NM[k]`` and sd
+  cycles) has Gaussian projected diameters of mean ``DIAMETER_AFTER_CYCLE_NM[k]`` and sd
   ``RELATIVE_SD`` x mean (``qdanalysis.simulate.etch_geometry``, shared with the ICP/IC simulator);
   the five halide_treatment samples have the unetched size (11.2 nm, sd 0.78 nm) - one distribution,
-  as the paper says the treatments leave size and distribution unchanged.
-* Shapes (assumed): slightly elongated projections, aspect ratio uniform in 1.00-1.12, random
-  orientation; the *equivalent-circle* diameter (area-preserving) is the truth.
+  as the paper says the treatments leave size and distribution unchanged. The *diameter* of a particle
+  is that of the circle with the area of its projected outline (the support of its projected
+  thickness), which is what TEM sizing reports; the truth mean is the population mean.
+* Particles are 3-D bodies in random orientation (assumed): 85 % ellipsoids (semi-axes ratios
+  0.80-1.0, so projections are up to ~1.25 elongated; thick-shell QDs are round-ish) and 15 % faceted
+  zinc blende crystals with sharp edges, cube-
+  octahedra ``|x_i| <= 1, |x| + |y| + |z| <= beta`` with ``beta`` 1.4-2.2 (octahedron-like to
+  cuboctahedron, truncated octahedron at 1.5) and +-5 % axis anisotropy. Each body is scaled so its
+  projection has the drawn diameter.
+* Image formation (assumed): bright field, transmission ``exp(-t / lambda)`` with ``t`` the projected
+  thickness (exact chords through the ellipsoid or polyhedron on a 4x4 sub-pixel grid) and an
+  absorption length ``lambda`` per particle (mass-thickness plus orientation-dependent diffraction
+  contrast) that puts its centre contrast at 0.25-0.50. So the edges are *soft*: a sphere's contrast
+  falls as ``sqrt(R - r)`` to zero at its rim, a facet's linearly, and a threshold at half the
+  central contrast lies ~13 % inside a sphere's rim. The amorphous carbon film adds a multiplicative
+  Gaussian random texture (sd 4 %, correlation 0.4 nm); the image is blurred by a Gaussian point-
+  spread function (sd 0.15 nm: defocus and partial coherence at sizing magnification); illumination
+  is an off-centre Gaussian beam (20-35 % fall-off across the frame) with a linear tilt; counts are
+  Poisson with ~300 electrons per pixel in the open film (a dark-reference-corrected CMOS camera image
+  at sizing magnification), stored as uint16.
 * Layout (assumed): a monolayer on the carbon film, random placement (largest first, so the imaged
-  sizes are not biased small) at ~36 % projected coverage with >= 2 px between neighbours, 20 % of particles in touching pairs (gap 0-1 px), centres
-  also outside the frame so some particles are cut by the edge. Truth counts are of *whole* particles.
-* Image formation (assumed): bright field, crystalline QDs appear as uniformly dark projected shapes
-  (diffraction/mass-thickness contrast, per-particle transmission deficit uniform in 0.30-0.50, from
-  the random crystal orientation); the projected-sphere thickness profile is *not* modelled (it would
-  put a half-contrast edge inside the true rim, a bias a real sizing protocol calibrates, not this one).
-  The amorphous carbon film adds a multiplicative Gaussian random texture (sd 4 %, correlation
-  0.4 nm); the image is blurred by a Gaussian point-spread function (sd 0.08 nm, capped at <= 1 px);
-  illumination is an off-centre Gaussian beam (20-35 % fall-off across the frame) with a linear tilt;
-  counts are Poisson with ~50 electrons per pixel in the open film (a low-dose, dark-reference-corrected
-  camera image), stored as uint16.
+  sizes are not biased small) at ~36 % projected coverage with >= 2 px between neighbours, 20 % of
+  particles in touching pairs (gap 0-1 px), centres also outside the frame so some particles are cut
+  by the edge. Truth counts are of *whole* particles.
 * Magnification: 1024 x 1024 px frames; per sample the largest of the calibrated pixel sizes
   ``PIXEL_SIZES_NM`` (sqrt 2 magnification steps) that makes the mean particle >= 34 px across, so
-  every frame holds 200-400 whole particles and a 1 MB-or-less zlib-compressed file.
+  every frame holds 200-400 whole particles in a ~1.2 MB zlib-compressed file. The file states
+  the nominal pixel size; the microscope's true one differs by a calibration error drawn per session
+  with relative sd ``PIXEL_CALIBRATION_RSD`` (the truth diameters are physical, so the analysis's
+  calibration term is needed to cover them).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull, HalfspaceIntersection
 
 from qdanalysis.io.tem_tiff import write_tem_tiff
 from qdanalysis.simulate.etch_geometry import DIAMETER_AFTER_CYCLE_NM, RELATIVE_SD
@@ -43,6 +56,9 @@ from qdanalysis.simulate.samples import ETCH_SERIES_CYCLES, etched_sample, sheet
 FRAME_PX = (1024, 1024)
 PIXEL_SIZES_NM = (0.0625, 0.0884, 0.125, 0.1768, 0.25, 0.3536)
 MIN_PARTICLE_PX = 34.0
+PIXEL_CALIBRATION_RSD = 0.01
+FACETED_FRACTION = 0.15
+SUPERSAMPLE = 4
 
 # sample -> mean diameter (nm); sample metadata live in qdanalysis.simulate.samples. The etch series
 # stops after five cycles: the sixth dissolves the cores and leaves nothing to image.
@@ -52,38 +68,141 @@ MEAN_DIAMETER_NM = {
     **{etched_sample(k): DIAMETER_AFTER_CYCLE_NM[k] for k in ETCH_SERIES_CYCLES},
 }
 
-@dataclass(frozen=True)
-class Particle:
-    """One projected QD: centre (row, col, px), semi-axes (px), orientation (rad), transmission deficit."""
 
+# ------------------------------------------------------------------------------------ 3-D bodies
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """Uniformly distributed rotation matrix (normalised Gaussian quaternion)."""
+    w, x, y, z = rng.normal(size=4)
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    w, x, y, z = w / n, x / n, y / n, z / n
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def cube_octahedron_halfspaces(beta: float, axis_scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Planes ``n.x <= d`` of ``|x_i| <= 1`` and ``|x| + |y| + |z| <= beta``, axes stretched by ``axis_scale``."""
+    normals, offsets = [], []
+    for i in range(3):
+        for sign in (1.0, -1.0):
+            n = np.zeros(3)
+            n[i] = sign
+            normals.append(n)
+            offsets.append(1.0)
+    for sx in (1.0, -1.0):
+        for sy in (1.0, -1.0):
+            for sz in (1.0, -1.0):
+                normals.append(np.array([sx, sy, sz]))
+                offsets.append(beta)
+    normals, offsets = np.array(normals), np.array(offsets)
+    # stretching x -> S x maps n.x <= d to (S^-1 n).x <= d
+    return normals / np.asarray(axis_scale)[None, :], offsets
+
+
+@dataclass(frozen=True)
+class Body:
+    """A convex particle in the beam frame (z along the beam), lengths in pixels.
+
+    ``kind`` 'ellipsoid' (``matrix``: x^T A x <= 1) or 'polyhedron' (``normals``, ``offsets``: n.x <= d),
+    centred at (``row``, ``col``); ``absorption_px`` the length of ``exp(-t/lambda)``.
+    """
+
+    kind: str
     row: float
     col: float
-    semi_major_px: float
-    semi_minor_px: float
-    angle_rad: float
-    contrast: float
-    pair: int = -1  # index of the touching partner, -1 if none
+    absorption_px: float
+    matrix: np.ndarray = field(default=None, repr=False)
+    normals: np.ndarray = field(default=None, repr=False)
+    offsets: np.ndarray = field(default=None, repr=False)
+    pair: int = -1
+
+    def moved(self, row: float, col: float, pair: int = -1) -> Body:
+        return Body(self.kind, row, col, self.absorption_px, self.matrix, self.normals, self.offsets, pair)
+
+    def thickness(self, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
+        """Projected thickness (px) along the beam at offsets (dy, dx) from the centre."""
+        if self.kind == "ellipsoid":
+            a = self.matrix
+            schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
+            quad = schur[0, 0] * dx * dx + 2 * schur[0, 1] * dx * dy + schur[1, 1] * dy * dy
+            return 2.0 / math.sqrt(a[2, 2]) * np.sqrt(np.clip(1.0 - quad, 0.0, None))
+        upper = np.full(dx.shape, np.inf)
+        lower = np.full(dx.shape, -np.inf)
+        inside = np.ones(dx.shape, dtype=bool)
+        for (nx, ny, nz), d in zip(self.normals, self.offsets):
+            rest = d - nx * dx - ny * dy
+            if abs(nz) < 1e-12:
+                inside &= rest >= 0
+            elif nz > 0:
+                upper = np.minimum(upper, rest / nz)
+            else:
+                lower = np.maximum(lower, rest / nz)
+        return np.where(inside, np.clip(upper - lower, 0.0, None), 0.0)
+
+    def outline(self) -> np.ndarray:
+        """Vertices (dx, dy) of the projected outline (polygon; 256 points of the ellipse)."""
+        if self.kind == "ellipsoid":
+            a = self.matrix
+            schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
+            values, vectors = np.linalg.eigh(schur)
+            phi = np.linspace(0, 2 * np.pi, 256, endpoint=False)
+            unit = np.stack([np.cos(phi) / math.sqrt(values[0]), np.sin(phi) / math.sqrt(values[1])])
+            return (vectors @ unit).T
+        hs = HalfspaceIntersection(np.column_stack([self.normals, -self.offsets]), np.zeros(3))
+        points = hs.intersections[:, :2]
+        hull = ConvexHull(points)
+        return points[hull.vertices]
+
+    def projected_area_px(self) -> float:
+        if self.kind == "ellipsoid":
+            a = self.matrix
+            schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
+            return float(math.pi / math.sqrt(np.linalg.det(schur)))
+        return float(ConvexHull(self.outline()).volume)
 
     @property
     def diameter_px(self) -> float:
-        """Equivalent-circle diameter: same area as the ellipse."""
-        return 2.0 * math.sqrt(self.semi_major_px * self.semi_minor_px)
+        """Equivalent-circle diameter of the projected outline (the truth)."""
+        return 2.0 * math.sqrt(self.projected_area_px() / math.pi)
 
-    def radius_towards(self, direction_rad: float) -> float:
-        phi = direction_rad - self.angle_rad
-        a, b = self.semi_major_px, self.semi_minor_px
-        return a * b / math.hypot(b * math.cos(phi), a * math.sin(phi))
+    def max_radius_px(self) -> float:
+        return float(np.max(np.hypot(*self.outline().T)))
 
     def half_extent(self) -> tuple[float, float]:
-        """Half-widths of the bounding box along rows and columns."""
-        a, b, t = self.semi_major_px, self.semi_minor_px, self.angle_rad
-        return (math.hypot(a * math.sin(t), b * math.cos(t)), math.hypot(a * math.cos(t), b * math.sin(t)))
+        """Half-widths of the outline's bounding box along rows and columns."""
+        pts = self.outline()
+        return float(np.max(np.abs(pts[:, 1]))), float(np.max(np.abs(pts[:, 0])))
+
+    def max_thickness_px(self) -> float:
+        return float(self.thickness(np.zeros(1), np.zeros(1))[0]) if self.kind == "ellipsoid" else float(
+            self.thickness(*np.meshgrid(*(2 * [np.linspace(-self.max_radius_px(), self.max_radius_px(), 41)]))).max())
 
     def is_whole(self, shape: tuple[int, int]) -> bool:
         """Entirely inside the frame (pixel i covers [i - 0.5, i + 0.5])."""
         h_row, h_col = self.half_extent()
         return (self.row - h_row > -0.5 and self.row + h_row < shape[0] - 0.5
                 and self.col - h_col > -0.5 and self.col + h_col < shape[1] - 0.5)
+
+
+def random_body(rng: np.random.Generator, diameter_px: float, *, faceted_fraction: float = FACETED_FRACTION,
+                contrast_range: tuple[float, float] = (0.25, 0.50)) -> Body:
+    """A randomly oriented ellipsoid or cube-octahedron whose projection has ``diameter_px``."""
+    rotation = random_rotation(rng)
+    if rng.random() < faceted_fraction:
+        normals, offsets = cube_octahedron_halfspaces(rng.uniform(1.4, 2.2), rng.uniform(0.95, 1.05, 3))
+        body = Body("polyhedron", 0.0, 0.0, 1.0, normals=normals @ rotation.T, offsets=offsets)
+        scale = diameter_px / body.diameter_px
+        body = Body("polyhedron", 0.0, 0.0, 1.0, normals=body.normals, offsets=offsets * scale)
+    else:
+        semi = np.array([1.0, rng.uniform(0.8, 1.0), rng.uniform(0.8, 1.0)])
+        matrix = rotation @ np.diag(1.0 / semi ** 2) @ rotation.T
+        body = Body("ellipsoid", 0.0, 0.0, 1.0, matrix=matrix)
+        scale = diameter_px / body.diameter_px
+        body = Body("ellipsoid", 0.0, 0.0, 1.0, matrix=matrix / scale ** 2)
+    # absorption length that gives the drawn centre contrast 1 - exp(-t_max / lambda)
+    contrast = rng.uniform(*contrast_range)
+    absorption = body.max_thickness_px() / -math.log(1.0 - contrast)
+    return Body(body.kind, 0.0, 0.0, absorption, body.matrix, body.normals, body.offsets)
 
 
 def pixel_size_for(mean_diameter_nm: float, min_particle_px: float = MIN_PARTICLE_PX) -> float:
@@ -94,15 +213,17 @@ def pixel_size_for(mean_diameter_nm: float, min_particle_px: float = MIN_PARTICL
 
 def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: float, sd_px: float, *,
                     coverage: float = 0.36, touching_fraction: float = 0.2, min_gap_px: float = 2.0,
-                    touching_gap_px: tuple[float, float] = (0.0, 1.0), max_aspect: float = 1.12,
-                    contrast_range: tuple[float, float] = (0.30, 0.50),
-                    attempts_per_particle: int = 500) -> list[Particle]:
-    """Random placement of non-overlapping ellipses; a fraction placed as touching pairs.
+                    touching_gap_px: tuple[float, float] = (0.0, 1.0), faceted_fraction: float = FACETED_FRACTION,
+                    contrast_range: tuple[float, float] = (0.25, 0.50),
+                    attempts_per_particle: int = 500) -> list[Body]:
+    """Random placement of non-overlapping bodies; a fraction placed as touching pairs.
 
-    All shapes are drawn first and placed largest first: plain random sequential adsorption accepts
+    All bodies are drawn first and placed largest first: plain random sequential adsorption accepts
     small particles more easily as the film fills, which would make the imaged sizes smaller than the
     drawn distribution. Centres are drawn over the frame enlarged by one mean diameter, so particles
-    are cut by the edge as in a real field of view. Overlap is tested on circumscribed circles.
+    are cut by the edge as in a real field of view. Overlap is tested on circumscribed circles; a
+    touching partner is placed along a random direction at the sum of the outlines' extents there
+    plus a 0-1 px gap.
     """
     rows, cols = shape
     margin = mean_px
@@ -110,23 +231,22 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
     n_target = int(round(coverage * area / (math.pi / 4 * (mean_px ** 2 + sd_px ** 2))))
     pair_probability = touching_fraction / (2 - touching_fraction)  # fraction of *particles* in pairs
 
-    def new_shape():
+    def new_body():
         diameter = -1.0
         while diameter <= 0.2 * mean_px:
             diameter = rng.normal(mean_px, sd_px)
-        aspect = rng.uniform(1.0, max_aspect)
-        return (diameter / 2 * math.sqrt(aspect), diameter / 2 / math.sqrt(aspect), rng.uniform(0, math.pi),
-                rng.uniform(*contrast_range))
+        return random_body(rng, diameter, faceted_fraction=faceted_fraction, contrast_range=contrast_range)
 
     units, n_drawn = [], 0
     while n_drawn < n_target:
-        unit = [new_shape()] + ([new_shape()] if rng.random() < pair_probability else [])
+        unit = [new_body()] + ([new_body()] if rng.random() < pair_probability else [])
         units.append(unit)
         n_drawn += len(unit)
-    units.sort(key=lambda unit: -max(shape_[0] for shape_ in unit))
+    radii_of = {id(b): b.max_radius_px() for unit in units for b in unit}
+    units.sort(key=lambda unit: -max(radii_of[id(b)] for b in unit))
 
     centres, radii = np.empty((0, 2)), np.empty(0)
-    particles: list[Particle] = []
+    placed_bodies: list[Body] = []
 
     def fits(row, col, radius):
         if centres.shape[0] == 0:
@@ -134,52 +254,57 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
         gap = np.hypot(centres[:, 0] - row, centres[:, 1] - col) - radii - radius
         return bool(np.all(gap >= min_gap_px))
 
+    def extent(body, direction):
+        """Distance from the centre to the outline along ``direction`` (radians, x = cols)."""
+        pts = body.outline()
+        along = pts @ np.array([math.cos(direction), math.sin(direction)])
+        across = pts @ np.array([-math.sin(direction), math.cos(direction)])
+        near = np.abs(across) <= max(0.5, 0.05 * radii_of[id(body)])
+        return float(along[near].max()) if near.any() else float(along.max())
+
     for unit in units:
+        first = unit[0]
         for _ in range(attempts_per_particle):
             row, col = rng.uniform(-margin, rows + margin), rng.uniform(-margin, cols + margin)
-            placed = [Particle(row, col, *unit[0])]
-            if not fits(row, col, unit[0][0]):
+            if not fits(row, col, radii_of[id(first)]):
                 continue
+            placed = [first.moved(row, col)]
             if len(unit) == 2:
+                second = unit[1]
                 direction = rng.uniform(0, 2 * math.pi)
-                partner = Particle(0.0, 0.0, *unit[1])
-                distance = (placed[0].radius_towards(direction) + partner.radius_towards(direction + math.pi)
-                            + rng.uniform(*touching_gap_px))
+                distance = extent(first, direction) + extent(second, direction + math.pi) + rng.uniform(*touching_gap_px)
                 row2, col2 = row + distance * math.sin(direction), col + distance * math.cos(direction)
-                if not fits(row2, col2, unit[1][0]):
+                if not fits(row2, col2, radii_of[id(second)]):
                     continue
-                n = len(particles)
-                placed = [Particle(row, col, *unit[0], pair=n + 1), Particle(row2, col2, *unit[1], pair=n)]
-            for p in placed:
-                particles.append(p)
-                centres = np.vstack([centres, [p.row, p.col]])
-                radii = np.append(radii, p.semi_major_px)
+                n = len(placed_bodies)
+                placed = [first.moved(row, col, pair=n + 1), second.moved(row2, col2, pair=n)]
+            for body, source in zip(placed, unit):
+                placed_bodies.append(body)
+                centres = np.vstack([centres, [body.row, body.col]])
+                radii = np.append(radii, radii_of[id(source)])
             break
-    return particles
+    return placed_bodies
 
 
-def _coverage_patch(p: Particle, shape: tuple[int, int], supersample: int = 4):
-    """Fractional area of each pixel covered by the ellipse (supersampled), and the patch slices."""
-    h_row, h_col = p.half_extent()
-    r0, r1 = max(int(math.floor(p.row - h_row)) - 1, 0), min(int(math.ceil(p.row + h_row)) + 2, shape[0])
-    c0, c1 = max(int(math.floor(p.col - h_col)) - 1, 0), min(int(math.ceil(p.col + h_col)) + 2, shape[1])
+def _transmission_patch(body: Body, shape: tuple[int, int], supersample: int = SUPERSAMPLE):
+    """Pixel-averaged transmission ``exp(-t/lambda)`` of one body on its patch, and the patch slices."""
+    radius = body.max_radius_px()
+    r0, r1 = max(int(math.floor(body.row - radius)) - 1, 0), min(int(math.ceil(body.row + radius)) + 2, shape[0])
+    c0, c1 = max(int(math.floor(body.col - radius)) - 1, 0), min(int(math.ceil(body.col + radius)) + 2, shape[1])
     if r0 >= r1 or c0 >= c1:
         return None
     offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
     rr = (np.arange(r0, r1)[:, None] + offsets[None, :]).reshape(-1)
     cc = (np.arange(c0, c1)[:, None] + offsets[None, :]).reshape(-1)
-    dy, dx = rr[:, None] - p.row, cc[None, :] - p.col
-    cos, sin = math.cos(p.angle_rad), math.sin(p.angle_rad)
-    u, v = dx * cos + dy * sin, -dx * sin + dy * cos
-    inside = (u / p.semi_major_px) ** 2 + (v / p.semi_minor_px) ** 2 <= 1.0
-    covered = inside.reshape(r1 - r0, supersample, c1 - c0, supersample).mean(axis=(1, 3))
-    return (slice(r0, r1), slice(c0, c1)), covered
+    dy, dx = np.meshgrid(rr - body.row, cc - body.col, indexing="ij")
+    transmission = np.exp(-body.thickness(dy, dx) / body.absorption_px)
+    return (slice(r0, r1), slice(c0, c1)), transmission.reshape(r1 - r0, supersample, c1 - c0, supersample).mean(axis=(1, 3))
 
 
 def gaussian_random_field(rng: np.random.Generator, shape: tuple[int, int], correlation_px: float) -> np.ndarray:
     """Zero-mean, unit-sd Gaussian random field with a Gaussian correlation of ``correlation_px``."""
-    field = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_px, mode="wrap")
-    return (field - field.mean()) / field.std()
+    field_ = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_px, mode="wrap")
+    return (field_ - field_.mean()) / field_.std()
 
 
 def illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -194,22 +319,21 @@ def illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray
     return np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * width2)) * (1 + tilt[0] * (y - 0.5) + tilt[1] * (x - 0.5))
 
 
-def render_micrograph(rng: np.random.Generator, shape: tuple[int, int], particles: list[Particle],
-                      pixel_size_nm: float, *, dose_per_px: float = 50.0, psf_sigma_nm: float = 0.08,
-                      carbon_sd: float = 0.04, carbon_correlation_nm: float = 0.4,
-                      polarity: str = "dark") -> np.ndarray:
-    """uint16 counts: beam x carbon texture x (1 - particle contrast), PSF blur, Poisson noise."""
-    deficit = np.zeros(shape)
-    for p in particles:
-        patch = _coverage_patch(p, shape)
+def render_micrograph(rng: np.random.Generator, shape: tuple[int, int], bodies: list[Body], pixel_size_nm: float,
+                      *, dose_per_px: float = 300.0, psf_sigma_nm: float = 0.15, carbon_sd: float = 0.04,
+                      carbon_correlation_nm: float = 0.4, polarity: str = "dark") -> np.ndarray:
+    """uint16 counts: beam x carbon texture x particle transmission (or scattering), PSF blur, Poisson."""
+    transmission = np.ones(shape)
+    for body in bodies:
+        patch = _transmission_patch(body, shape)
         if patch is not None:
-            where, covered = patch
-            deficit[where] += p.contrast * covered
-    sign = -1.0 if polarity == "dark" else 1.0
-    transmission = (1.0 + sign * deficit) * (1.0 + carbon_sd * gaussian_random_field(
-        rng, shape, carbon_correlation_nm / pixel_size_nm))
-    transmission = ndimage.gaussian_filter(transmission, min(psf_sigma_nm / pixel_size_nm, 1.0), mode="nearest")
-    expected = dose_per_px * illumination(rng, shape) * np.clip(transmission, 0.0, None)
+            where, t = patch
+            transmission[where] *= t
+    # dark field / HAADF: particles scatter into the detector, bright on a dark film
+    signal = transmission if polarity == "dark" else 2.0 - transmission
+    signal = signal * (1.0 + carbon_sd * gaussian_random_field(rng, shape, carbon_correlation_nm / pixel_size_nm))
+    signal = ndimage.gaussian_filter(signal, psf_sigma_nm / pixel_size_nm, mode="nearest")
+    expected = dose_per_px * illumination(rng, shape) * np.clip(signal, 0.0, None)
     return np.clip(rng.poisson(expected), 0, 65535).astype(np.uint16)
 
 
@@ -217,38 +341,49 @@ def simulate_micrograph(rng: np.random.Generator, mean_nm: float, sd_nm: float, 
                         shape: tuple[int, int] = FRAME_PX, **kwargs) -> tuple[np.ndarray, dict]:
     """One micrograph of a Gaussian size distribution and its truth (whole-particle statistics).
 
-    ``kwargs`` go to :func:`place_particles` (coverage, touching_fraction, ...) or, for the names
-    ``dose_per_px``, ``psf_sigma_nm``, ``carbon_sd``, ``carbon_correlation_nm``, ``polarity``, to
+    ``pixel_size_nm`` is the microscope's true pixel size (write the file with the nominal one).
+    ``kwargs`` go to :func:`place_particles` (coverage, touching_fraction, faceted_fraction, ...) or,
+    for ``dose_per_px``, ``psf_sigma_nm``, ``carbon_sd``, ``carbon_correlation_nm``, ``polarity``, to
     :func:`render_micrograph`.
     """
     render_keys = {"dose_per_px", "psf_sigma_nm", "carbon_sd", "carbon_correlation_nm", "polarity"}
     render_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in render_keys}
-    particles = place_particles(rng, shape, mean_nm / pixel_size_nm, sd_nm / pixel_size_nm, **kwargs)
-    image = render_micrograph(rng, shape, particles, pixel_size_nm, **render_kwargs)
-    whole = [p for p in particles if p.is_whole(shape)]
-    diameters_nm = np.array([p.diameter_px for p in whole]) * pixel_size_nm
-    whole_pairs = sum(1 for i, p in enumerate(particles) if p.pair > i and p.is_whole(shape)
-                      and particles[p.pair].is_whole(shape))
+    bodies = place_particles(rng, shape, mean_nm / pixel_size_nm, sd_nm / pixel_size_nm, **kwargs)
+    image = render_micrograph(rng, shape, bodies, pixel_size_nm, **render_kwargs)
+    whole = [b for b in bodies if b.is_whole(shape)]
+    diameters_nm = np.array([b.diameter_px for b in whole]) * pixel_size_nm
+    whole_pairs = sum(1 for i, b in enumerate(bodies) if b.pair > i and b.is_whole(shape)
+                      and bodies[b.pair].is_whole(shape))
     truth = {"tem_diameter_nm": mean_nm, "tem_sd_nm": sd_nm, "tem_count": len(whole),
              "whole_mean_nm": float(diameters_nm.mean()) if len(whole) else math.nan,
              "whole_sd_nm": float(diameters_nm.std(ddof=1)) if len(whole) > 1 else math.nan,
-             "n_particles_in_frame": sum(1 for p in particles if _coverage_patch(p, shape) is not None),
+             "n_particles_in_frame": sum(1 for b in bodies if _transmission_patch(b, shape) is not None),
              "n_whole_touching_pairs": whole_pairs, "pixel_size_nm": pixel_size_nm,
-             "n_placed": len(particles)}
+             "n_faceted_whole": sum(1 for b in whole if b.kind == "polyhedron"), "n_placed": len(bodies)}
     return image, truth
+
+
+def write_micrograph(path: Path, image: np.ndarray, nominal_pixel_nm: float, sample: str) -> None:
+    """The raw file as a TEM camera's ImageJ-compatible export writes it (nominal calibration)."""
+    write_tem_tiff(path, image, nominal_pixel_nm,
+                   info=f"sample={sample}\nmode=bright field TEM\nvoltage_kV=200\nsynthetic=true")
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
     """Write raw/tem/<sample>.tif (one frame per sample); return sheet rows and ``{"tem": truth}``."""
     out_dir = Path(out_dir)
     rows, truth = [], {}
+    # one microscope session: each magnification step's true pixel size is off its nominal value by
+    # one calibration error (shared by every image taken at that step)
+    calibration = {p: 1.0 + rng.normal(0.0, PIXEL_CALIBRATION_RSD) for p in PIXEL_SIZES_NM}
     for sample, mean_nm in MEAN_DIAMETER_NM.items():
         sd_nm = RELATIVE_SD * mean_nm
-        pixel_nm = pixel_size_for(mean_nm)
-        image, sample_truth = simulate_micrograph(rng, mean_nm, sd_nm, pixel_nm)
+        nominal_nm = pixel_size_for(mean_nm)
+        true_nm = nominal_nm * calibration[nominal_nm]
+        image, sample_truth = simulate_micrograph(rng, mean_nm, sd_nm, true_nm)
         file = f"tem/{sample}.tif"
-        write_tem_tiff(out_dir / file, image, pixel_nm,
-                       info=f"sample={sample}\nmode=bright field TEM\nvoltage_kV=200\nsynthetic=true")
+        write_micrograph(out_dir / file, image, nominal_nm, sample)
         rows.append(sheet_row(file, "tem", sample))
+        sample_truth["nominal_pixel_size_nm"] = nominal_nm
         truth[sample] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in sample_truth.items()}
     return rows, {"tem": truth}
