@@ -20,7 +20,10 @@ all: $(BIN)/snakemake
 test: $(BIN)/snakemake
 	$(BIN)/python -m pytest -q
 
+# Linters as CI runs them: ruff (Python), snakefmt (rules), Snakemake's own workflow lint
 lint: $(BIN)/snakemake
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
 	$(BIN)/snakemake --lint
 
 report: all
