@@ -28,6 +28,7 @@ report: VERDICT_PAGE
 
 
 rule all:
+    default_target: True
     input:
         expand("{stem}.{ext}", stem=FIGURES, ext=("pdf", "png")),
         f"{OUT}/TableS1.csv",
@@ -37,4 +38,3 @@ rule all:
         f"{OUT}/provenance.json",
         REVIEWER_OUTPUTS,
         f"{OUT}/run_check.txt",
-    default_target: True

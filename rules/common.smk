@@ -11,7 +11,6 @@ from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row
 from qdanalysis.pipeline import config_bool
 from qdanalysis.tem import figure2_cycles
 
-
 # `--config check_hashes=false` arrives as the string 'false': make it a boolean before validation
 try:
     config["check_hashes"] = config_bool(config.get("check_hashes", True), "check_hashes")
@@ -26,8 +25,9 @@ FIG = config["fig_dir"]
 try:
     SHEET = read_sample_sheet(RAW)
     validate_sample_sheet(SHEET, RAW, Path(workflow.basedir) / "schemas" / "samples.schema.yaml")
-    check_sample_sheet(SHEET, RAW, check_hashes=config["check_hashes"],
-                       hash_cache=Path(".snakemake") / "qdanalysis_raw_sha256.json")
+    check_sample_sheet(
+        SHEET, RAW, check_hashes=config["check_hashes"], hash_cache=Path(".snakemake") / "qdanalysis_raw_sha256.json"
+    )
 except RawDataError as err:
     raise WorkflowError(f"bad raw data: {err}") from None
 
@@ -55,8 +55,9 @@ for _i, _row in enumerate(SHEET_ROWS):
 
 def _positions(technique, role=None, series=None):
     if role is None:
-        positions = sorted(i for key, found in _POSITIONS.items() if len(key) == 2 and key[0] == technique
-                           for i in found)
+        positions = sorted(
+            i for key, found in _POSITIONS.items() if len(key) == 2 and key[0] == technique for i in found
+        )
     else:
         positions = _POSITIONS.get((technique, role), [])
     if series is not None:
@@ -113,14 +114,20 @@ def sample_metadata(technique, role="measurement"):
 
 def batch_outputs(technique):
     """The outputs of every batch job (records directory, the technique tables, its failures)."""
-    return {"fits": directory(f"{OUT}/{technique}/fits"), "quantities": f"{OUT}/{technique}/quantities.csv",
-            "summary": f"{OUT}/{technique}/summary.csv", "failures": f"{OUT}/{technique}/failures.csv"}
+    return {
+        "fits": directory(f"{OUT}/{technique}/fits"),
+        "quantities": f"{OUT}/{technique}/quantities.csv",
+        "summary": f"{OUT}/{technique}/summary.csv",
+        "failures": f"{OUT}/{technique}/failures.csv",
+    }
 
 
 def sample_tasks(technique, role="measurement"):
     """One batch task per measurement row: the sample, its raw file, its sheet row (qdanalysis.batch.Task)."""
-    return [{"sample": row["sample"], "files": [raw_file(row["file"])], "params": {"row": row}}
-            for row in sample_metadata(technique, role)]
+    return [
+        {"sample": row["sample"], "files": [raw_file(row["file"])], "params": {"row": row}}
+        for row in sample_metadata(technique, role)
+    ]
 
 
 def task_files(tasks):
@@ -135,20 +142,30 @@ def plqy_tasks():
         scans = [sphere_row(sample, "empty", "blank"), sphere_row(sample, "in_beam"), sphere_row(sample, "out_of_beam")]
         for row, position in zip(scans[:2], ("empty", "in_beam")):
             if row is None:
-                raise WorkflowError(f"bad raw data: {RAW / 'samples.csv'}: plqy sample {sample!r} has no "
-                                    f"sphere_position {position!r} row")
+                raise WorkflowError(
+                    f"bad raw data: {RAW / 'samples.csv'}: plqy sample {sample!r} has no "
+                    f"sphere_position {position!r} row"
+                )
         files = [raw_file(row["file"]) for row in scans if row is not None]
-        tasks.append({"sample": sample, "files": files,
-                      "params": {"row": scans[1], "curves": sphere_curves(sample)}})
+        tasks.append({"sample": sample, "files": files, "params": {"row": scans[1], "curves": sphere_curves(sample)}})
     return tasks
 
 
 def add_figure(group, stem, kind, caption, category, *, inputs, params):
     """Register a panel: drawn by qdanalysis.figures.<kind> in the group's plot job (rules/figures.smk)."""
     FIGURES.append(f"{FIG}/{stem}")
-    FIGURE_GROUPS.setdefault(group, []).append({
-        "stem": stem, "kind": kind, "caption": caption, "category": category, "inputs": inputs,
-        "params": params, "pdf": f"{FIG}/{stem}.pdf", "png": f"{FIG}/{stem}.png"})
+    FIGURE_GROUPS.setdefault(group, []).append(
+        {
+            "stem": stem,
+            "kind": kind,
+            "caption": caption,
+            "category": category,
+            "inputs": inputs,
+            "params": params,
+            "pdf": f"{FIG}/{stem}.pdf",
+            "png": f"{FIG}/{stem}.png",
+        }
+    )
 
 
 def figure_inputs(specs):
@@ -164,8 +181,9 @@ def figure_outputs(specs):
     """``<stem>_pdf`` (captioned for the HTML report) and ``<stem>_png`` of every panel of a group."""
     outputs = {}
     for spec in specs:
-        outputs[f"{spec['stem']}_pdf"] = report(spec["pdf"], caption=f"../report/{spec['caption']}.rst",
-                                                category=spec["category"])
+        outputs[f"{spec['stem']}_pdf"] = report(
+            spec["pdf"], caption=f"../report/{spec['caption']}.rst", category=spec["category"]
+        )
         outputs[f"{spec['stem']}_png"] = spec["png"]
     return outputs
 
@@ -176,10 +194,17 @@ def trpl_tasks():
     for row in row_dicts("trpl", "measurement"):
         irf = row_dicts("trpl", "irf", row["series"])
         if len(irf) != 1:
-            raise WorkflowError(f"bad raw data: {RAW / 'samples.csv'}: trpl sample {row['sample']!r}: expected "
-                                f"one IRF row (role irf) for series {row['series']!r}, found {len(irf)}")
-        tasks.append({"sample": row["sample"], "files": [raw_file(row["file"]), raw_file(irf[0]["file"])],
-                      "params": {"row": row, "irf_row": irf[0]}})
+            raise WorkflowError(
+                f"bad raw data: {RAW / 'samples.csv'}: trpl sample {row['sample']!r}: expected "
+                f"one IRF row (role irf) for series {row['series']!r}, found {len(irf)}"
+            )
+        tasks.append(
+            {
+                "sample": row["sample"],
+                "files": [raw_file(row["file"]), raw_file(irf[0]["file"])],
+                "params": {"row": row, "irf_row": irf[0]},
+            }
+        )
     return tasks
 
 
@@ -197,8 +222,9 @@ def sphere_file(position, role="measurement", optional=False):
         if row is None:
             if optional:
                 return []  # no out-of-beam scan: the two-measurement de Mello variant
-            raise WorkflowError(f"sample {wildcards.sample!r}: no plqy row with sphere_position "
-                                f"{position!r} and role {role!r}")
+            raise WorkflowError(
+                f"sample {wildcards.sample!r}: no plqy row with sphere_position " f"{position!r} and role {role!r}"
+            )
         return raw_file(row["file"])
 
     return inner

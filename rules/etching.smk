@@ -12,18 +12,18 @@ rule quantify_icp:
         quantities=f"{OUT}/icp/quantities.csv",
         summary=f"{OUT}/icp/summary.csv",
         calibration=f"{OUT}/icp/calibration.csv",
-    params:
-        rows=sample_metadata("icp"),
-        settings=config["icp"],
     log:
         f"{OUT}/logs/quantify_icp.log",
     benchmark:
         f"{OUT}/benchmarks/quantify_icp.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        rows=sample_metadata("icp"),
+        settings=config["icp"],
     script:
         "../scripts/quantify_icp.py"
 
@@ -36,18 +36,18 @@ rule quantify_ic:
         summary=f"{OUT}/ic/summary.csv",
         peaks=f"{OUT}/ic/peaks.csv",
         calibration=f"{OUT}/ic/calibration.csv",
-    params:
-        rows=sample_metadata("ic", role=None),
-        settings=config["ic"],
     log:
         f"{OUT}/logs/quantify_ic.log",
     benchmark:
         f"{OUT}/benchmarks/quantify_ic.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        rows=sample_metadata("ic", role=None),
+        settings=config["ic"],
     script:
         "../scripts/quantify_ic.py"
 
@@ -59,21 +59,22 @@ rule fit_diffusion:
         tem=[f"{OUT}/tem/summary.csv"] if samples("tem", series="etching") else [],
     output:
         quantities=f"{OUT}/diffusion/quantities.csv",
-        arrhenius=report(f"{OUT}/diffusion/arrhenius.csv", caption="../report/diffusion_table.rst",
-                         category="Diffusion model"),
+        arrhenius=report(
+            f"{OUT}/diffusion/arrhenius.csv", caption="../report/diffusion_table.rst", category="Diffusion model"
+        ),
         profiles=f"{OUT}/diffusion/profiles.csv",
         fit=f"{OUT}/diffusion/fit.json",
-    params:
-        settings=config["diffusion"],
     log:
         f"{OUT}/logs/fit_diffusion.log",
     benchmark:
         f"{OUT}/benchmarks/fit_diffusion.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        settings=config["diffusion"],
     script:
         "../scripts/fit_diffusion.py"
 
@@ -90,9 +91,13 @@ ETCHING_FIGURES = [
     ("Fig2e", "fig2e", "Figure 2", {"icp": f"{OUT}/icp/summary.csv"}, bool(samples("icp"))),
     ("Fig2f", "fig2f", "Figure 2", {"ic": f"{OUT}/ic/summary.csv"}, bool(samples("ic"))),
     ("Fig2g", "fig2g", "Figure 2", {"profiles": f"{OUT}/diffusion/profiles.csv"}, bool(samples("ic"))),
-    ("FigArrhenius", "figarrhenius", "Diffusion model",
-     {"arrhenius": f"{OUT}/diffusion/arrhenius.csv", "quantities": f"{OUT}/diffusion/quantities.csv"},
-     bool(samples("ic"))),
+    (
+        "FigArrhenius",
+        "figarrhenius",
+        "Diffusion model",
+        {"arrhenius": f"{OUT}/diffusion/arrhenius.csv", "quantities": f"{OUT}/diffusion/quantities.csv"},
+        bool(samples("ic")),
+    ),
 ]
 
 for _stem, _caption, _category, _inputs, _present in ETCHING_FIGURES:
@@ -108,13 +113,13 @@ for _stem, _caption, _category, _inputs, _present in ETCHING_FIGURES:
         output:
             pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
             png=f"{FIG}/{_stem}.png",
-        params:
-            figure=_stem,
-            figure_temperatures_C=config["ic"].get("figure_temperatures_C"),
         log:
             f"{OUT}/logs/plot_{_stem}.log",
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            figure=_stem,
+            figure_temperatures_C=config["ic"].get("figure_temperatures_C"),
         script:
             "../scripts/plot_etching.py"

@@ -11,8 +11,6 @@ for _group, _specs in FIGURE_GROUPS.items():
             figure_inputs(_specs),
         output:
             **figure_outputs(_specs),
-        params:
-            figures=[{k: spec[k] for k in ("stem", "kind", "inputs", "params", "pdf", "png")} for spec in _specs],
         log:
             f"{OUT}/logs/plot_{_group}_figures.log",
         benchmark:
@@ -20,5 +18,7 @@ for _group, _specs in FIGURE_GROUPS.items():
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            figures=[{k: spec[k] for k in ("stem", "kind", "inputs", "params", "pdf", "png")} for spec in _specs],
         script:
             "../scripts/plot_figures.py"

@@ -21,25 +21,26 @@ for _technique, _name, _step, _tasks, _section in OPTICAL_BATCHES:
             raw=task_files(_tasks),
         output:
             **batch_outputs(_technique),
+        log:
+            f"{OUT}/logs/{_name}.log",
+        benchmark:
+            f"{OUT}/benchmarks/{_name}.tsv"
+        conda:
+            "../envs/pipeline.yaml"
+        resources:
+            mem_mb=2000,
+            runtime=30,
         params:
             technique=_technique,
             step=_step,
             tasks=_tasks,
             settings=config[_section],
-        log:
-            f"{OUT}/logs/{_name}.log",
-        benchmark:
-            f"{OUT}/benchmarks/{_name}.tsv"
-        resources:
-            mem_mb=2000,
-            runtime=30,
-        conda:
-            "../envs/pipeline.yaml"
         script:
             "../scripts/analyse_samples.py"
 
     QUANTITY_TABLES.append(f"{OUT}/{_technique}/quantities.csv")
     FAILURE_TABLES.append(f"{OUT}/{_technique}/failures.csv")
+
 
 TABLE_S1_QUANTITIES += ["pl_peak_nm", "pl_fwhm_nm", "plqy_percent", "plqy_stat_percent", "plqy_sys_percent"]
 
@@ -57,10 +58,21 @@ SPECTRA_FIGURES = [
 for _stem, _caption, _category, _series, _label_by, _xlim, _vd, _letter in SPECTRA_FIGURES:
     _pl, _uvvis = samples("pl", series=_series), samples("uvvis", series=_series)
     if _pl or _uvvis:
-        add_figure("optical", _stem, "spectra", _caption, _category,
-                   inputs={"pl": f"{OUT}/pl/fits" if _pl else "", "uvvis": f"{OUT}/uvvis/fits" if _uvvis else ""},
-                   params={"samples": list(dict.fromkeys(_uvvis + _pl)), "label_by": _label_by, "xlim": _xlim,
-                           "annotate_vd": _vd, "letter": _letter})
+        add_figure(
+            "optical",
+            _stem,
+            "spectra",
+            _caption,
+            _category,
+            inputs={"pl": f"{OUT}/pl/fits" if _pl else "", "uvvis": f"{OUT}/uvvis/fits" if _uvvis else ""},
+            params={
+                "samples": list(dict.fromkeys(_uvvis + _pl)),
+                "label_by": _label_by,
+                "xlim": _xlim,
+                "annotate_vd": _vd,
+                "letter": _letter,
+            },
+        )
 
 # (stem, caption, category, series, label column, letter)
 PLQY_BAR_FIGURES = [
@@ -73,21 +85,69 @@ PLQY_BAR_FIGURES = [
 for _stem, _caption, _category, _series, _label_by, _letter in PLQY_BAR_FIGURES:
     _samples = samples("plqy", series=_series)
     if _samples:
-        add_figure("optical", _stem, "bars", _caption, _category, inputs={"summary": f"{OUT}/plqy/summary.csv"},
-                   params={"samples": _samples, "quantity": "plqy_percent", "ylabel": "PLQY (%)",
-                           "label_by": _label_by, "letter": _letter})
+        add_figure(
+            "optical",
+            _stem,
+            "bars",
+            _caption,
+            _category,
+            inputs={"summary": f"{OUT}/plqy/summary.csv"},
+            params={
+                "samples": _samples,
+                "quantity": "plqy_percent",
+                "ylabel": "PLQY (%)",
+                "label_by": _label_by,
+                "letter": _letter,
+            },
+        )
 
 # (stem, caption, category, technique, series, x, group, quantity, axis labels, letter)
 TREND_FIGURES = [
-    ("Fig3b", "fig3b", "Figure 3", "plqy", "temperature", "temperature_C", None, "plqy_percent",
-     "Post-treatment temperature (°C)", "PLQY (%)", "b"),
-    ("Fig3d", "fig3d", "Figure 3", "pl", "time_series", "time_min", "temperature_C", "pl_fwhm_nm",
-     "Post-treatment time (min)", "FWHM (nm)", "d"),
+    (
+        "Fig3b",
+        "fig3b",
+        "Figure 3",
+        "plqy",
+        "temperature",
+        "temperature_C",
+        None,
+        "plqy_percent",
+        "Post-treatment temperature (°C)",
+        "PLQY (%)",
+        "b",
+    ),
+    (
+        "Fig3d",
+        "fig3d",
+        "Figure 3",
+        "pl",
+        "time_series",
+        "time_min",
+        "temperature_C",
+        "pl_fwhm_nm",
+        "Post-treatment time (min)",
+        "FWHM (nm)",
+        "d",
+    ),
 ]
 
 for _stem, _caption, _category, _technique, _series, _x, _group, _quantity, _xlabel, _ylabel, _letter in TREND_FIGURES:
     if samples(_technique, series=_series):
-        add_figure("optical", _stem, "trend", _caption, _category,
-                   inputs={"summary": f"{OUT}/{_technique}/summary.csv"},
-                   params={"series": _series, "x": _x, "group_by": _group, "group_unit": "°C",
-                           "quantity": _quantity, "xlabel": _xlabel, "ylabel": _ylabel, "letter": _letter})
+        add_figure(
+            "optical",
+            _stem,
+            "trend",
+            _caption,
+            _category,
+            inputs={"summary": f"{OUT}/{_technique}/summary.csv"},
+            params={
+                "series": _series,
+                "x": _x,
+                "group_by": _group,
+                "group_unit": "°C",
+                "quantity": _quantity,
+                "xlabel": _xlabel,
+                "ylabel": _ylabel,
+                "letter": _letter,
+            },
+        )

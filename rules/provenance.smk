@@ -14,14 +14,14 @@ rule write_provenance:
         report=f"{OUT}/reproduction_report.csv",
     output:
         provenance=report(f"{OUT}/provenance.json", caption="../report/provenance.rst", category="Provenance"),
-    params:
-        sheet_rows=[row_dict(row) for _, row in SHEET.iterrows()],
-        config=config,
-        workflow_dir=workflow.basedir,
     log:
         f"{OUT}/logs/write_provenance.log",
     localrule: True
     conda:
         "../envs/pipeline.yaml"
+    params:
+        sheet_rows=[row_dict(row) for _, row in SHEET.iterrows()],
+        config=config,
+        workflow_dir=workflow.basedir,
     script:
         "../scripts/write_provenance.py"

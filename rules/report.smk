@@ -8,16 +8,17 @@ rule build_table_s1:
     output:
         csv=report(f"{OUT}/TableS1.csv", caption="../report/table_s1.rst", category="Table S1"),
         md=f"{OUT}/TableS1.md",
-    params:
-        # samples only: the series' TRPL IRF and XRD line standard are references, not rows of the table
-        samples=list(dict.fromkeys(SHEET[SHEET["series"].isin(TABLE_S1_SERIES)
-                                         & (SHEET["role"] == "measurement")]["sample"])),
-        quantities=TABLE_S1_QUANTITIES,
     log:
         f"{OUT}/logs/build_table_s1.log",
     localrule: True
     conda:
         "../envs/pipeline.yaml"
+    params:
+        # samples only: the series' TRPL IRF and XRD line standard are references, not rows of the table
+        samples=list(
+            dict.fromkeys(SHEET[SHEET["series"].isin(TABLE_S1_SERIES) & (SHEET["role"] == "measurement")]["sample"])
+        ),
+        quantities=TABLE_S1_QUANTITIES,
     script:
         "../scripts/build_table_s1.py"
 
@@ -27,8 +28,11 @@ rule build_reproduction_report:
         quantities=QUANTITY_TABLES,
         published=config["published"],
     output:
-        csv=report(f"{OUT}/reproduction_report.csv", caption="../report/reproduction_report.rst",
-                   category="Reproduction report"),
+        csv=report(
+            f"{OUT}/reproduction_report.csv",
+            caption="../report/reproduction_report.rst",
+            category="Reproduction report",
+        ),
         md=f"{OUT}/reproduction_report.md",
     log:
         f"{OUT}/logs/build_reproduction_report.log",

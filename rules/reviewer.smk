@@ -25,11 +25,13 @@ if COMPOSITES:
             pdf=sorted({f"{FIG}/{stem}.pdf" for name in COMPOSITES for stem in PANELS_MADE[name]}),
             png=sorted({f"{FIG}/{stem}.png" for name in COMPOSITES for stem in PANELS_MADE[name]}),
         output:
-            **{f"{name}_pdf": report(f"{FIG}/{name}.pdf", caption="../report/composite.rst",
-                                     category=LAYOUTS[name].category) for name in COMPOSITES},
+            **{
+                f"{name}_pdf": report(
+                    f"{FIG}/{name}.pdf", caption="../report/composite.rst", category=LAYOUTS[name].category
+                )
+                for name in COMPOSITES
+            },
             **{f"{name}_png": f"{FIG}/{name}.png" for name in COMPOSITES},
-        params:
-            figures=COMPOSITES,
         log:
             f"{OUT}/logs/compose_figures.log",
         benchmark:
@@ -37,6 +39,8 @@ if COMPOSITES:
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            figures=COMPOSITES,
         script:
             "../scripts/compose_figures.py"
 
@@ -61,19 +65,29 @@ rule write_verdict_page:
         report=f"{OUT}/reproduction_report.csv",
     output:
         rst=f"{OUT}/report_verdict.rst",
-    params:
-        figures=[{"name": name, "title": layout.title, "category": layout.category,
-                  "panels_present": len(PANELS_MADE[name]), "panels_total": len(layout.stems),
-                  "built": name in COMPOSITES} for name, layout in LAYOUTS.items()],
-        # report categories and result files that exist in this run: the page links only to these
-        targets=sorted({LAYOUTS[name].category for name in COMPOSITES}
-                       | {"Table S1", "Reproduction report", "reproduction_report.csv", "reproduction_dossier.pdf"}),
-        raw_dir=config["raw_dir"],
     log:
         f"{OUT}/logs/write_verdict_page.log",
     localrule: True
     conda:
         "../envs/pipeline.yaml"
+    params:
+        figures=[
+            {
+                "name": name,
+                "title": layout.title,
+                "category": layout.category,
+                "panels_present": len(PANELS_MADE[name]),
+                "panels_total": len(layout.stems),
+                "built": name in COMPOSITES,
+            }
+            for name, layout in LAYOUTS.items()
+        ],
+        # report categories and result files that exist in this run: the page links only to these
+        targets=sorted(
+            {LAYOUTS[name].category for name in COMPOSITES}
+            | {"Table S1", "Reproduction report", "reproduction_report.csv", "reproduction_dossier.pdf"}
+        ),
+        raw_dir=config["raw_dir"],
     script:
         "../scripts/write_verdict_page.py"
 
@@ -85,16 +99,15 @@ rule build_dossier:
         table_s1=f"{OUT}/TableS1.csv",
         provenance=f"{OUT}/provenance.json",
     output:
-        pdf=report(f"{OUT}/reproduction_dossier.pdf", caption="../report/dossier.rst",
-                   category="Reproduction report"),
-    params:
-        figures=list(LAYOUTS),
-        composites=COMPOSITES,
+        pdf=report(f"{OUT}/reproduction_dossier.pdf", caption="../report/dossier.rst", category="Reproduction report"),
     log:
         f"{OUT}/logs/build_dossier.log",
     localrule: True
     conda:
         "../envs/pipeline.yaml"
+    params:
+        figures=list(LAYOUTS),
+        composites=COMPOSITES,
     script:
         "../scripts/build_dossier.py"
 

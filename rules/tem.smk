@@ -9,19 +9,19 @@ rule measure_tem_sizes:
     output:
         fit=f"{OUT}/tem/fits/{{sample}}.json",
         display=f"{OUT}/tem/display/{{sample}}.tif",
-    params:
-        row=lambda w: sample_row("tem", w.sample),
-        settings=config["tem"],
-        display_px=config["tem"]["display_px"],
     log:
         f"{OUT}/logs/measure_tem_sizes/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/measure_tem_sizes/{{sample}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=2000,
         runtime=15,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        row=lambda w: sample_row("tem", w.sample),
+        settings=config["tem"],
+        display_px=config["tem"]["display_px"],
     script:
         "../scripts/measure_tem_sizes.py"
 
@@ -71,15 +71,15 @@ for _stem, _caption, _category, _samples, _layout, _letter, _all_green in TEM_FI
         output:
             pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
             png=f"{FIG}/{_stem}.png",
-        params:
-            samples=_samples,
-            layout=_layout,
-            letter=_letter,
-            all_green=_all_green,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            samples=_samples,
+            layout=_layout,
+            letter=_letter,
+            all_green=_all_green,
         script:
             "../scripts/plot_tem.py"

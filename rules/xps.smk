@@ -7,18 +7,18 @@ rule fit_xps_spectrum:
         spectrum=measurement_file("xps"),
     output:
         fit=f"{OUT}/xps/fits/{{sample}}.json",
-    params:
-        row=lambda w: sample_row("xps", w.sample),
-        settings=config.get("xps", {}),
     log:
         f"{OUT}/logs/fit_xps_spectrum/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xps_spectrum/{{sample}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        row=lambda w: sample_row("xps", w.sample),
+        settings=config.get("xps", {}),
     script:
         "../scripts/fit_xps_spectrum.py"
 
@@ -66,14 +66,14 @@ for _stem, _caption, _category, _samples, _regions, _letters in XPS_FIGURES:
         output:
             pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
             png=f"{FIG}/{_stem}.png",
-        params:
-            samples=_samples,
-            regions=_regions,
-            letters=_letters,
         log:
             f"{OUT}/logs/plot_{_stem}.log",
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            samples=_samples,
+            regions=_regions,
+            letters=_letters,
         script:
             "../scripts/plot_xps.py"

@@ -2,24 +2,25 @@
 # Figs S1d and 4c and results/xrd/quantities.csv. Each series' session has a Si line standard
 # (role standard) that gives the instrument FWHM for the Scherrer correction.
 
+
 rule fit_xrd_standard:
     input:
         pattern=lambda w: raw_file(sample_row("xrd", w.sample, role="standard")["file"]),
     output:
         fit=f"{OUT}/xrd/standards/{{sample}}.json",
-    params:
-        row=lambda w: sample_row("xrd", w.sample, role="standard"),
-        settings=config["xrd"],
-        oxide_phases=[],
     log:
         f"{OUT}/logs/fit_xrd_standard/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xrd_standard/{{sample}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        row=lambda w: sample_row("xrd", w.sample, role="standard"),
+        settings=config["xrd"],
+        oxide_phases=[],
     script:
         "../scripts/fit_xrd_pattern.py"
 
@@ -30,19 +31,19 @@ rule fit_xrd_pattern:
         standard=xrd_standard_fit,
     output:
         fit=f"{OUT}/xrd/fits/{{sample}}.json",
-    params:
-        row=lambda w: sample_row("xrd", w.sample),
-        settings=config["xrd"],
-        oxide_phases=xrd_oxide_phases,
     log:
         f"{OUT}/logs/fit_xrd_pattern/{{sample}}.log",
     benchmark:
         f"{OUT}/benchmarks/fit_xrd_pattern/{{sample}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/pipeline.yaml"
+    params:
+        row=lambda w: sample_row("xrd", w.sample),
+        settings=config["xrd"],
+        oxide_phases=xrd_oxide_phases,
     script:
         "../scripts/fit_xrd_pattern.py"
 
@@ -55,14 +56,14 @@ rule collect_xrd:
         quantities=f"{OUT}/xrd/quantities.csv",
         summary=f"{OUT}/xrd/summary.csv",
         references=f"{OUT}/xrd/reference_peaks.csv",
-    params:
-        reference_phases=config["xrd"]["reference_phases"],
-        two_theta_max_deg=90.0,
     log:
         f"{OUT}/logs/collect_xrd.log",
     localrule: True
     conda:
         "../envs/pipeline.yaml"
+    params:
+        reference_phases=config["xrd"]["reference_phases"],
+        two_theta_max_deg=90.0,
     script:
         "../scripts/collect_xrd.py"
 
@@ -93,15 +94,15 @@ for _stem, _caption, _category, _samples, _phases, _letter in XRD_FIGURES:
         output:
             pdf=report(f"{FIG}/{_stem}.pdf", caption=f"../report/{_caption}.rst", category=_category),
             png=f"{FIG}/{_stem}.png",
-        params:
-            samples=_samples,
-            reference_phases=_phases,
-            letter=_letter,
-            xlim=(20, 70),
         log:
             f"{OUT}/logs/plot_{_stem}.log",
         localrule: True
         conda:
             "../envs/pipeline.yaml"
+        params:
+            samples=_samples,
+            reference_phases=_phases,
+            letter=_letter,
+            xlim=(20, 70),
         script:
             "../scripts/plot_xrd.py"
