@@ -58,7 +58,7 @@ def write_scaled_raw(base_raw: Path, dst: Path, n_samples: int) -> Path:
     scaled = pd.concat(rows, ignore_index=True)
     if dst.exists():
         shutil.rmtree(dst)
-    for file, source in zip(scaled["file"], sources):
+    for file, source in zip(scaled["file"], sources, strict=False):
         (dst / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(base_raw / source, dst / file)
     scaled.to_csv(dst / "samples.csv", index=False, lineterminator="\n")
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in runs:
         print(f"| {r['samples']} | {r['jobs']} | {r['wall_s']:.1f} | {r['compute_s']:.1f} ({r['benchmarked_jobs']}) | "
               f"{r['wall_s'] * args.cores / r['compute_s']:.2f} | {r['noop_s']:.1f} |")
-    for a, b in zip(runs, runs[1:]):
+    for a, b in zip(runs, runs[1:], strict=False):
         slope = (b["wall_s"] - a["wall_s"]) / (b["samples"] - a["samples"])
         print(f"\nper added sample ({a['samples']} -> {b['samples']}, 2 fit jobs each): {slope:.2f} s wall "
               f"on {args.cores} cores")

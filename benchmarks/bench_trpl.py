@@ -31,19 +31,19 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-import lmfit  # noqa: E402
-import numpy as np  # noqa: E402
+import lmfit
+import numpy as np
 
-from qdanalysis.simulate import trpl as sim  # noqa: E402
-from qdanalysis.trpl import analyse_decay, fit_decay, prepare_irf  # noqa: E402
+from qdanalysis.simulate import trpl as sim
+from qdanalysis.trpl import analyse_decay, fit_decay, prepare_irf
 
 ROOT = Path(__file__).resolve().parents[1]
 TAU, FRACTIONS = (15.0, 60.0), (0.6, 0.4)
@@ -121,7 +121,7 @@ def time_fitters(time_ns, data, named) -> dict[str, tuple[float, np.ndarray]]:
     """Median (over interleaved rounds) CPU ms per fit, and the lifetimes of each fitter."""
     per_round = {name: [] for name in named}
     taus = {}
-    for name, fitter in named.items():
+    for _name, fitter in named.items():
         fitter(time_ns, *data[0])  # warm-up (first-call imports, FFT plans), not timed
     for _ in range(ROUNDS):
         for name, fitter in named.items():

@@ -92,7 +92,7 @@ def run_tasks(tasks: Iterable[Task], step: Callable[[Task, logging.Logger], dict
     return BatchResult(records, failures)
 
 
-class _sample_log:  # noqa: N801 - used as a context manager, reads like a function
+class _sample_log:
     """A logger writing to one sample's log file (and to the job's handlers) while the step runs."""
 
     def __init__(self, path: Path):

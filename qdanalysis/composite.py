@@ -208,7 +208,8 @@ def _row_heights_mm(layout: FigureLayout, sizes_mm: dict[str, tuple[float, float
     return heights
 
 
-def place_panels(layout: FigureLayout, sizes_mm: dict[str, tuple[float, float]]) -> tuple[float, float, list[Placement]]:
+def place_panels(layout: FigureLayout,
+                 sizes_mm: dict[str, tuple[float, float]]) -> tuple[float, float, list[Placement]]:
     """Page size (mm) and the placement of every panel.
 
     Parameters
@@ -365,7 +366,7 @@ def _background_pdf(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _background_png(fig) -> "Image.Image":  # noqa: F821 - Pillow is imported lazily
+def _background_png(fig) -> Image.Image:  # noqa: F821 - Pillow is imported lazily
     from PIL import Image
 
     from qdanalysis.plotting import _PNG_METADATA

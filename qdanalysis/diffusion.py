@@ -198,7 +198,7 @@ def _layer_faces(geometry: ShellGeometry, n_cells: int) -> np.ndarray:
     bounds = [r_in] + [r for r in geometry.layer_outer_radius_nm if r > r_in + 1e-12]
     spacing = (bounds[-1] - bounds[0]) / n_cells
     faces = [np.array([bounds[0]])]
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
         faces.append(np.linspace(lo, hi, max(2, round((hi - lo) / spacing)) + 1)[1:])
     return np.concatenate(faces)
 
@@ -397,13 +397,13 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
     # start values: a grid in log10 D with linear least squares for the rest, per profile; the shared
     # lattice scale from the profile with the most Br beyond the first etch (the others barely
     # constrain it); then D per temperature restarted at that scale
-    starts = [_grid_start(contents(p, c, grid), p.amount, p.sigma) for p, c in zip(profiles, columns)]
+    starts = [_grid_start(contents(p, c, grid), p.amount, p.sigma) for p, c in zip(profiles, columns, strict=False)]
     informative = max(range(len(profiles)), key=lambda i: float(np.sum(profiles[i].amount[1:])))
     scale = starts[informative][2] if starts[informative][2] > 0 else 1.0
     params = lmfit.Parameters()
     grid_chi2 = np.zeros((len(temperatures), grid.size))
     surfaces = {}
-    for i, (p, c) in enumerate(zip(profiles, columns)):
+    for i, (p, c) in enumerate(zip(profiles, columns, strict=False)):
         model = contents(p, c, grid) * scale
         surface = np.maximum(p.amount[0] - model[:, 0], 0.0)  # cycle 1 comes first (sorted below)
         model[:, 0] += surface
@@ -593,7 +593,7 @@ def etch_diameters(cycles, fallback_nm=(), tem_cycles=(), tem_diameters_nm=()) -
     """
     last = int(max(cycles))
     measured: dict[int, list[float]] = {}
-    for cycle, diameter in zip(tem_cycles, tem_diameters_nm):
+    for cycle, diameter in zip(tem_cycles, tem_diameters_nm, strict=False):
         if cycle is not None and np.isfinite(diameter) and 0 <= int(cycle) <= last:
             measured.setdefault(int(cycle), []).append(float(diameter))
     diameters, from_config = [], []

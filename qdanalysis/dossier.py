@@ -30,10 +30,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from qdanalysis.composite import (MM_PER_INCH, PT_PER_MM, Box, FigureLayout, exact_page, place_pages,
-                                  write_deterministic_pdf)
-from qdanalysis.report import (TABLE_S1_SECTION, TEXT_SECTION, VERDICTS, claims_of_section, format_measurement,
-                               overall_verdict, table_s1_cells, verdict_counts)
+from qdanalysis.composite import (
+    MM_PER_INCH,
+    PT_PER_MM,
+    Box,
+    FigureLayout,
+    exact_page,
+    place_pages,
+    write_deterministic_pdf,
+)
+from qdanalysis.report import (
+    TABLE_S1_SECTION,
+    TEXT_SECTION,
+    VERDICTS,
+    claims_of_section,
+    format_measurement,
+    overall_verdict,
+    table_s1_cells,
+    verdict_counts,
+)
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
 MARGIN_MM = 15.0
@@ -132,7 +147,7 @@ class Flow:
 
         def wrap(cells: list[str]) -> list[list[str]]:
             return [textwrap.wrap(str(c), w, break_long_words=True, break_on_hyphens=False) or [""]
-                    for c, w in zip(cells, widths)]
+                    for c, w in zip(cells, widths, strict=False)]
 
         def put_row(wrapped: list[list[str]], bold: bool, row_colours: dict[int, str]) -> None:
             for k in range(max(len(w) for w in wrapped)):

@@ -358,7 +358,8 @@ def select_degree(points: CalibrationPoints, tau: float, max_degree: int = 2,
     the quadratic term, p of the next term beyond the chosen degree - small means lack of fit)."""
     x = points.concentration
     n_levels = np.unique(x).size
-    chi2 = {degree: _fit_with_excess(points, degree, tau)[2] for degree in range(1, min(max_degree + 1, n_levels - 1) + 1)}
+    chi2 = {degree: _fit_with_excess(points, degree, tau)[2]
+            for degree in range(1, min(max_degree + 1, n_levels - 1) + 1)}
     degree, quadratic_p = 1, math.nan
     if 2 in chi2 and max_degree >= 2:
         quadratic_p = _f_test(chi2[1], chi2[2], x.size - 3)
@@ -372,7 +373,8 @@ def select_degree(points: CalibrationPoints, tau: float, max_degree: int = 2,
 
 
 def fit_calibrations(points: dict[str, CalibrationPoints], *, max_degree: int = 2, lack_of_fit_p: float = 0.01,
-                     shared_excess: bool = True, prior_rsd: float = 0.0, prior_dof: float = 0.0) -> dict[str, Calibration]:
+                     shared_excess: bool = True, prior_rsd: float = 0.0,
+                     prior_dof: float = 0.0) -> dict[str, Calibration]:
     """Calibrations of several lines measured in the same aspirations, with one excess relative scatter.
 
     1. the excess ``tau`` under the most general model (degree ``max_degree`` where the standards
@@ -489,7 +491,8 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
         n_blank = sum(1 for e in entries if e[0] == element and e[3] == "blank")
         n_std = sum(1 for e in entries if e[0] == element and e[3] == "standard")
         if n_blank < 1 or n_std < 2:
-            raise AnalysisError(f"{export.path}: {line} needs >= 1 blank and >= 2 standards, found {n_blank} and {n_std}")
+            raise AnalysisError(f"{export.path}: {line} needs >= 1 blank and >= 2 standards, "
+                                f"found {n_blank} and {n_std}")
     samples = [(e[1], e[2]) for e in entries if e[3] == "sample"]
     if not samples:
         raise AnalysisError(f"{export.path}: no Sample label matches {label_pattern!r}")

@@ -37,7 +37,7 @@ import numpy as np
 
 from qdanalysis.elements import ATOMIC_MASS_G_MOL
 from qdanalysis.errors import AnalysisError
-from qdanalysis.icp import (Calibration, CalibrationPoints, coverage_factor, fit_calibrations, welch_satterthwaite)
+from qdanalysis.icp import Calibration, CalibrationPoints, coverage_factor, fit_calibrations, welch_satterthwaite
 from qdanalysis.results import Estimate, flag_from
 
 
@@ -202,7 +202,8 @@ def quantify_sequence(chromatograms, roles, standard_conc_mg_L, *, br_search_win
             reasons.append(f"Br- {conc.value:.3g} mg/L is above the highest standard ({line.max_standard:g} mg/L): "
                            "extrapolated")
         area = peak.area_uS_min
-        if area.value > 10 * math.hypot(area.uncertainty, line.blank_sd) and abs(peak.apex_min - retention) > max_apex_shift_min:
+        if (area.value > 10 * math.hypot(area.uncertainty, line.blank_sd)
+                and abs(peak.apex_min - retention) > max_apex_shift_min):
             reasons.append(f"Br- apex at {peak.apex_min:.2f} min, {abs(peak.apex_min - retention):.2f} min from the "
                            "standards' retention (co-eluting peak or shifted retention?)")
         results.append(conc)

@@ -140,9 +140,10 @@ def numbers_from_quantities(regenerated: pd.DataFrame) -> list[Number]:
     """
     duplicated = regenerated.duplicated(["quantity", "sample"], keep=False)
     if duplicated.any():
-        pairs = sorted(set(zip(regenerated.loc[duplicated, "quantity"], regenerated.loc[duplicated, "sample"])))
+        pairs = sorted(set(zip(regenerated.loc[duplicated, "quantity"], regenerated.loc[duplicated, "sample"],
+                               strict=False)))
         raise ValueError(f"quantity/sample given more than once: {pairs[:5]}")
-    keys = list(zip(regenerated["quantity"].astype(str), regenerated["sample"].astype(str)))
+    keys = list(zip(regenerated["quantity"].astype(str), regenerated["sample"].astype(str), strict=False))
     names = assign_macro_names(keys)
     numbers = []
     for row in regenerated.itertuples(index=False):

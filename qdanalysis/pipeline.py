@@ -37,7 +37,7 @@ def log_to(log_path: str | Path) -> logging.Logger:
     if os.environ.get("QDANALYSIS_RECORD_JOBS"):
         _record_job(Path(os.environ["QDANALYSIS_RECORD_JOBS"]), sys._getframe(1).f_globals)
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    stream = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - lives for the script's lifetime
+    stream = open(log_path, "w", encoding="utf-8")
     sys.stdout = stream
     sys.stderr = stream
     sys.excepthook = lambda exc_type, exc, tb: _report_failure(stream, exc_type, exc, tb)

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 STYLE = Path(__file__).with_name("style") / "paper.mplstyle"
 
@@ -57,8 +57,8 @@ REFERENCE_TREATMENTS = ("none", "BPO")  # drawn black: the untreated reference o
 
 def sample_colours(samples: list[str], treatments: list[str], *, all_green: bool = False) -> dict[str, str]:
     """Black for untreated references, greens (light -> dark, in order) for treated samples."""
-    treated = [s for s, t in zip(samples, treatments) if all_green or t not in REFERENCE_TREATMENTS]
-    palette = dict(zip(treated, greens(len(treated))))
+    treated = [s for s, t in zip(samples, treatments, strict=False) if all_green or t not in REFERENCE_TREATMENTS]
+    palette = dict(zip(treated, greens(len(treated)), strict=False))
     return {s: palette.get(s, PRISTINE) for s in samples}
 
 

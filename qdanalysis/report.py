@@ -192,7 +192,8 @@ def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, 
         title = TABLE_S1_HEADERS.get(quantity) or (f"{quantity} ({unit})" if unit else quantity)
         flags = table[quantity + "_flag"] if quantity + "_flag" in table else [OK] * len(table)
         cells = []
-        for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags):
+        for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags,
+                                              strict=False):
             cell = _format(value, sigma)
             reasons = flag_reasons(flag)
             if reasons and np.isfinite(value):

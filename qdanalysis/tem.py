@@ -32,8 +32,8 @@ Pipeline of :func:`analyse_micrograph` (every step a pure function below, arrays
    maximum likelihood (a stray particle in an empty tail bin costs little, unlike in a Pearson
    chi-square), giving mean +- sd with 1-sigma sampling errors and ``N``; the population sd is the
    fitted width with the particles' measurement variance removed in quadrature - the fits' own
-   errors scaled by what the two halves of each particle disagree by (:func:`measurement_scale`). :func:`size_quantities` adds the pixel-size
-   calibration term and the flags of :func:`analysis_flags`.
+   errors scaled by what the two halves of each particle disagree by (:func:`measurement_scale`).
+   :func:`size_quantities` adds the pixel-size calibration term and the flags of :func:`analysis_flags`.
 
 Alternatives rejected: a fixed threshold or the half-contrast edge (biased by the edge profile: -1 to
 -14 % depending on shape, contrast and blur); a 2-D fit of every particle (same information, ten
@@ -555,7 +555,7 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
         half_radius = half_radius_of[index]
         # clearance from the other particles' rims, on the territory's box widened by the reach
         box = tuple(slice(max(sl.start - reach, 0), min(sl.stop + reach, size))
-                    for sl, size in zip(where, labels.shape))
+                    for sl, size in zip(where, labels.shape, strict=False))
         others = (outlines[box] > 0) & (outlines[box] != index)
         if others.any():
             gap, (nr, nc) = ndimage.distance_transform_edt(~others, return_indices=True)

@@ -1370,9 +1370,9 @@ def quantities_from_summary(summary: dict, sample: str) -> list[Quantity]:
     method = f"TCSPC {summary['method']} fit, {summary['n_exponentials']}-exp, {summary['objective']}"
     flag = summary.get("flag", OK)
     out = []
-    for i, (tau, err) in enumerate(zip(summary["tau_ns"], summary["tau_err_ns"]), start=1):
+    for i, (tau, err) in enumerate(zip(summary["tau_ns"], summary["tau_err_ns"], strict=False), start=1):
         out.append(Quantity(f"tau{i}_ns", sample, tau, err, "ns", method))
-    for i, (a, err) in enumerate(zip(summary["amplitude_fractions"], summary["amplitude_fractions_err"]),
+    for i, (a, err) in enumerate(zip(summary["amplitude_fractions"], summary["amplitude_fractions_err"], strict=False),
                                  start=1):
         out.append(Quantity(f"A{i}_percent", sample, 100 * a, 100 * err, "%",
                             method + "; amplitude fraction A_i/sum(A)"))

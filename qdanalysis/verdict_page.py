@@ -24,8 +24,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from qdanalysis.report import (TABLE_S1_SECTION, TEXT_SECTION, claims_of_section, overall_verdict,
-                               verdict_counts, VERDICTS)
+from qdanalysis.report import (
+    TABLE_S1_SECTION,
+    TEXT_SECTION,
+    VERDICTS,
+    claims_of_section,
+    overall_verdict,
+    verdict_counts,
+)
 
 _RST_SPECIAL = "\\`*_|[]<>"
 

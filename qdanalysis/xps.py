@@ -706,7 +706,7 @@ def _minimize(x, y, s, keep, model: _Model, params: dict[str, _Parameter], stati
     fixed = {name: p.value for name, p in params.items() if not p.vary}
 
     def values(vector):
-        return {**fixed, **dict(zip(names, vector))}
+        return {**fixed, **dict(zip(names, vector, strict=False))}
 
     def residual(vector):
         value = values(vector)
@@ -724,9 +724,9 @@ def _minimize(x, y, s, keep, model: _Model, params: dict[str, _Parameter], stati
     chisqr = float(np.sum(solution.fun ** 2))
     if not np.isfinite(chisqr):
         raise AnalysisError(f"{model.spec.label}: the {model.n_states}-state fit gave a non-finite chi2")
-    fitted = {name: replace(params[name], value=float(v)) for name, v in zip(names, solution.x)}
+    fitted = {name: replace(params[name], value=float(v)) for name, v in zip(names, solution.x, strict=False)}
     fitted = {name: fitted.get(name, p) for name, p in params.items()}
-    active = {name for name, flag in zip(names, solution.active_mask) if flag}
+    active = {name for name, flag in zip(names, solution.active_mask, strict=False) if flag}
     return _Fit(fitted, names, _covariance(solution.jac, names, fitted, active), chisqr, int(keep.sum()) - len(names))
 
 
@@ -794,7 +794,7 @@ def _derived_uncertainties(x, model: _Model, result) -> dict[str, float]:
         up, down = _derived(x, model, plus), _derived(x, model, minus)
         jacobian[:, i] = [(up[key] - down[key]) / (2 * h) for key in centre]
     variance = np.einsum("ij,jk,ik->i", jacobian, covar, jacobian)
-    return {key: float(math.sqrt(v)) if v >= 0 else math.nan for key, v in zip(centre, variance)}
+    return {key: float(math.sqrt(v)) if v >= 0 else math.nan for key, v in zip(centre, variance, strict=False)}
 
 
 def _at_bound(param: _Parameter, rel: float = 1e-3) -> bool:
@@ -962,7 +962,8 @@ def _selection(fits: list[_FamilyFit], n_points: int) -> tuple[int, list[FamilyC
     best = int(np.argmin(bic))
     weights = np.exp(-(bic - bic[best]) / 2)
     weights /= weights.sum()
-    extra = {key: float(sum(w * (f.values[key] - fits[best].values[key]) ** 2 for w, f in zip(weights, fits)))
+    extra = {key: float(sum(w * (f.values[key] - fits[best].values[key]) ** 2
+                            for w, f in zip(weights, fits, strict=False)))
              for key in fits[best].values}
     checks = []
     for lineshape in dict.fromkeys(f.model.lineshape for f in fits):
@@ -1111,7 +1112,7 @@ def _region_result(region, names, data: _Data, chosen: _FamilyFit, checks, famil
         flags[""].append(f"{region} fit covariance not available")
     states, components = [], {}
     bound_names = {"center": "position", "shift": "chemical shift", "fwhm": "width", "wratio": "width ratio"}
-    for j, (name, k) in enumerate(zip(names, order), start=1):
+    for j, (name, k) in enumerate(zip(names, order, strict=False), start=1):
         reasons = flags.setdefault(name, [])
         for kind, what in bound_names.items():
             param = result.params.get(f"s{k}_{kind}")
@@ -1121,7 +1122,8 @@ def _region_result(region, names, data: _Data, chosen: _FamilyFit, checks, famil
         checked = (("position", "center"),) if any(model.shifts) else (("position", "center"), ("width", "fwhm"),
                                                                       ("area", "fraction"))
         ambiguous = [what for what, key in checked
-                     if math.sqrt(model_variance.get(f"{j}_{key}", 0.0)) > AMBIGUITY_RATIO * chosen.sigmas[f"{j}_{key}"]]
+                     if math.sqrt(model_variance.get(f"{j}_{key}", 0.0))
+                     > AMBIGUITY_RATIO * chosen.sigmas[f"{j}_{key}"]]
         if ambiguous and model.n_states > 1:
             reasons.append(f"{region} {name} {'/'.join(ambiguous)} ambiguous: another line shape or decomposition "
                            "fits almost as well")
@@ -1326,7 +1328,8 @@ def _main_state_reasons(region: RegionFit) -> list[str]:
     gap = first.area_fraction - second.area_fraction
     if gap < 2 * math.hypot(first.area_fraction_stderr, second.area_fraction_stderr):
         return [f"{region.region}: {first.name} and {second.name} have nearly equal areas "
-                f"({100 * first.area_fraction:.0f} / {100 * second.area_fraction:.0f} %), the largest state is ambiguous"]
+                f"({100 * first.area_fraction:.0f} / {100 * second.area_fraction:.0f} %), "
+                "the largest state is ambiguous"]
     return []
 
 

@@ -45,8 +45,6 @@ from importlib import resources
 
 import numpy as np
 from lmfit import Parameters, minimize
-from scipy.optimize import brentq
-from scipy.signal import lfilter
 from scipy.special import erfc, voigt_profile
 
 from qdanalysis.errors import AnalysisError
@@ -153,7 +151,7 @@ def atomic_form_factor(element: str, s: np.ndarray) -> np.ndarray:
     """Cromer-Mann ``f0(s)``, ``s = sin(theta)/lambda`` in 1/angstrom (valid for s < 2)."""
     a, b, c = CROMER_MANN[element]
     s2 = np.asarray(s, dtype=float) ** 2
-    return c + sum(ai * np.exp(-bi * s2) for ai, bi in zip(a, b))
+    return c + sum(ai * np.exp(-bi * s2) for ai, bi in zip(a, b, strict=False))
 
 
 def anomalous_dispersion(element: str, wavelength_A: float) -> complex:
@@ -248,7 +246,7 @@ def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_thet
     h, k, l, d = h[keep], k[keep], l[keep], d[keep]
     s = 1 / (2 * d)
     structure_factor = np.zeros(h.size, dtype=complex)
-    for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion)):
+    for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion), strict=False):
         f_site = sum(occ * scattering_factor(element, s, wavelength_A) for element, occ in occupancy)
         phase_factors = np.exp(2j * np.pi * (np.outer(h, positions[:, 0]) + np.outer(k, positions[:, 1])
                                              + np.outer(l, positions[:, 2]))).sum(axis=1)
@@ -261,11 +259,11 @@ def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_thet
     for value in np.unique(key[strong]):
         members = strong & (key == value)
         if phase.hexagonal:
-            labels = {_hkl_label(a, b, c) for a, b, c in zip(h[members], k[members], l[members])
+            labels = {_hkl_label(a, b, c) for a, b, c in zip(h[members], k[members], l[members], strict=False)
                       if a >= b >= 0 and c >= 0}
         else:
             labels = {_hkl_label(*sorted((abs(a), abs(b), abs(c)), reverse=True))
-                      for a, b, c in zip(h[members], k[members], l[members])}
+                      for a, b, c in zip(h[members], k[members], l[members], strict=False)}
         rows.append((d[members][0], "/".join(sorted(labels, reverse=True)), int(members.sum()),
                      float(f2[members].sum())))
     d_hkl = np.array([r[0] for r in rows])
@@ -794,7 +792,7 @@ def _structure_factor_sq(phase: Phase, hkl, s_per_A: np.ndarray, b_iso_A2: float
     """``|F_hkl|^2 exp(-B s^2/2)`` at ``s = 2 sin(theta)/lambda`` (the envelope across a broad peak)."""
     stol = np.asarray(s_per_A, dtype=float) / 2
     total = np.zeros(stol.shape, dtype=complex)
-    for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion)):
+    for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion), strict=False):
         geometric = np.exp(2j * np.pi * (positions @ np.asarray(hkl, dtype=float))).sum()
         total = total + geometric * sum(occ * scattering_factor(el, stol, wavelength_A) for el, occ in occupancy)
     return np.abs(total) ** 2 * np.exp(-2 * b_iso_A2 * stol ** 2)
@@ -854,7 +852,8 @@ class _ProfileModel:
         smooth = self.chebyshev @ np.array([v[f"bg_c{i}"] for i in range(self.settings.background_degree + 1)])
         if not self.settings.amorphous_hump:
             return smooth
-        return smooth + v["hump_height"] * np.exp(-4 * math.log(2) * ((self.x - v["hump_center"]) / v["hump_fwhm"]) ** 2)
+        return smooth + v["hump_height"] * np.exp(
+            -4 * math.log(2) * ((self.x - v["hump_center"]) / v["hump_fwhm"]) ** 2)
 
     def peaks(self, v, only: str | None = None) -> np.ndarray:
         settings = self.settings
@@ -1022,7 +1021,8 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
         params.add("hump_fwhm", value=7.0, min=3.0, max=20.0)
         params.add("hump_height", value=0.3 * float(np.interp(center, x, smooth)), min=0.0)
         smooth = smooth - model.background({**{f"bg_c{i}": 0.0 for i in range(settings.background_degree + 1)},
-                                            **{n: params[n].value for n in ("hump_center", "hump_fwhm", "hump_height")}})
+                                            **{n: params[n].value
+                                               for n in ("hump_center", "hump_fwhm", "hump_height")}})
     coefficients = np.linalg.lstsq(model.chebyshev, smooth, rcond=None)[0]
     for i, value in enumerate(coefficients):
         params.add(f"bg_c{i}", value=float(value))
@@ -1056,7 +1056,8 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
             moved[f"{phase}_sigma_ln"].set(value=settings.oxide_sigma_ln[0] + settings.oxide_sigma_ln[1])
             moved = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, moved, "zinc blende profile").params
             for name in [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio"]:
-                calibration[name] = math.hypot(calibration.get(name, 0.0), moved[name].value - result.params[name].value)
+                calibration[name] = math.hypot(calibration.get(name, 0.0),
+                                               moved[name].value - result.params[name].value)
     return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
                         calibration)
 
@@ -1192,7 +1193,8 @@ def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -
     sigma = math.hypot(fwhm.uncertainty, relative * fwhm.value)
     return [Quantity("instrument_fwhm_deg", sample, fwhm.value, sigma, "deg",
                      f"split-Voigt K-alpha1/K-alpha2 fit of the standard's line; ({100 * fwhm_systematic:g} + "
-                     f"{100 * ASYMMETRY_SYSTEMATIC:g} x |asymmetry - 1|) % line-shape systematic", flag_from(fit.flags))]
+                     f"{100 * ASYMMETRY_SYSTEMATIC:g} x |asymmetry - 1|) % line-shape systematic",
+                     flag_from(fit.flags))]
 
 
 def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelength_A: float,

@@ -6,6 +6,6 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.steps import run_batch_job  # noqa: E402
+from qdanalysis.steps import run_batch_job
 
 run_batch_job(snakemake, log)

@@ -4,12 +4,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis.composite import load_layouts  # noqa: E402
-from qdanalysis.dossier import build_dossier, read_provenance  # noqa: E402
+from qdanalysis.composite import load_layouts
+from qdanalysis.dossier import build_dossier, read_provenance
 
 layouts = load_layouts()
 composites = {Path(p).stem: Path(p) for p in snakemake.input.composites}

@@ -4,12 +4,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis.report import VERDICTS, markdown_table, reproduction_report  # noqa: E402
-from qdanalysis.results import read_quantities, write_table  # noqa: E402
+from qdanalysis.report import VERDICTS, markdown_table, reproduction_report
+from qdanalysis.results import read_quantities, write_table
 
 published = pd.read_csv(snakemake.input.published, dtype={"published": str, "tolerance": str})
 report = reproduction_report(published, read_quantities(snakemake.input.quantities))

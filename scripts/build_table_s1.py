@@ -4,16 +4,16 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from qdanalysis.report import table_s1, table_s1_markdown  # noqa: E402
-from qdanalysis.results import read_quantities, write_table  # noqa: E402
+from qdanalysis.report import table_s1, table_s1_markdown
+from qdanalysis.results import read_quantities, write_table
 
 regenerated = read_quantities(snakemake.input.quantities)
 quantities = [q for q in snakemake.params.quantities if q in set(regenerated["quantity"])]
 table = table_s1(regenerated, snakemake.params.samples, quantities)
 write_table(table, snakemake.output.csv)
-units = dict(zip(regenerated["quantity"], regenerated["unit"].fillna("")))
+units = dict(zip(regenerated["quantity"], regenerated["unit"].fillna(""), strict=False))
 Path(snakemake.output.md).write_text("# Table S1 (regenerated)\n\nValues ± 1σ. PLQY: ± the total σ; "
                                      "plqy_stat_percent and plqy_sys_percent are its counting and "
                                      "sphere-calibration parts.\n\n"

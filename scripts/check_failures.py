@@ -4,10 +4,10 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import sys
+from pathlib import Path
 
-from qdanalysis.batch import read_failures  # noqa: E402
+from qdanalysis.batch import read_failures
 
 failures = read_failures(snakemake.input.failures)
 if len(failures):

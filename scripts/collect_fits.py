@@ -4,7 +4,7 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.results import collect_fit_records, read_json, write_table  # noqa: E402
+from qdanalysis.results import collect_fit_records, read_json, write_table
 
 records = [read_json(path) for path in snakemake.input.fits]
 quantities, summary = collect_fit_records(records)

@@ -10,12 +10,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import math  # noqa: E402
+import math
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis import xrd  # noqa: E402
-from qdanalysis.results import Quantity, collect_fit_records, quantities_frame, read_json, write_table  # noqa: E402
+from qdanalysis import xrd
+from qdanalysis.results import Quantity, collect_fit_records, quantities_frame, read_json, write_table
 
 
 def finite(value):
@@ -50,7 +50,8 @@ for name in snakemake.params.reference_phases:
     reference = xrd.reference_pattern(phases[name], wavelengths[0], snakemake.params.two_theta_max_deg)
     sticks += [{"phase": name, "hkl": hkl, "two_theta_deg": t, "d_A": d, "relative_intensity": i,
                 "card": phases[name].source.split(":")[0]}
-               for hkl, t, d, i in zip(reference.hkl, reference.two_theta_deg, reference.d_A, reference.intensity)]
+               for hkl, t, d, i in zip(reference.hkl, reference.two_theta_deg, reference.d_A, reference.intensity,
+                                       strict=False)]
 write_table(pd.DataFrame(sticks), snakemake.output.references)
 log.info("collected %d records, %d quantities, %d reference reflections", len(records), len(quantities),
          len(sticks))

@@ -5,9 +5,9 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from qdanalysis.composite import compose_figure, load_layouts  # noqa: E402
+from qdanalysis.composite import compose_figure, load_layouts
 
 layouts = load_layouts()
 pdfs = {Path(p).stem: p for p in snakemake.input.pdf}

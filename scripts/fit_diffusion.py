@@ -10,13 +10,13 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import math  # noqa: E402
+import math
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis import diffusion  # noqa: E402
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.results import quantities_frame, write_json, write_table  # noqa: E402
+from qdanalysis import diffusion
+from qdanalysis.errors import analysing
+from qdanalysis.results import quantities_frame, write_json, write_table
 
 settings = {**diffusion.DEFAULTS, **snakemake.params.settings}
 ic = pd.read_csv(snakemake.input.ic)
@@ -48,7 +48,8 @@ for t in fit.temperatures:
              "=" if t.resolved else "<", t.d_m2_s.value, t.d_m2_s.uncertainty, t.chi_square, t.dof,
              series.d_flags[t.temperature_C])
 for p in fit.profiles:
-    for sample, cycle, data, sigma, model in zip(p.profile.samples, p.profile.cycles, p.data, p.sigma, p.model):
+    for sample, cycle, data, sigma, model in zip(p.profile.samples, p.profile.cycles, p.data, p.sigma, p.model,
+                                                 strict=False):
         profile_rows.append({"sample": sample, "temperature_C": p.temperature_C, "time_min": p.profile.time_s / 60,
                              "etch_cycle": cycle, "br_mg_L": data, "br_mg_L_err": sigma, "model_mg_L": model,
                              "normalised_residual": (data - model) / sigma})

@@ -4,11 +4,17 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.vamas import read_vamas  # noqa: E402
-from qdanalysis.results import fit_record, write_json  # noqa: E402
-from qdanalysis.xps import REGIONS, fit_sample, region_spectra, sample_fit_details, sample_quantities  # noqa: E402
-from qdanalysis.xps import settings_with_defaults  # noqa: E402
+from qdanalysis.errors import analysing
+from qdanalysis.io.vamas import read_vamas
+from qdanalysis.results import fit_record, write_json
+from qdanalysis.xps import (
+    REGIONS,
+    fit_sample,
+    region_spectra,
+    sample_fit_details,
+    sample_quantities,
+    settings_with_defaults,
+)
 
 row = snakemake.params.row
 settings = settings_with_defaults(snakemake.params.settings)

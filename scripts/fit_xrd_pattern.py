@@ -14,12 +14,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from dataclasses import asdict  # noqa: E402
+from dataclasses import asdict
 
-from qdanalysis import xrd  # noqa: E402
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.diffraction import read_powder_pattern  # noqa: E402
-from qdanalysis.results import fit_record, read_json, write_json  # noqa: E402
+from qdanalysis import xrd
+from qdanalysis.errors import analysing
+from qdanalysis.io.diffraction import read_powder_pattern
+from qdanalysis.results import fit_record, read_json, write_json
 
 row = snakemake.params.row
 settings = snakemake.params.settings
@@ -41,7 +41,8 @@ with analysing(snakemake.input.pattern, sample):
             pattern.two_theta_deg, pattern.counts, pattern.wavelength_A, settings,
             xrd.InstrumentProfile(**standard["instrument"]), sample, oxide_phases=tuple(snakemake.params.oxide_phases),
             standard=standard["sample"], standard_flags=tuple(standard["flags"]))
-        details = {"peaks": [asdict(p) for p in fit.peaks], "lattice_A": {k: asdict(v) for k, v in fit.lattice_A.items()},
+        details = {"peaks": [asdict(p) for p in fit.peaks],
+                   "lattice_A": {k: asdict(v) for k, v in fit.lattice_A.items()},
                    "zb_sigma_ln": asdict(fit.zb_sigma_ln), "displacement_mm": asdict(fit.displacement_mm),
                    "flags": {k: list(v) for k, v in fit.flags.items()}}
 

@@ -12,13 +12,13 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from qdanalysis import tem  # noqa: E402
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.micrograph import read_micrograph  # noqa: E402
-from qdanalysis.io.tem_tiff import write_tem_tiff  # noqa: E402
-from qdanalysis.results import fit_record, write_json  # noqa: E402
+from qdanalysis import tem
+from qdanalysis.errors import analysing
+from qdanalysis.io.micrograph import read_micrograph
+from qdanalysis.io.tem_tiff import write_tem_tiff
+from qdanalysis.results import fit_record, write_json
 
 row = snakemake.params.row
 sample = row["sample"]
@@ -39,7 +39,8 @@ accepted = particles.accepted
 write_json(fit_record(
     row, quantities,
     pixel_size_nm=micrograph.pixel_size_nm, calibration_source=micrograph.calibration_source,
-    image_shape=list(micrograph.image.shape), settings={**tem.DEFAULTS, **settings, **tem.quantity_settings(snakemake.params.settings)},
+    image_shape=list(micrograph.image.shape),
+    settings={**tem.DEFAULTS, **settings, **tem.quantity_settings(snakemake.params.settings)},
     otsu_threshold=analysis.otsu_threshold, particle_counts=particles.reasons(),
     psf_sigma_px=analysis.psf_sigma_px, sample_mean_nm=sizes.sample_mean_nm, sample_sd_nm=sizes.sample_sd_nm,
     histogram_sd_nm=sizes.histogram_sd_nm, measurement_sd_nm=sizes.measurement_sd_nm,

@@ -11,12 +11,12 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
-from qdanalysis.plotting import display_name, greens, panel_label, sample_colours, save_figure, use_style  # noqa: E402
+from qdanalysis.plotting import display_name, greens, panel_label, sample_colours, save_figure, use_style
 
 params = snakemake.params
 use_style()
@@ -53,7 +53,7 @@ elif params.figure == "Fig2f":
     ax.axhspan(0, noise, color="0.85", lw=0, label="noise level")
     several_times = summary.groupby("temperature_C")["time_min"].nunique().max() > 1
     series = sorted(summary.groupby(["temperature_C", "time_min"]).groups)
-    for (temp, time_min), colour in zip(series, greens(len(series))):
+    for (temp, time_min), colour in zip(series, greens(len(series)), strict=False):
         rows = summary[(summary["temperature_C"] == temp) & (summary["time_min"] == time_min)].sort_values("etch_cycle")
         label = f"{temp:g} °C" + (f", {time_min:g} min" if several_times else "")
         ax.errorbar(rows["etch_cycle"], rows["br_mg_L"], yerr=rows["br_mg_L_err"], marker="o", color=colour,
@@ -69,8 +69,9 @@ elif params.figure == "Fig2g":
     several_times = profiles.groupby("temperature_C")["time_min"].nunique().max() > 1
     series = sorted(profiles.groupby(["temperature_C", "time_min"]).groups)
     fig, (ax, ax_res) = plt.subplots(2, 1, sharex=True, figsize=(3.3, 3.4), gridspec_kw={"height_ratios": [3, 1.2]})
-    for (temp, time_min), colour in zip(series, greens(len(series))):
-        rows = profiles[(profiles["temperature_C"] == temp) & (profiles["time_min"] == time_min)].sort_values("etch_cycle")
+    for (temp, time_min), colour in zip(series, greens(len(series)), strict=False):
+        rows = profiles[(profiles["temperature_C"] == temp)
+                        & (profiles["time_min"] == time_min)].sort_values("etch_cycle")
         label = f"{temp:g} °C" + (f", {time_min:g} min" if several_times else "")
         ax.errorbar(rows["etch_cycle"], rows["br_mg_L"], yerr=rows["br_mg_L_err"], fmt="o", color=colour, capsize=2,
                     ms=3, label=label)

@@ -5,6 +5,6 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from qdanalysis.figures import draw_all  # noqa: E402
+from qdanalysis.figures import draw_all
 
 draw_all(snakemake.params.figures, log)

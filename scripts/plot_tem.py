@@ -10,21 +10,21 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import re  # noqa: E402
+import re
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import patheffects  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import patheffects
 
-from qdanalysis.io.tem_tiff import read_tem_tiff  # noqa: E402
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style  # noqa: E402
-from qdanalysis.results import read_json  # noqa: E402
+from qdanalysis.io.tem_tiff import read_tem_tiff
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.results import read_json
 
 NICE_LENGTHS_NM = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 params = snakemake.params
 use_style()
 records = {r["sample"]: r for r in map(read_json, snakemake.input.fits)}
-displays = dict(zip(params.samples, snakemake.input.displays))  # the rule lists both in this order
+displays = dict(zip(params.samples, snakemake.input.displays, strict=False))  # the rule lists both in this order
 order = [s for s in params.samples if s in records]
 colours = sample_colours(order, [records[s]["row"]["treatment"] for s in order], all_green=params.all_green)
 

@@ -10,11 +10,11 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style  # noqa: E402
-from qdanalysis.results import read_json  # noqa: E402
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.results import read_json
 
 STATE_FILLS = ["#9ecae1", "#fdae6b", "#bcbddc", "#fa9fb5"]  # chemical states, first seen first
 OFFSET = 1.15  # vertical spacing of the normalised traces
@@ -28,7 +28,7 @@ colours = sample_colours(order, [records[s]["row"]["treatment"] for s in order])
 n_panels = len(params.regions)
 fig = plt.figure(figsize=(3.3 * n_panels, 3.6))
 grid = fig.add_gridspec(2, n_panels, height_ratios=(4, 1), hspace=0.05, wspace=0.3)
-for column, (region, letter) in enumerate(zip(params.regions, params.letters)):
+for column, (region, letter) in enumerate(zip(params.regions, params.letters, strict=False)):
     ax = fig.add_subplot(grid[0, column])
     strip = fig.add_subplot(grid[1, column], sharex=ax)
     shown = [s for s in order if region in records[s]["regions"]]

@@ -12,14 +12,14 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import re  # noqa: E402
+import re
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style  # noqa: E402
-from qdanalysis.results import read_json  # noqa: E402
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.results import read_json
 
 params = snakemake.params
 use_style()

@@ -10,19 +10,19 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis import ion_chromatography as ic  # noqa: E402
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.chromeleon import read_chromeleon_txt  # noqa: E402
-from qdanalysis.results import Quantity, quantities_frame, write_table  # noqa: E402
+from qdanalysis import ion_chromatography as ic
+from qdanalysis.errors import analysing
+from qdanalysis.io.chromeleon import read_chromeleon_txt
+from qdanalysis.results import Quantity, quantities_frame, write_table
 
 settings = {**ic.DEFAULTS, **snakemake.params.settings}
 rows = snakemake.params.rows
 chromatograms = [read_chromeleon_txt(path) for path in snakemake.input.chromatograms]
-for row, chrom in zip(rows, chromatograms):
+for row, chrom in zip(rows, chromatograms, strict=False):
     if chrom.injection_name and chrom.injection_name != row["sample"]:
         log.warning("%s: Chromeleon injection name %r differs from the sheet sample %r (the sheet wins)",
                     chrom.path, chrom.injection_name, row["sample"])
@@ -39,7 +39,7 @@ log.info("calibration degree %d, slope %.4g +- %.2g uS min per mg/L, injection s
 
 quantities, summary, peak_rows = [], [], []
 n_blanks = sum(1 for r in rows if r["role"] == "blank")
-for row, peak, conc, flag in zip(rows, sequence.peaks, sequence.br_mg_L, sequence.flags):
+for row, peak, conc, flag in zip(rows, sequence.peaks, sequence.br_mg_L, sequence.flags, strict=False):
     peak_rows.append({"file": row["file"], "sample": row["sample"], "role": row["role"],
                       "area_uS_min": peak.area_uS_min.value, "area_err": peak.area_uS_min.uncertainty,
                       "apex_min": peak.apex_min, "height_uS": peak.height_uS, "noise_uS": peak.noise_uS,

@@ -10,17 +10,17 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis import icp  # noqa: E402
-from qdanalysis.errors import analysing  # noqa: E402
-from qdanalysis.io.icp import read_icp_csv  # noqa: E402
-from qdanalysis.results import Quantity, quantities_frame, write_table  # noqa: E402
+from qdanalysis import icp
+from qdanalysis.errors import analysing
+from qdanalysis.io.icp import read_icp_csv
+from qdanalysis.results import Quantity, quantities_frame, write_table
 
 settings = {**icp.DEFAULTS, **snakemake.params.settings}
 options = {key: settings[key] for key in icp.RUN_OPTIONS}
 quantities, summary, calibration = [], [], []
-for path, row in zip(snakemake.input.exports, snakemake.params.rows):
+for path, row in zip(snakemake.input.exports, snakemake.params.rows, strict=False):
     export = read_icp_csv(path)
     with analysing(path, row["sample"]):
         run = icp.quantify_run(export, settings["element_lines"], settings["label_pattern"], **options)

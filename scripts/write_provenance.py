@@ -4,9 +4,9 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-from qdanalysis.provenance import provenance_record, write_provenance  # noqa: E402
+from qdanalysis.provenance import provenance_record, write_provenance
 
 record = provenance_record(
     sheet_rows=snakemake.params.sheet_rows,

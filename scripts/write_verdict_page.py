@@ -4,11 +4,11 @@ from qdanalysis.pipeline import log_to
 
 log = log_to(snakemake.log[0])
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from qdanalysis.verdict_page import FigureEntry, verdict_page_rst  # noqa: E402
+from qdanalysis.verdict_page import FigureEntry, verdict_page_rst
 
 report = pd.read_csv(snakemake.input.report, dtype={"published": str, "tolerance": str})
 figures = [FigureEntry(**entry) for entry in snakemake.params.figures]

@@ -6,16 +6,16 @@ that names it, and a pipeline run with bad files swapped in stops cleanly.
    line/block. Cases marked ``gap`` in the manifest are known holes in validation (xfail, not strict:
    they turn into XPASS when a reader learns the check). The ``good/`` templates the bad files were
    made from must read cleanly (control: the defect, not the template, causes the error).
-2. Pipeline level, one file per format of the optical/TRPL/XPS/XRD slice plus sheet errors (manifest column ``swap_into``): the bad
-   file replaces a raw file of a small generated raw tree (sheet sha256 updated, so the pre-flight
-   hash check passes and the reader is what stops it), the full pipeline runs with --keep-going and
-   must exit non-zero, the failing rule's log must hold one line naming the file with the expected
-   message, that job must leave no output, the jobs not fed by the bad file must still finish, and
-   the raw directory must be byte-for-byte unchanged. Bad sample sheets stop the run before any job
-   with the message on stderr. Two runs cover all raw-file swaps (upstream files - the series IRF and
-   the XRD line standard - get their own run because they block their dependants). The etching
-   formats (ICP, Chromeleon, TEM TIFF) are covered at reader level only: their rules pool a whole
-   series, so the small tree does not exercise them.
+2. Pipeline level, one file per format of the optical/TRPL/XPS/XRD slice plus sheet errors (manifest
+   column ``swap_into``): the bad file replaces a raw file of a small generated raw tree (sheet
+   sha256 updated, so the pre-flight hash check passes and the reader is what stops it), the full
+   pipeline runs with --keep-going and must exit non-zero, the failing rule's log must hold one line
+   naming the file with the expected message, that job must leave no output, the jobs not fed by the
+   bad file must still finish, and the raw directory must be byte-for-byte unchanged. Bad sample
+   sheets stop the run before any job with the message on stderr. Two runs cover all raw-file swaps
+   (upstream files - the series IRF and the XRD line standard - get their own run because they block
+   their dependants). The etching formats (ICP, Chromeleon, TEM TIFF) are covered at reader level
+   only: their rules pool a whole series, so the small tree does not exercise them.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, digests, run_snakemake
+
 from qdanalysis.io import samplesheet
 from qdanalysis.io.cary import read_cary_spectrum
-from qdanalysis.io.digital_micrograph import read_dm_micrograph
 from qdanalysis.io.chromeleon import read_chromeleon_txt
+from qdanalysis.io.digital_micrograph import read_dm_micrograph
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.fluoracle import read_emission_scan
 from qdanalysis.io.icp import read_icp_csv

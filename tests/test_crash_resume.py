@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import output_digests, run_snakemake, snakemake_command
 from test_bad_inputs import make_small_raw
 

@@ -166,7 +166,7 @@ def test_model_systematic_widens_d_and_ln_d0_but_not_dh():
     profiles = _noisy(rng, [270, 300, 330], kinetics, {270: 0.3, 300: 0.2, 330: 0.1}, 0.006)
     plain = diffusion.analyse_series(profiles, {**diffusion.DEFAULTS, "log10_d_systematic": 0.0}, grid_points=21)
     wide = diffusion.analyse_series(profiles, {**diffusion.DEFAULTS, "log10_d_systematic": 0.05}, grid_points=21)
-    for a, b in zip(plain.fit.temperatures, wide.fit.temperatures):
+    for a, b in zip(plain.fit.temperatures, wide.fit.temperatures, strict=False):
         assert b.log10_d.uncertainty == pytest.approx(np.hypot(a.log10_d.uncertainty, 0.05))
         assert b.d_m2_s.uncertainty / b.d_m2_s.value == pytest.approx(np.log(10) * b.log10_d.uncertainty)
     assert wide.arrhenius.dh_ev == plain.arrhenius.dh_ev

@@ -8,10 +8,10 @@ import hashlib
 import pandas as pd
 import pytest
 from pypdf import PdfReader
+from test_composite import draw_panel
 
 from qdanalysis.composite import FigureLayout, PanelSpec, compose_figure, panel_letters
 from qdanalysis.dossier import build_dossier
-from test_composite import draw_panel
 
 LAYOUTS = [
     FigureLayout(name="Figure1", title="Fig. 1 Optical properties", category="Figure 1", paper=True, width_mm=171,
@@ -41,8 +41,10 @@ TABLE_S1 = pd.DataFrame({"sample": ["InP_MS_pristine", "InP_MS_ZnBr2"]})
 for _quantity, _values, _errors in [("pl_peak_nm", [530.119, 532.572], [0.057, 0.055]),
                                     ("pl_fwhm_nm", [36.94, 36.85], [0.13, 0.14]),
                                     ("plqy_percent", [73.05, 86.23], [0.61, 0.81]),
-                                    ("tau1_ns", [21.06, 22.05], [0.21, 0.11]), ("A1_percent", [50.16, 79.25], [0.42, 0.34]),
-                                    ("tau2_ns", [57.18, 58.72], [0.18, 0.33]), ("A2_percent", [49.84, 20.75], [0.42, 0.34]),
+                                    ("tau1_ns", [21.06, 22.05], [0.21, 0.11]),
+                                    ("A1_percent", [50.16, 79.25], [0.42, 0.34]),
+                                    ("tau2_ns", [57.18, 58.72], [0.18, 0.33]),
+                                    ("A2_percent", [49.84, 20.75], [0.42, 0.34]),
                                     ("tau_avg_ns", [47.410, 37.119], [0.048, 0.050])]:
     TABLE_S1[_quantity], TABLE_S1[f"{_quantity}_err"], TABLE_S1[f"{_quantity}_flag"] = _values, _errors, "ok"
 TABLE_S1.loc[1, "plqy_percent_flag"] = "warn: fit rejected"

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT, snakemake_command
+
 from qdanalysis.io.samplesheet import SHEET_COLUMNS, sha256_file
 from qdanalysis.pipeline import config_bool
 from qdanalysis.simulate import etching, halide_uptake

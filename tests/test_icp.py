@@ -81,7 +81,8 @@ def test_run_recovers_concentrations_and_ratio_with_other_truth(tmp_path):
         truth = atoms["In"][k] / atoms["Zn"][k]
         assert abs(sup.ratio.value - truth) < 3 * sup.ratio.uncertainty
         for element in ("In", "Zn"):
-            assert abs(sup.concentration_mg_L[element].value - conc[element][k]) < 3 * sup.concentration_mg_L[element].uncertainty
+            assert (abs(sup.concentration_mg_L[element].value - conc[element][k])
+                    < 3 * sup.concentration_mg_L[element].uncertainty)
         assert sup.flags == {"In": "ok", "Zn": "ok", "ratio": "ok"}
     ratios = [s.ratio.value for s in run.supernatants]
     assert max(ratios[:4]) < 0.05 < ratios[4] < ratios[5]  # core reached after five etches

@@ -48,7 +48,8 @@ def test_writer_writes_the_imagej_layout(tmp_path):
     with tifffile.TiffFile(path) as tif:
         page = tif.pages.first
         assert page.compression == tifffile.COMPRESSION.NONE and len(page.dataoffsets) == 1
-        assert page.description.rstrip() == f"ImageJ=1.54f\nunit=nm\nmin={float(counts.min())}\nmax={float(counts.max())}"
+        assert page.description.rstrip() == (f"ImageJ=1.54f\nunit=nm\nmin={float(counts.min())}"
+                                              f"\nmax={float(counts.max())}")
         numerator, denominator = page.tags["XResolution"].value
         assert numerator / denominator == pytest.approx(int(1e6 / 0.1768) / 1e6, rel=1e-12)
         assert page.tags["ResolutionUnit"].value == tifffile.RESUNIT.NONE
@@ -113,7 +114,8 @@ def test_tvips_layout_resolution_in_pixels_per_cm(tmp_path):
 # The INI text of a Helios NanoLab TIFF (tag 34682), shortened; pixel size and rows are the test's
 HELIOS_INI = """[User]\r\nDate=03/14/2022\r\nUser=FIBuser\r\n\r\n[System]\r\nType=DualBeam\r\nSoftware=3.8.9.1943\r
 SystemType=Helios NanoLab\r\n\r\n[Beam]\r\nHV=30000\r\nBeam=EBeam\r\nScan=EScan\r\n\r\n[Scan]\r\nInternalScan=true\r
-Dwelltime=3e-006\r\nPixelWidth={width}\r\nPixelHeight={height}\r\nHorFieldsize=1.28e-007\r\n\r\n[EScan]\r\nScan=PIA 1.0\r
+Dwelltime=3e-006\r\nPixelWidth={width}\r\nPixelHeight={height}\r\nHorFieldsize=1.28e-007\r\n\r
+[EScan]\r\nScan=PIA 1.0\r
 PixelWidth={width}\r\nPixelHeight={height}\r\n\r\n[Image]\r\nDigitalContrast=1\r\nResolutionX=80\r\nResolutionY={rows}\r
 \r\n[PrivateFei]\r\nBitShift=0\r\nDatabarHeight={bar}\r\n"""
 

@@ -200,7 +200,7 @@ def test_phi_blank_lines_and_nul_padding_are_tolerated(vms, tmp_path):
     clean = read_vamas(vms)
     assert phi.labels == clean.labels == ("C 1s", "In 3d")
     assert phi.comment.startswith("SOFH") and "AnalyserWorkFcn: 4.506 eV" in phi.comment
-    for a, b in zip(phi.blocks, clean.blocks):
+    for a, b in zip(phi.blocks, clean.blocks, strict=False):
         np.testing.assert_array_equal(a.binding_energy_ev, b.binding_energy_ev)
         np.testing.assert_array_equal(a.counts_per_second, b.counts_per_second)
 
@@ -307,7 +307,7 @@ def test_irregular_scan_reads_like_regular(vms, tmp_path):
     irregular = read_vamas(_edit(vms, tmp_path, _irregular))
     regular = read_vamas(vms)
     assert irregular.scan_mode == "IRREGULAR"
-    for a, b in zip(irregular.blocks, regular.blocks):
+    for a, b in zip(irregular.blocks, regular.blocks, strict=False):
         np.testing.assert_allclose(a.binding_energy_ev, b.binding_energy_ev, atol=1e-6)
         np.testing.assert_array_equal(a.counts_per_second, b.counts_per_second)
 
@@ -340,7 +340,7 @@ def test_round_trip_own_reader(vms):
 def test_round_trip_independent_vamas_package(vms):
     blocks = vamas.Vamas(str(vms)).blocks
     assert [(b.species_label, b.transition_or_charge_state_label) for b in blocks] == [("C", "1s"), ("In", "3d")]
-    for block, region in zip(blocks, _regions()):
+    for block, region in zip(blocks, _regions(), strict=False):
         assert block.x_label == "Kinetic energy" and block.x_units == "eV"
         assert block.x_start == region.kinetic_start_ev and block.x_step == region.kinetic_step_ev
         assert block.analysis_source_characteristic_energy == HV

@@ -21,7 +21,8 @@ def test_real_empyrean_schema_1_6_gonio_scan():
     39.270 s per step, Cu K-alpha1 1.5405980 A, K-alpha2 1.5444260 A, ratio 0.5."""
     pattern = read_xrdml(REAL / "XRD-918-16_10.xrdml")
     assert pattern.counts.size == 5027
-    assert pattern.two_theta_deg[0] == pytest.approx(4.00656514) and pattern.two_theta_deg[-1] == pytest.approx(69.99936587)
+    assert (pattern.two_theta_deg[0] == pytest.approx(4.00656514)
+            and pattern.two_theta_deg[-1] == pytest.approx(69.99936587))
     np.testing.assert_allclose(np.diff(pattern.two_theta_deg), (69.99936587 - 4.00656514) / 5026, rtol=1e-9)
     assert pattern.counts[:3].tolist() == [1305, 1310, 1345]  # the first <intensities> as written
     assert pattern.wavelength_A == pytest.approx(1.5405980) and pattern.wavelength_source == "header"
@@ -75,7 +76,8 @@ GOOD = format_xrdml(20.0, 40.0, np.full(41, 100.0))
 BAD = {
     "not xml": ("hello", "not well-formed XML"),
     "not xrdml": ('<?xml version="1.0"?><root/>', "not an XRDML file"),
-    "no data points": (re.sub(r"<intensities unit=\"counts\">[^<]*</intensities>", '<intensities unit="counts"></intensities>', GOOD),
+    "no data points": (re.sub(r"<intensities unit=\"counts\">[^<]*</intensities>",
+                              '<intensities unit="counts"></intensities>', GOOD),
                        "no data points"),
     "two scans": (GOOD.replace("</scan>", "</scan><scan><dataPoints/></scan>"), "2 <scan> element(s)"),
     "no wavelength": (re.sub(r"<kAlpha1[^<]*</kAlpha1>", "", GOOD), "no <kAlpha1> wavelength"),

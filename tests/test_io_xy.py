@@ -56,7 +56,8 @@ def test_zero_esd_allowed_where_counts_are_zero(tmp_path):
     assert pattern.esd[0] == 0 and pattern.esd[4] == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("header, expected", [("# Wavelength: 1.5406e-10 m", 1.5406), ("# wavelength 0.154056 nm", 1.54056),
+@pytest.mark.parametrize("header, expected", [("# Wavelength: 1.5406e-10 m", 1.5406),
+                                              ("# wavelength 0.154056 nm", 1.54056),
                                               ("# wavelength = 1.78897 A", 1.78897)])
 def test_wavelength_with_unit(tmp_path, header, expected):
     assert read_xy(write(tmp_path, header + "\n" + GOOD_ROWS)).wavelength_A == pytest.approx(expected)

@@ -39,15 +39,18 @@ def test_area_recovers_response_with_drift_and_neighbours():
 def _sequence(rng, truth, run=RUN):
     chroms, roles, conc = [], [], []
     for _ in range(6):
-        chroms.append((sim.IC_TIME_MIN, instruments.simulate_chromatogram(rng, run, sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 0.0)))
+        chroms.append((sim.IC_TIME_MIN,
+                       instruments.simulate_chromatogram(rng, run, sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 0.0)))
         roles.append("blank")
         conc.append(None)
     for c in sim.IC_STANDARDS_MG_L:
-        chroms.append((sim.IC_TIME_MIN, instruments.simulate_chromatogram(rng, run, c + sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 0.0)))
+        chroms.append((sim.IC_TIME_MIN,
+                       instruments.simulate_chromatogram(rng, run, c + sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 0.0)))
         roles.append("standard")
         conc.append(c)
     for b in truth:
-        chroms.append((sim.IC_TIME_MIN, instruments.simulate_chromatogram(rng, run, b + sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 1.0)))
+        chroms.append((sim.IC_TIME_MIN,
+                       instruments.simulate_chromatogram(rng, run, b + sim.blank_br_mg_L(rng), sim.IC_TIME_MIN, 1.0)))
         roles.append("measurement")
         conc.append(None)
     return ic.quantify_sequence(chroms, roles, conc, **{k: ic.DEFAULTS[k] for k in ic.SEQUENCE_KEYS})
@@ -59,7 +62,7 @@ def test_sequence_recovers_br_within_sigma_and_the_noise_level():
     for seed in range(10):
         seq = _sequence(np.random.default_rng(seed), truth)
         values = seq.br_mg_L[-len(truth):]
-        pulls += [(v.value - t) / v.uncertainty for v, t in zip(values, truth)]
+        pulls += [(v.value - t) / v.uncertainty for v, t in zip(values, truth, strict=False)]
         assert seq.calibration.slope == pytest.approx(0.12 * 0.985, rel=0.05)
         # noise level: 3 s of the blanks' Br- (reagent blank sd 5 ug/L)
         assert 0.004 < seq.noise_level_mg_L < 0.035

@@ -23,7 +23,8 @@ from qdanalysis.report import format_measurement
 QUANTITIES = pd.DataFrame([
     ("plqy_percent", "InP_MS_ZnBr2", 86.2345, 0.8123, "%", "de Mello", "ok"),
     ("plqy_percent", "InP_MS_pristine", 73.05, 0.61, "%", "de Mello", "ok"),
-    ("pl_peak_nm", "InP_MS_ZnI2", 541.3, 0.052, "nm", "direct", "warn: emission reaches the scan edge at 800 nm (truncated)"),
+    ("pl_peak_nm", "InP_MS_ZnI2", 541.3, 0.052, "nm", "direct",
+     "warn: emission reaches the scan edge at 800 nm (truncated)"),
     ("tau1_ns", "InP_MS_ZnBr2", float("nan"), float("nan"), "ns", "fit", "warn: fit did not converge"),
     ("etch_cycle_max", "InP_MS_ZnBr2_T300", 3.0, float("nan"), "", "index", "ok"),
     ("in3d52_mean_eV", "CdSe_ZnS_BPO+OAmBr", 444.6312, 0.0234, "eV", "fit", "ok"),

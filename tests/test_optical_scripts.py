@@ -12,8 +12,8 @@ import sys
 
 import numpy as np
 import pandas as pd
-
 from conftest import ROOT
+
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.simulate import optical as sim

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake
+
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.fluoracle import format_fluoracle_csv
 from qdanalysis.io.samplesheet import SHEET_COLUMNS, sha256_file
@@ -50,7 +50,8 @@ def own_tree(tmp_path_factory):
     rows, truth = [], {}
     lines, absorbers = {}, {}
     for sample, (material, exciton, vd, peak, fwhm, plqy) in EMITTERS.items():
-        meta = dict(series="halide_treatment", material=f"{material}/ZnS", treatment="none" if "CdSe" in sample else "ZnBr2")
+        meta = dict(series="halide_treatment", material=f"{material}/ZnS",
+                    treatment="none" if "CdSe" in sample else "ZnBr2")
         absorber = sim.design_absorption(exciton, vd, sim.absorption_template(material, exciton, None))
         absorbers[sample] = absorber
         grid = np.arange(350.0, 800.01, 1.0)
@@ -64,7 +65,8 @@ def own_tree(tmp_path_factory):
         _write_scan(raw, f"pl/{sample}.csv", pl_grid, sim.pl_counts(rng, pl_grid, line, excitation_nm=400.0), sample)
         rows.append(sheet_row(f"pl/{sample}.csv", "pl", sample, sphere_position="", **meta))
         sphere_grid = np.arange(380.0, 850.01, 0.5)
-        truth[sample] = (_sphere(rng, raw, sample, line, absorber, plqy, sphere_grid, rows, meta), sim.emission_truth(line, 1.0))
+        truth[sample] = (_sphere(rng, raw, sample, line, absorber, plqy, sphere_grid, rows, meta),
+                         sim.emission_truth(line, 1.0))
     for temperature, plqy in TEMPERATURES.items():
         sample = f"InP_red_T{temperature}"
         meta = dict(series="temperature", material="InP/ZnS", treatment="ZnBr2", temperature_C=temperature, time_min=60)

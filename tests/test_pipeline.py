@@ -12,7 +12,6 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from conftest import digests, output_digests, run_snakemake
 
 pytestmark = pytest.mark.pipeline

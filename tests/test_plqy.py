@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from qdanalysis.errors import AnalysisError
-from qdanalysis.plqy import (BandIntegral, analyse_plqy, de_mello, integrate_band, locate_excitation,
-                             plqy_quantities)
+from qdanalysis.plqy import BandIntegral, analyse_plqy, de_mello, integrate_band, locate_excitation, plqy_quantities
 from qdanalysis.simulate import optical as sim
 
 
@@ -43,7 +42,8 @@ def _scans(rng, *, plqy=0.6, absorptance=0.4, peak_nm=560.0, fwhm_nm=35.0, grid=
     absorber = sim.design_absorption(peak_nm - 25.0, 0.5, sim.absorption_template("InP", peak_nm - 25.0, None))
     grid = np.arange(excitation_nm - 20.0, 850.01, 0.5) if grid is None else grid
     setup = sim.SphereSetup(excitation_nm=excitation_nm, calibration_error=calibration_error, ripple=0.0)
-    scans, truth = sim.sphere_scans(rng, grid, plqy=plqy, absorptance=absorptance, out_of_beam_fraction=0.1 * absorptance,
+    scans, truth = sim.sphere_scans(rng, grid, plqy=plqy, absorptance=absorptance,
+                                    out_of_beam_fraction=0.1 * absorptance,
                                     line=line, absorbance_shape=sim.relative_absorbance(absorber, excitation_nm),
                                     setup=setup)
     return grid, scans, truth
@@ -65,7 +65,8 @@ def test_recovery_from_simulated_sphere_scans(plqy, absorptance, peak_nm):
     analysis = analyse_plqy(grid, scans["empty"], scans["in_beam"], scans["out_of_beam"])
     assert analysis.reasons == ()
     assert analysis.result.plqy == pytest.approx(truth.observed_plqy, abs=4 * analysis.result.plqy_err + 2e-3)
-    assert analysis.result.absorptance == pytest.approx(truth.absorptance, abs=4 * analysis.result.absorptance_err + 1e-3)
+    assert analysis.result.absorptance == pytest.approx(truth.absorptance,
+                                                        abs=4 * analysis.result.absorptance_err + 1e-3)
     assert analysis.result.plqy_two_measurement == pytest.approx(truth.observed_plqy, abs=5e-3)
 
 
@@ -115,7 +116,8 @@ def test_two_measurement_variant_without_out_of_beam_scan():
 def test_configured_excitation_window_must_hold_the_line():
     rng = np.random.default_rng(2)
     grid, scans, _ = _scans(rng)
-    with pytest.raises(AnalysisError, match="excitation line at 405.* outside the configured excitation window 440-460"):
+    with pytest.raises(AnalysisError,
+                       match="excitation line at 405.* outside the configured excitation window 440-460"):
         analyse_plqy(grid, scans["empty"], scans["in_beam"], excitation_window_nm=[440, 460])
 
 

@@ -13,11 +13,11 @@ import subprocess
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, run_snakemake
+from test_bad_inputs import make_small_raw
+
 from qdanalysis import provenance
 from qdanalysis.io.errors import RawDataError
-from test_bad_inputs import make_small_raw
 
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|\b(?:19|20)\d{2}\d{4}T\d{4}")
 
@@ -106,7 +106,8 @@ def test_rule_write_provenance(full_raw, tmp_path):
     record = json.loads(first)
 
     sheet = pd.read_csv(raw / "samples.csv", dtype=str)
-    assert {e["file"]: e["sha256"] for e in record["raw_files"]} == dict(zip(sheet["file"], sheet["sha256"]))
+    assert ({e["file"]: e["sha256"] for e in record["raw_files"]}
+            == dict(zip(sheet["file"], sheet["sha256"], strict=False)))
     assert record["config"]["raw_dir"] == str(raw)
     assert record["packages"]["snakemake"] == importlib.metadata.version("snakemake")
     assert set(record["outputs"]) == {"quantities", "table_s1", "reproduction_report"}

@@ -38,7 +38,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import run_snakemake
 from test_bad_inputs import make_small_raw
 
@@ -222,7 +221,7 @@ class DevTools:
         try:
             self.call("Browser.close", timeout=10)
             self.process.wait(timeout=15)
-        except Exception:  # noqa: BLE001 - make sure the browser is gone whatever went wrong
+        except Exception:
             if self.process.poll() is None:
                 os.killpg(self.process.pid, 9)
                 self.process.wait()

@@ -70,8 +70,9 @@ def _with_curve_column(raw_copy, curves: dict[int, str]) -> list[str]:
 def test_one_multi_curve_file_may_back_several_rows(raw_copy):
     """The optional curve column: the same export named by two rows, one curve each, is valid; the
     same (file, curve) twice is the copy-paste slip the uniqueness check exists for."""
-    from qdanalysis.io.samplesheet import row_dict, validate_sample_sheet
     from conftest import ROOT
+
+    from qdanalysis.io.samplesheet import row_dict, validate_sample_sheet
 
     lines = _with_curve_column(raw_copy, {0: "Em 1"})
     cells = lines[1].split(",")

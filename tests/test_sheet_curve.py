@@ -14,8 +14,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_snakemake
+
 from qdanalysis.io.fluoracle import format_fluoracle_csv, read_emission_scan
 
 
@@ -33,7 +33,7 @@ def _pack(raw, sheet, selected, new_file, labels, curves, delimiter=","):
                                 delimiter=delimiter, title="S1-Multi-Scan packed")
     (raw / new_file).write_text(text)
     digest = hashlib.sha256((raw / new_file).read_bytes()).hexdigest()
-    for i, curve in zip(selected, curves):
+    for i, curve in zip(selected, curves, strict=False):
         (raw / sheet.at[i, "file"]).unlink()
         sheet.loc[i, ["file", "curve", "sha256"]] = [new_file, curve, digest]
 

@@ -30,7 +30,7 @@ def test_shipped_raw_tree_regenerates_byte_for_byte(tmp_path, root):
 
 def test_sheet_hashes_match_files(optical_raw):
     sheet = pd.read_csv(optical_raw / "samples.csv")
-    for file, digest in zip(sheet["file"], sheet["sha256"]):
+    for file, digest in zip(sheet["file"], sheet["sha256"], strict=False):
         assert hashlib.sha256((optical_raw / file).read_bytes()).hexdigest() == digest
 
 

@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, output_digests, run_snakemake
 from test_bad_inputs import make_small_raw
 
@@ -162,7 +161,7 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """)
 
     def _spawn(self, name: str, cmd: list[str]) -> None:
-        log = open(self.base / "log" / f"{name}.stderr", "w")  # noqa: SIM115 - closed with the process
+        log = open(self.base / "log" / f"{name}.stderr", "w")
         self.processes[name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                                 start_new_session=True)
 

@@ -13,9 +13,18 @@ import pytest
 
 from qdanalysis.errors import AnalysisError
 from qdanalysis.simulate import trpl as sim
-from qdanalysis.trpl import (analyse_decay, deviance_moments, fit_decay, lifetime_statistics,
-                             periodic_exponential_kernel, poisson_deviance, prepare_irf,
-                             quantities_from_summary, reconvolution_model, runs_test)
+from qdanalysis.trpl import (
+    analyse_decay,
+    deviance_moments,
+    fit_decay,
+    lifetime_statistics,
+    periodic_exponential_kernel,
+    poisson_deviance,
+    prepare_irf,
+    quantities_from_summary,
+    reconvolution_model,
+    runs_test,
+)
 
 PERIOD_NS = 500.0
 TIME_NS = sim.time_axis(1000, 0.5)  # 1000 channels x 0.5 ns = one 2 MHz period
@@ -134,7 +143,7 @@ def test_recovery_within_reported_uncertainty():
     decay, irf = measured_pair(rng, tau, fractions, peak_counts=2e4)
     fit = fit_decay(TIME_NS, decay, irf, period_ns=PERIOD_NS)
     assert fit.success and fit.covariance_valid
-    for got, err, true in zip(fit.tau_ns, fit.tau_err_ns, tau):
+    for got, err, true in zip(fit.tau_ns, fit.tau_err_ns, tau, strict=False):
         assert abs(got - true) < 4 * err, (got, err, true)
     truth = lifetime_statistics(tau, fractions)
     assert abs(fit.amplitude_fractions[0] - 0.7) < 4 * fit.amplitude_fractions_err[0]
@@ -152,7 +161,7 @@ def test_uncertainty_coverage_over_repeated_simulations():
     for _ in range(40):
         decay, irf = measured_pair(rng, tau, fractions, peak_counts=5e3)
         fit = fit_decay(TIME_NS, decay, irf, period_ns=PERIOD_NS)
-        pulls.append([(g - t) / e for g, e, t in zip(fit.tau_ns, fit.tau_err_ns, tau)]
+        pulls.append([(g - t) / e for g, e, t in zip(fit.tau_ns, fit.tau_err_ns, tau, strict=False)]
                      + [(fit.amplitude_fractions[0] - 0.6) / fit.amplitude_fractions_err[0]])
     pulls = np.abs(np.array(pulls))
     within1 = (pulls < 1).mean(axis=0)
@@ -417,8 +426,10 @@ def _run_fit_script(root, tmp_path, decay_axis, irf_axis, stated_period_ns=None)
                        "summary_columns": "qdanalysis.steps.trpl:summary_columns",
                        "settings": {"n_exponentials": 2, "objective": "poisson"},
                        "tasks": [{"sample": "S1", "files": files,
-                                  "params": {"row": {"sample": "S1", "file": files[0]}, "irf_row": {"sample": "IRF"}}}]}}
-    result = subprocess.run([sys.executable, "-c", RUN_SCRIPT, json.dumps(spec), str(root / "scripts" / "analyse_samples.py")],
+                                  "params": {"row": {"sample": "S1", "file": files[0]},
+                                             "irf_row": {"sample": "IRF"}}}]}}
+    result = subprocess.run([sys.executable, "-c", RUN_SCRIPT, json.dumps(spec),
+                             str(root / "scripts" / "analyse_samples.py")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]  # a bad sample does not stop the batch job
     return result, paths, out / "fits" / "S1.json", out / "fits" / "S1.log"

@@ -162,7 +162,7 @@ def test_recovers_weak_component_positions_and_fractions(tmp_path):
     assert _within(fit.charge.shift_ev, -0.73, fit.charge.fitted_stderr)
     region = fit.regions["In 3d"]
     total_err = [math.hypot(s.center_stderr, fit.charge.fitted_stderr) for s in region.states]
-    for state, (name, center, fwhm, area), err in zip(region.states, truths, total_err):
+    for state, (name, center, fwhm, area), err in zip(region.states, truths, total_err, strict=False):
         assert state.name == name
         assert _within(state.center_ev, center, err), (state, err)
         assert _within(state.fwhm_ev, fwhm, state.fwhm_stderr), state
@@ -311,7 +311,8 @@ def test_every_quantity_has_a_flag_and_sigma_includes_the_charge_reference(tmp_p
 
 def test_product_form_fwhm_factor_solves_the_half_maximum():
     for m in (0.1, 0.3, 0.9):
-        half = optimize.brentq(lambda u: xps.gl_product(u, 1, 0, 1, m) - xps.gl_product(0, 1, 0, 1, m) / 2, 0, 1)
+        half = optimize.brentq(lambda u, m=m: xps.gl_product(u, 1, 0, 1, m) - xps.gl_product(0, 1, 0, 1, m) / 2,
+                               0, 1)
         assert xps.fwhm_factor("GL", m) == pytest.approx(2 * half, rel=1e-9)
     assert xps.fwhm_factor("SGL", 0.4) == 1.0
 

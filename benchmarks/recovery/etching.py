@@ -90,8 +90,8 @@ def icp_run(rng: np.random.Generator, workdir: Path) -> dict[str, Recovered]:
     k = int(rng.integers(0, n))
     sup = next(s for s in run.supernatants if s.etch_cycle == k + 1)
     truth_ratio = (indium[k] / ATOMIC_MASS_G_MOL["In"]) / (zn[k] / ATOMIC_MASS_G_MOL["Zn"])
-    return {"in_mg_L": Recovered(indium[k], sup.concentration_mg_L["In"].value, sup.concentration_mg_L["In"].uncertainty,
-                                 sup.flags["In"]),
+    return {"in_mg_L": Recovered(indium[k], sup.concentration_mg_L["In"].value,
+                                 sup.concentration_mg_L["In"].uncertainty, sup.flags["In"]),
             "zn_mg_L": Recovered(zn[k], sup.concentration_mg_L["Zn"].value, sup.concentration_mg_L["Zn"].uncertainty,
                                  sup.flags["Zn"]),
             "in_zn_ratio": Recovered(truth_ratio, sup.ratio.value, sup.ratio.uncertainty, sup.flags["ratio"])}

@@ -5,7 +5,8 @@ random chemical shifts and fractions), Zn 2p and, per case, a cation core level 
 In-X, Cd 3d with Cd-O and Cd-Se at random separations and area fractions, or one state alone) or the
 three halogen lines. Every region draws its own line-shape family (product GL, sum GL, Voigt or
 Doniach-Sunjic with asymmetry 0.005-0.04, Lorentzian share 0.05-0.6), widths, peak areas
-(log-uniform over a factor 10), baseline, sloped background, Shirley step and Tougaard loss background; the sample gets a
+(log-uniform over a factor 10), baseline, sloped background, Shirley step and Tougaard loss background; the \
+sample gets a
 charging offset of 0-5 eV, the acquisition windows follow it (as an operator centres them on the
 charged lines) and the transmission exponent is random. The files go through
 :func:`qdanalysis.io.vamas.read_vamas` and the functions ``scripts/fit_xps_spectrum.py`` calls

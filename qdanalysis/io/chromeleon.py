@@ -273,7 +273,7 @@ def format_chromeleon_txt(time_min: np.ndarray, signal_uS: np.ndarray, injection
     out += [f"{k}\t{v}" for k, v in (signal_parameters or {"Signal Info": ""}).items()]
     out += ["", DATA_SECTION, f"{TIME_COLUMN}\t{STEP_COLUMN}\tValue ({MICROSIEMENS})"]
     steps = ["n.a."] + [_step(s) for s in step_s]
-    out += [f"{t:.6f}\t{s}\t{v:.6f}" for t, s, v in zip(time_min, steps, signal_uS)]
+    out += [f"{t:.6f}\t{s}\t{v:.6f}" for t, s, v in zip(time_min, steps, signal_uS, strict=False)]
     return "\r\n".join(out) + "\r\n"
 
 

@@ -100,7 +100,8 @@ def _check_layout(path, dm_file, index: int) -> np.dtype:
     if shape == 2 and int(dm_file.ySize[index]) < 2:
         shape = 1  # a spectrum saved as 1 x N
     if shape != 2:
-        kind = {1: "1-D data (a spectrum)", 3: "a 3-D stack or spectrum image", 4: "4-D data"}.get(shape, f"{shape}-D data")
+        kind = {1: "1-D data (a spectrum)", 3: "a 3-D stack or spectrum image",
+                4: "4-D data"}.get(shape, f"{shape}-D data")
         raise RawDataError(path, where, f"{kind}, not a 2-D image")
     dtype = np.dtype(DM_DATA_TYPES[data_type])
     expected = int(dm_file.xSize[index]) * int(dm_file.ySize[index]) * dtype.itemsize
@@ -170,7 +171,8 @@ def read_dm_micrograph(path: str | Path) -> Micrograph:
     metadata = {"unit": unit, "shape": list(image.shape), "dm_version": version,
                 "name": str(tags.get(f".ImageList.{index + 1}.Name", ""))}
     metadata.update({key: (value.item() if isinstance(value, np.generic) else value)
-                     for key in _METADATA_TAGS if isinstance(value := tags.get(prefix + key), (str, np.generic, float, int))})
+                     for key in _METADATA_TAGS
+                     if isinstance(value := tags.get(prefix + key), (str, np.generic, float, int))})
     return Micrograph(str(path), image, pixel_nm, "digital_micrograph", metadata, str(dtype))
 
 
@@ -202,7 +204,8 @@ class _Writer:
             return self._info([20, 4, units.size]) + units.tobytes()
         if kind == "array":
             array = np.ascontiguousarray(payload)
-            return self._info([20, _ELEMENT[array.dtype], array.size]) + array.astype(array.dtype.newbyteorder("<")).tobytes()
+            return (self._info([20, _ELEMENT[array.dtype], array.size])
+                    + array.astype(array.dtype.newbyteorder("<")).tobytes())
         raise ValueError(kind)
 
     def group(self, entries: list) -> bytes:

@@ -143,7 +143,7 @@ class FluoracleRecord:
             raise _name_one(self)
         return self.y[:, 0]
 
-    def select(self, curve: str | int | None = None) -> "FluoracleRecord":
+    def select(self, curve: str | int | None = None) -> FluoracleRecord:
         """The one-curve record of ``curve`` (a ``Labels`` entry or a 1-based index).
 
         ``None`` is allowed for a one-curve file only. A value that is a label of one curve and the
@@ -431,5 +431,5 @@ def format_fluoracle_csv(
         out.append(d.join([key, *values]) + d)
     out.append("")
     render = format_edinburgh_value if y_format is None else y_format.format
-    out += [d.join([x_format.format(xi), *(render(v) for v in row)]) + d for xi, row in zip(x, y)]
+    out += [d.join([x_format.format(xi), *(render(v) for v in row)]) + d for xi, row in zip(x, y, strict=False)]
     return "\n".join(out) + "\n"

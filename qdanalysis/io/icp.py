@@ -103,20 +103,23 @@ def read_icp_csv(path: str | Path) -> IcpExport:
         if not any(f.strip() for f in fields):
             continue
         if len(fields) < len(header):
-            raise RawDataError(path, f"line {lineno}", f"{len(fields)} fields, header has {len(header)} (truncated row?)")
+            raise RawDataError(path, f"line {lineno}",
+                               f"{len(fields)} fields, header has {len(header)} (truncated row?)")
         get = {name: fields[i].strip() for name, i in col.items()}
         if get["Type"] not in TYPES:
             raise RawDataError(path, f"line {lineno}", f"unknown Type {get['Type']!r}; expected one of {TYPES}")
         match = ELEMENT_LINE.match(get["Element"])
         if not match:
-            raise RawDataError(path, f"line {lineno}", f"Element {get['Element']!r} is not 'Xx 123.456' (element, line in nm)")
+            raise RawDataError(path, f"line {lineno}",
+                               f"Element {get['Element']!r} is not 'Xx 123.456' (element, line in nm)")
         intensity = parse_float(path, lineno, get["Int (c/s)"], "intensity")
         rsd = parse_float(path, lineno, get["%RSD"], "%RSD")
         replicates = parse_float(path, lineno, get["Replicates"], "number of replicates")
         if rsd < 0 or replicates < 1 or replicates != int(replicates):
             raise RawDataError(path, f"line {lineno}", f"%RSD {rsd} or replicates {replicates} out of range")
         if get["Unit"] not in UNIT_TO_MG_L:
-            raise RawDataError(path, f"line {lineno}", f"concentration unit {get['Unit']!r} not one of {list(UNIT_TO_MG_L)}")
+            raise RawDataError(path, f"line {lineno}",
+                               f"concentration unit {get['Unit']!r} not one of {list(UNIT_TO_MG_L)}")
         std_conc = None
         if get["Type"] == "Cal Std":
             if not get["Std Conc"]:

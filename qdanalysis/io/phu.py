@@ -56,7 +56,7 @@ def read_phu(path: str | Path) -> PhuRecord:
         raise RawDataError(path, None, f"corrupt PHU file: {type(err).__name__}: {err}") from None
     if not histograms:
         raise RawDataError(path, None, "no histograms")
-    for index, (histogram, bins) in enumerate(zip(histograms, expected_bins)):
+    for index, (histogram, bins) in enumerate(zip(histograms, expected_bins, strict=False)):
         if histogram.size != bins:
             raise RawDataError(path, f"curve {index}", f"{histogram.size} of {bins} bins present "
                                                        "(truncated file?)")

@@ -155,9 +155,10 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
     if duplicated.any():
         line = int(duplicated.idxmax()) + 2
         raise RawDataError(sheet_path, f"line {line}",
-                           f"duplicate (technique, sample, role, sphere_position) {tuple(key.loc[duplicated.idxmax()])}")
+                           f"duplicate (technique, sample, role, sphere_position) "
+                           f"{tuple(key.loc[duplicated.idxmax()])}")
     cache = HashCache(hash_cache)
-    for index, (file, expected) in enumerate(zip(sheet["file"], sheet["sha256"])):
+    for index, (file, expected) in enumerate(zip(sheet["file"], sheet["sha256"], strict=False)):
         path = raw_dir / file
         if not path.is_file():
             raise RawDataError(sheet_path, f"line {index + 2}", f"raw file {file!r} does not exist")

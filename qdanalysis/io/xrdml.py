@@ -59,7 +59,8 @@ def _parse(path: Path) -> ET.Element:
         return ET.fromstring(raw)
     except ET.ParseError as err:
         line = err.position[0] if getattr(err, "position", None) else None
-        raise RawDataError(path, f"line {line}" if line else None, f"not well-formed XML ({err.msg if hasattr(err, 'msg') else err})") from None
+        raise RawDataError(path, f"line {line}" if line else None,
+                           f"not well-formed XML ({err.msg if hasattr(err, 'msg') else err})") from None
 
 
 def _numbers(path, element: ET.Element, what: str) -> np.ndarray:
@@ -70,7 +71,8 @@ def _numbers(path, element: ET.Element, what: str) -> np.ndarray:
         bad = next(t for t in tokens if not _is_float(t))
         raise RawDataError(path, f"<{what}>", f"non-numeric value {bad!r}") from None
     if not np.all(np.isfinite(values)):
-        raise RawDataError(path, f"<{what}>", f"value is not finite ({tokens[int(np.flatnonzero(~np.isfinite(values))[0])]})")
+        raise RawDataError(path, f"<{what}>",
+                           f"value is not finite ({tokens[int(np.flatnonzero(~np.isfinite(values))[0])]})")
     return values
 
 

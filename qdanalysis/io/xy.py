@@ -115,7 +115,7 @@ def read_xy(path: str | Path, *, min_points: int = 10) -> XYPattern:
         if len(tokens) != n_columns:
             raise RawDataError(path, f"line {lineno}", f"expected {n_columns} values, found {len(tokens)}"
                                                        " (truncated row?)")
-        for j, (token, what) in enumerate(zip(tokens, ("2theta", "counts", "esd"))):
+        for j, (token, what) in enumerate(zip(tokens, ("2theta", "counts", "esd"), strict=False)):
             table[i, j] = parse_float(path, lineno, token, what)
             if j > 0 and table[i, j] < 0:
                 raise RawDataError(path, f"line {lineno}", f"negative {what} {token}")
@@ -159,5 +159,6 @@ def format_xy(two_theta_deg: np.ndarray, counts: np.ndarray, *, wavelength_A: fl
     out = [f"# {line}" for line in comments]
     if wavelength_A is not None:
         out.append(f"# wavelength {wavelength_A:.5f}")
-    out += [f"{two_theta_format.format(t)} {counts_format.format(c)}" for t, c in zip(two_theta_deg, counts)]
+    out += [f"{two_theta_format.format(t)} {counts_format.format(c)}"
+            for t, c in zip(two_theta_deg, counts, strict=False)]
     return "\n".join(out) + "\n"

@@ -133,7 +133,8 @@ def simulate_chromatogram(rng: np.random.Generator, run: ChromatographyRun, br_m
     wander = run.wander_uS * np.sin(2 * np.pi * t / rng.uniform(20, 40) + rng.uniform(0, 2 * np.pi))
     signal = run.baseline_uS + drift * t + wander - 0.12 * np.exp(-0.5 * ((t - 1.9) / 0.08) ** 2)
     for _, center, area in run.neighbours:
-        signal += tailing_peak(t, center + rng.normal(0, 0.01), volume * area * matrix * rng.uniform(0.8, 1.2), run.peak)
+        signal += tailing_peak(t, center + rng.normal(0, 0.01), volume * area * matrix * rng.uniform(0.8, 1.2),
+                               run.peak)
     signal += tailing_peak(t, run.br_retention_min + rng.normal(0, 0.01),
                            volume * run.br_response_uS_min_per_mg_L * br_mg_L, run.peak)
     return signal + rng.normal(0, run.noise_uS, t.size)

@@ -17,8 +17,8 @@ ICP-OES (Fig. 2e; one Agilent ICP Expert export per etch run, pristine and ZnBr2
   Vegard), 5.409 A (ZnS). In-Zn interdiffusion at the core/shell interface: In cation fraction
   ``0.5 exp(-(r - r_core)/0.25 nm)`` in the shell, plus 0.1 % In left in the shells from the core
   synthesis (the small In of cycles 1-4); the core is In(Zn)P with 15 % of its cations Zn (zinc
-  carboxylate in the core synthesis), so the core etch has a finite In:Zn. Surface Zn of the ligand shell: 1.0 nm^-2 (Zn oleate,
-  pristine) and 2.5 nm^-2 (after ZnBr2), removed in cycle 1.
+  carboxylate in the core synthesis), so the core etch has a finite In:Zn. Surface Zn of the ligand
+  shell: 1.0 nm^-2 (Zn oleate, pristine) and 2.5 nm^-2 (after ZnBr2), removed in cycle 1.
 * 80 pmol QDs per 10 mL supernatant. Lines In 230.606 nm (12000 c/s per mg/L, blank 600 c/s,
   self-absorption scale 400 mg/L) and Zn 213.857 nm (95000 c/s per mg/L, blank 900 c/s, 250 mg/L);
   three replicate readings with 0.6 % flicker plus a background noise of 25 (In) and 60 (Zn) c/s;
@@ -124,7 +124,7 @@ def atoms_per_etch(treatment: str, relative_sd: float = geo.RELATIVE_SD, nodes: 
     x, w = np.polynomial.hermite_e.hermegauss(nodes)
     w = w / w.sum()
     result = {"In": np.zeros(nominal.size - 1), "Zn": np.zeros(nominal.size - 1)}
-    for xi, wi in zip(x, w):
+    for xi, wi in zip(x, w, strict=False):
         scale = 1 + relative_sd * xi
         radii = nominal * scale
         r = np.linspace(0, radii[0], 4000)

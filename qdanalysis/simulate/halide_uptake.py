@@ -47,8 +47,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import solve_banded
 from scipy.constants import Boltzmann, electron_volt
+from scipy.linalg import solve_banded
 
 BOLTZMANN_EV_PER_K = Boltzmann / electron_volt
 NM2_PER_M2 = 1e18
@@ -226,7 +226,7 @@ def br_per_etch(profiles: UptakeProfiles, k_se: float, etch_diameter_nm, depth_s
     depth = nominal[0] - nominal
     per_cell = profiles.total_per_cell_nm3(k_se)
     out = np.zeros(nominal.size - 1)
-    for faces, amounts, s, w in zip(profiles.faces_nm, per_cell, profiles.scale, profiles.weight):
+    for faces, amounts, s, w in zip(profiles.faces_nm, per_cell, profiles.scale, profiles.weight, strict=False):
         outer = np.where(nominal > 0, np.maximum(nominal[0] * s - depth * s ** depth_scaling, 0.0), 0.0)
         for k in range(out.size):
             out[k] += w * _removed_between(faces, amounts, outer[k], outer[k + 1])

@@ -55,12 +55,13 @@ assumptions:
   (Fig 3b shows a monotonic rise; 300 C equals the main ZnBr2 sample).
 * FWHM vs treatment time (Fig 3d): assumed FWHM(t) = 36.9 nm + dF (1 - exp(-t/tau)), with dF = 1.2,
   0.6, 0.1 nm and tau = 20, 15, 10 min at 160, 240, 300 C, so 300 C is narrowest (as the text says).
-* Sphere (de Mello): absorptance 0.30-0.50 drawn per sample, out-of-beam absorption 10 % of it,
-  scans 430-850 nm (past the oxidised samples' trap bands), excitation 450 nm with a 2 nm bandpass, ~2e7 integrated excitation counts, 30 counts/channel dark
-  level; the shipped instrument's spectral-correction error is fixed at +0.6 % (emission relative to
-  the excitation line) with a 0.3 % ripple, inside the 2.4-4.2 % comparability of corrected emission
-  spectra reported by Resch-Genger et al., Anal. Chem. 2012, 84, 3889 - a random draw of that size
-  could move a published PLQY past its +-2 % tolerance, which would test the paper, not the pipeline.
+* Sphere (de Mello): absorptance 0.30-0.50 drawn per sample, out-of-beam absorption 10 % of it, scans
+  430-850 nm (past the oxidised samples' trap bands), excitation 450 nm with a 2 nm bandpass, ~2e7
+  integrated excitation counts, 30 counts/channel dark level; the shipped instrument's
+  spectral-correction error is fixed at +0.6 % (emission relative to the excitation line) with a 0.3 %
+  ripple, inside the 2.4-4.2 % comparability of corrected emission spectra reported by Resch-Genger et
+  al., Anal. Chem. 2012, 84, 3889 - a random draw of that size could move a published PLQY past its
+  +-2 % tolerance, which would test the paper, not the pipeline.
 
 The functions are public so that ``benchmarks/recovery/optical.py`` can draw other truths: design a
 sample with :func:`design_absorption` / :func:`design_emission`, then simulate a scan.
@@ -78,8 +79,7 @@ from scipy.signal import fftconvolve
 
 from qdanalysis.io.cary import format_cary_csv
 from qdanalysis.io.fluoracle import format_fluoracle_csv
-from qdanalysis.simulate.samples import (TEMPERATURES_C, TIMES_MIN, sheet_row, temperature_sample,
-                                        time_series_sample)
+from qdanalysis.simulate.samples import TEMPERATURES_C, TIMES_MIN, sheet_row, temperature_sample, time_series_sample
 
 HC = 1239.841984  # h c in eV nm (CODATA 2018)
 FINE_STEP_NM = 0.05  # wavelength step on which the instrument bandpass is applied
@@ -154,7 +154,7 @@ def ensemble_absorption(energy_ev: np.ndarray, ensemble: QDEnsemble) -> np.ndarr
     u, weight = u[:, None], weight[:, None]
     sigma = ensemble.homogeneous_ev / (2 * math.sqrt(2 * math.log(2)))
     lines = np.zeros((u.shape[0], energy.shape[1]))
-    for ratio, strength in zip(ensemble.transition_ratios, ensemble.transition_strengths):
+    for ratio, strength in zip(ensemble.transition_ratios, ensemble.transition_strengths, strict=False):
         centre = transition_energy(ensemble, u, ratio)
         lines += strength * u * np.exp(-0.5 * ((energy - centre) / sigma) ** 2)
     onset = transition_energy(ensemble, u, ensemble.continuum_ratio)
@@ -276,10 +276,11 @@ def design_absorption(exciton_nm: float, valley_depth: float, template: Absorpti
     limit = HC / exciton_nm - sample.ensemble.confinement_ev
     dispersion = sample.ensemble.dispersion
     for _ in range(6):
-        limit = _solve_position(lambda lim: _features_near(with_params(dispersion, lim), exciton_nm, search_range_nm),
+        limit = _solve_position(lambda lim, dispersion=dispersion: _features_near(with_params(dispersion, lim),
+                                                                                  exciton_nm, search_range_nm),
                                 limit, exciton_nm, lambda f: f.first_exciton_nm)
 
-        def vd_mismatch(disp):
+        def vd_mismatch(disp, limit=limit):
             feats = _features_near(with_params(disp, limit), exciton_nm, search_range_nm)
             return (-1.0 if feats is None else feats.valley_depth) - valley_depth
 

@@ -129,7 +129,7 @@ class Body:
         upper = np.full(dx.shape, np.inf)
         lower = np.full(dx.shape, -np.inf)
         inside = np.ones(dx.shape, dtype=bool)
-        for (nx, ny, nz), d in zip(self.normals, self.offsets):
+        for (nx, ny, nz), d in zip(self.normals, self.offsets, strict=False):
             rest = d - nx * dx - ny * dy
             if abs(nz) < 1e-12:
                 inside &= rest >= 0
@@ -272,13 +272,14 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
             if len(unit) == 2:
                 second = unit[1]
                 direction = rng.uniform(0, 2 * math.pi)
-                distance = extent(first, direction) + extent(second, direction + math.pi) + rng.uniform(*touching_gap_px)
+                distance = (extent(first, direction) + extent(second, direction + math.pi)
+                            + rng.uniform(*touching_gap_px))
                 row2, col2 = row + distance * math.sin(direction), col + distance * math.cos(direction)
                 if not fits(row2, col2, radii_of[id(second)]):
                     continue
                 n = len(placed_bodies)
                 placed = [first.moved(row, col, pair=n + 1), second.moved(row2, col2, pair=n)]
-            for body, source in zip(placed, unit):
+            for body, source in zip(placed, unit, strict=False):
                 placed_bodies.append(body)
                 centres = np.vstack([centres, [body.row, body.col]])
                 radii = np.append(radii, radii_of[id(source)])
@@ -298,7 +299,8 @@ def _transmission_patch(body: Body, shape: tuple[int, int], supersample: int = S
     cc = (np.arange(c0, c1)[:, None] + offsets[None, :]).reshape(-1)
     dy, dx = np.meshgrid(rr - body.row, cc - body.col, indexing="ij")
     transmission = np.exp(-body.thickness(dy, dx) / body.absorption_px)
-    return (slice(r0, r1), slice(c0, c1)), transmission.reshape(r1 - r0, supersample, c1 - c0, supersample).mean(axis=(1, 3))
+    return ((slice(r0, r1), slice(c0, c1)),
+            transmission.reshape(r1 - r0, supersample, c1 - c0, supersample).mean(axis=(1, 3)))
 
 
 def gaussian_random_field(rng: np.random.Generator, shape: tuple[int, int], correlation_px: float) -> np.ndarray:

@@ -168,10 +168,11 @@ class MultiExponential:
     amplitudes: tuple[float, ...]
 
     def bin_masses(self, edges_ns: np.ndarray, period_ns: float) -> np.ndarray:
-        """``int_a^b sum_k I(u + kT) du`` for consecutive edges: ``A tau e^-a/tau (1 - e^-(b-a)/tau)/(1 - e^-T/tau)``."""
+        """``int_a^b sum_k I(u + kT) du`` for consecutive edges:
+        ``A tau e^-a/tau (1 - e^-(b-a)/tau)/(1 - e^-T/tau)``."""
         a, width = edges_ns[:-1], np.diff(edges_ns)
         out = np.zeros(a.size)
-        for tau, amp in zip(self.tau_ns, self.amplitudes):
+        for tau, amp in zip(self.tau_ns, self.amplitudes, strict=False):
             with np.errstate(under="ignore"):
                 out += amp * tau * np.exp(-a / tau) * -np.expm1(-width / tau) / -np.expm1(-period_ns / tau)
         return out

@@ -72,7 +72,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -201,7 +201,7 @@ def scattering_factor(element: str, stol: np.ndarray) -> np.ndarray:
     """Complex ``f0(sin(theta)/lambda) + f' + i f''`` for Cu K-alpha (electrons)."""
     a, c, b = WAASMAIER_KIRFEL[element]
     k2 = np.asarray(stol, dtype=float) ** 2
-    f0 = c + sum(ai * np.exp(-bi * k2) for ai, bi in zip(a, b))
+    f0 = c + sum(ai * np.exp(-bi * k2) for ai, bi in zip(a, b, strict=False))
     f1, f2 = _dispersion_rows()[element]
     return f0 + f1 + 1j * f2
 
@@ -423,7 +423,7 @@ def reflections(phase: Crystal, s_max: float = 1.0) -> Reflections:
         cc.append(float(np.sum(np.abs(pc) ** 2)))
         aa.append(float(np.sum(np.abs(pa) ** 2)))
         ca.append(complex(np.sum(pc * np.conj(pa))))
-        members.append(frozenset(zip(h[group].tolist(), k[group].tolist(), l[group].tolist())))
+        members.append(frozenset(zip(h[group].tolist(), k[group].tolist(), l[group].tolist(), strict=False)))
     return Reflections(np.array(out_g), np.array(cc), np.array(aa), np.array(ca), tuple(members))
 
 
@@ -596,7 +596,7 @@ def _instrument_profile(fine_deg: np.ndarray, values: np.ndarray, instrument: In
     out = np.zeros_like(values)
     # A ray diffracted at 2theta is recorded at 2theta + delta: counts at x come from x - delta(x).
     displacement = -2 * displacement_mm * np.cos(two_theta / 2) / instrument.goniometer_radius_mm
-    for pi_, pd_, w in zip(psi_i, psi_d, weight):
+    for pi_, pd_, w in zip(psi_i, psi_d, weight, strict=False):
         delta = (-(pi_ ** 2 + pd_ ** 2) / 2 / np.tan(two_theta) + pi_ * pd_ / np.sin(two_theta)
                  + displacement)
         out += w * np.interp(fine_deg - np.degrees(delta), fine_deg, smoothed)

@@ -68,7 +68,7 @@ def plqy(task: Task, log: logging.Logger, settings: dict) -> dict:
     row, curves = task.params["row"], task.params.get("curves", {})
     positions = ("empty", "in_beam", "out_of_beam")
     scans = {position: read_emission_scan(path, curve=curves.get(position))
-             for position, path in zip(positions, task.files)}
+             for position, path in zip(positions, task.files, strict=False)}
     empty, in_beam, out_of_beam = scans["empty"], scans["in_beam"], scans.get("out_of_beam")
     for name, scan in (("in-beam", in_beam), ("out-of-beam", out_of_beam)):
         if scan is not None and (scan.x.shape != empty.x.shape or (scan.x != empty.x).any()):

@@ -150,7 +150,7 @@ case("cary/non_monotonic.csv", C, C, "wavelength repeated (two scans pasted)", "
 case("cary/two_spectra.csv", C, C, "two spectra in a one-sample file", "expected one spectrum, found 2",
      where="line 1", content=joined(["A,,B,,", "Wavelength (nm),Abs,Wavelength (nm),Abs,"]
                                     + [f"{w:.1f},{a:.5f},{w:.1f},{a:.5f}," for w, a in
-                                       zip(wl_uv[::-1], absorbance[::-1])]))
+                                       zip(wl_uv[::-1], absorbance[::-1], strict=False)]))
 
 # ------------------------------------------------------------------ Fluoracle steady-state PL
 F = "fluoracle_pl"
@@ -189,7 +189,8 @@ case("pl/negative_counts.csv", F, "fluoracle", "negative counts in a raw emissio
      content=replace_line(PL, data_start + 3, "475.00,-40"))
 case("pl/decay_as_pl.csv", F, "fluoracle", "a TCSPC decay exported under the PL file name (Type/XAxis Time)",
      "Type", content=DECAY)
-case("pl/synchronous_scan.csv", F, "fluoracle", "a synchronous absorptance scan (Type Synchronous Scan, Yaxis Absorbance)",
+case("pl/synchronous_scan.csv", F, "fluoracle",
+     "a synchronous absorptance scan (Type Synchronous Scan, Yaxis Absorbance)",
      "Type 'Synchronous Scan'", where="line 2",
      content=PL.replace("Emission Scan", "Synchronous Scan").replace("Yaxis,Counts", "Yaxis,Absorbance"))
 case("pl/excitation_scan.csv", F, "fluoracle", "an excitation scan exported for a PL row", "Type 'Excitation Scan'",
@@ -286,7 +287,8 @@ case("vamas/negative_counts.vms", V, V, "negative pulse counts", "negative count
      where="block 1 of 2", content=joined(vms[:first_ordinate + 1] + ["-5"] + vms[first_ordinate + 2:]))
 case("vamas/bad_mode.vms", V, V, "unknown experiment mode", "unknown experiment mode 'SPECTRUM'",
      where="line 7", content=joined(vms[:6] + ["SPECTRUM"] + vms[7:]))
-case("vamas/wrong_units.vms", V, V, "abscissa in keV (wrong units)", "expected 'Kinetic Energy' or 'Binding Energy' in eV",
+case("vamas/wrong_units.vms", V, V, "abscissa in keV (wrong units)",
+     "expected 'Kinetic Energy' or 'Binding Energy' in eV",
      where="block 1 of 2", content=joined([("keV" if (ln == "eV" and vms[i - 1] == "Kinetic energy") else ln)
                                            for i, ln in enumerate(vms)]))
 case("vamas/latin1_identifier.vms", V, V, "experiment identifier in Latin-1", "not valid UTF-8", where="line 5",
@@ -340,7 +342,7 @@ case("xy/latin1_header.xy", X, X, "header in Latin-1 (degree sign)", "not valid 
      content=("# scan 20-40 \u00b0 2theta\n" + XY).encode("latin-1"), swap_into="xrd/SRM640_halide_treatment.xy")
 
 xye = [f"{t:.2f} {c:.0f} {np.sqrt(c):.3f}" for t, c in
-       zip(two_theta, gaussian(two_theta, 26.5, 0.8, 900, 300).round())]
+       zip(two_theta, gaussian(two_theta, 26.5, 0.8, 900, 300).round(), strict=False)]
 case("xy/zero_esd_with_counts.xy", X, X, "esd 0 on a point with counts (sigma = 0 weight)", "esd 0 for counts",
      where="line 6", content=joined(xye[:5] + [xye[5].rsplit(" ", 1)[0] + " 0"] + xye[6:]))
 case("xy/negative_esd.xy", X, X, "negative esd", "negative esd", where="line 3",
@@ -387,23 +389,23 @@ ICP = format_icp_csv(
     metadata={"Worksheet": "InP_MS_ZnBr2 etching", "Instrument": "Agilent 5110 ICP-OES (SVDV)"})
 (HERE / "good" / "icp.csv").write_text(ICP)
 icp = lines_of(ICP)
-I = "icp"
-case("icp/empty.csv", I, I, "empty file", "file is empty", content=b"")
-case("icp/no_header.csv", I, I, "column header row deleted", "no header row starting with 'Solution Label'",
+ICP_FMT = "icp"
+case("icp/empty.csv", ICP_FMT, ICP_FMT, "empty file", "file is empty", content=b"")
+case("icp/no_header.csv", ICP_FMT, ICP_FMT, "column header row deleted", "no header row starting with 'Solution Label'",
      content=joined(icp[:2] + icp[3:]))
-case("icp/kcps_units.csv", I, I, "intensity exported in kc/s (wrong units)", "expected 'Int (c/s)'", where="line 3",
-     content=ICP.replace("Int (c/s)", "Int (kc/s)"))
-case("icp/truncated_row.csv", I, I, "last row cut after the element", "fields, header has 10 (truncated row?)",
-     where="line 7", content=joined(icp[:6] + ["etch1,Sample,In 230.606"]))
-case("icp/nan_intensity.csv", I, I, "NaN intensity (overrange)", "intensity is not finite (nan)", where="line 5",
-     content=ICP.replace("10532.0", "nan"))
-case("icp/unknown_unit.csv", I, I, "concentration unit g/L", "concentration unit 'g/L'", where="line 4",
+case("icp/kcps_units.csv", ICP_FMT, ICP_FMT, "intensity exported in kc/s (wrong units)", "expected 'Int (c/s)'",
+     where="line 3", content=ICP.replace("Int (c/s)", "Int (kc/s)"))
+case("icp/truncated_row.csv", ICP_FMT, ICP_FMT, "last row cut after the element",
+     "fields, header has 10 (truncated row?)", where="line 7", content=joined(icp[:6] + ["etch1,Sample,In 230.606"]))
+case("icp/nan_intensity.csv", ICP_FMT, ICP_FMT, "NaN intensity (overrange)", "intensity is not finite (nan)",
+     where="line 5", content=ICP.replace("10532.0", "nan"))
+case("icp/unknown_unit.csv", ICP_FMT, ICP_FMT, "concentration unit g/L", "concentration unit 'g/L'", where="line 4",
      content=replace_line(ICP, 4, icp[3].replace("mg/L", "g/L")))
-case("icp/negative_rsd.csv", I, I, "negative %RSD", "out of range", where="line 7",
+case("icp/negative_rsd.csv", ICP_FMT, ICP_FMT, "negative %RSD", "out of range", where="line 7",
      content=replace_line(ICP, 7, icp[6].replace(",0.90,", ",-0.90,")))
-case("icp/bad_type.csv", I, I, "solution Type 'Standard' (not an ICP Expert type)", "unknown Type 'Standard'",
-     where="line 5", content=replace_line(ICP, 5, icp[4].replace("Cal Std", "Standard")))
-case("icp/latin1_units.csv", I, I, "exported in Latin-1 (µg/L)", "not valid UTF-8", where="line 4",
+case("icp/bad_type.csv", ICP_FMT, ICP_FMT, "solution Type 'Standard' (not an ICP Expert type)",
+     "unknown Type 'Standard'", where="line 5", content=replace_line(ICP, 5, icp[4].replace("Cal Std", "Standard")))
+case("icp/latin1_units.csv", ICP_FMT, ICP_FMT, "exported in Latin-1 (µg/L)", "not valid UTF-8", where="line 4",
      content=ICP.replace("mg/L", "\u00b5g/L").encode("latin-1"))
 
 # ------------------------------------------------------------------ Thermo Chromeleon ASCII (ion chromatography)
@@ -551,7 +553,8 @@ case("sheet/bad_sphere_position.csv", S, "sheet", "sphere_position not in the en
      where="line 2", content=joined([HEADER, sheet_row("plqy/x_in_beam.csv", technique="plqy", sphere="inbeam")]))
 case("sheet/missing_sha256_column.csv", S, "sheet", "sha256 column missing", "missing column(s) ['sha256']",
      where="line 1", content=joined([",".join(c for c in HEADER.split(",") if c != "sha256")]
-                                    + [",".join(v for k, v in zip(HEADER.split(","), r.split(",")) if k != "sha256")
+                                    + [",".join(v for k, v in zip(HEADER.split(","), r.split(","), strict=False)
+                                                if k != "sha256")
                                        for r in ok_rows]))
 case("sheet/temperature_text.csv", S, "sheet", "temperature with a unit ('300C')", "temperature_C is not a number",
      where="line 3", content=joined([HEADER, ok_rows[0], sheet_row("pl/InP_MS_ZnBr2.csv", temperature="300C")]))
