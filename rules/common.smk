@@ -98,9 +98,22 @@ def sample_row(technique, sample, role="measurement"):
     return dict(selected[0])
 
 
-def measurement_file(technique):
-    """Input function: the raw file of the sample's measurement row."""
-    return lambda wildcards: raw_file(sample_row(technique, wildcards.sample)["file"])
+def get_raw_file(technique, role="measurement"):
+    """Input function for a per-sample rule: the raw file of the ``{sample}``'s (technique, role) row."""
+
+    def raw_file_of(wildcards):
+        return raw_file(sample_row(technique, wildcards.sample, role)["file"])
+
+    return raw_file_of
+
+
+def get_sheet_row(technique, role="measurement"):
+    """Params function for a per-sample rule: the ``{sample}``'s (technique, role) sheet row as a dict."""
+
+    def sheet_row_of(wildcards):
+        return sample_row(technique, wildcards.sample, role)
+
+    return sheet_row_of
 
 
 def fits(technique, sample_ids):

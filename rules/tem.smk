@@ -5,7 +5,7 @@
 
 rule measure_tem_sizes:
     input:
-        micrograph=measurement_file("tem"),
+        micrograph=get_raw_file("tem"),
     output:
         fit=f"{OUT}/tem/fits/{{sample}}.json",
         display=f"{OUT}/tem/display/{{sample}}.tif",
@@ -19,7 +19,7 @@ rule measure_tem_sizes:
         mem_mb=2000,
         runtime=15,
     params:
-        row=lambda w: sample_row("tem", w.sample),
+        row=get_sheet_row("tem"),
         settings=config["tem"],
         display_px=config["tem"]["display_px"],
     script:

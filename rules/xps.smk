@@ -4,7 +4,7 @@
 
 rule fit_xps_spectrum:
     input:
-        spectrum=measurement_file("xps"),
+        spectrum=get_raw_file("xps"),
     output:
         fit=f"{OUT}/xps/fits/{{sample}}.json",
     log:
@@ -17,7 +17,7 @@ rule fit_xps_spectrum:
         mem_mb=1000,
         runtime=10,
     params:
-        row=lambda w: sample_row("xps", w.sample),
+        row=get_sheet_row("xps"),
         settings=config.get("xps", {}),
     script:
         "../scripts/fit_xps_spectrum.py"

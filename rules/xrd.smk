@@ -5,7 +5,7 @@
 
 rule fit_xrd_standard:
     input:
-        pattern=lambda w: raw_file(sample_row("xrd", w.sample, role="standard")["file"]),
+        pattern=get_raw_file("xrd", role="standard"),
     output:
         fit=f"{OUT}/xrd/standards/{{sample}}.json",
     log:
@@ -18,7 +18,7 @@ rule fit_xrd_standard:
         mem_mb=1000,
         runtime=10,
     params:
-        row=lambda w: sample_row("xrd", w.sample, role="standard"),
+        row=get_sheet_row("xrd", role="standard"),
         settings=config["xrd"],
         oxide_phases=[],
     script:
@@ -27,7 +27,7 @@ rule fit_xrd_standard:
 
 rule fit_xrd_pattern:
     input:
-        pattern=measurement_file("xrd"),
+        pattern=get_raw_file("xrd"),
         standard=xrd_standard_fit,
     output:
         fit=f"{OUT}/xrd/fits/{{sample}}.json",
@@ -41,7 +41,7 @@ rule fit_xrd_pattern:
         mem_mb=1000,
         runtime=10,
     params:
-        row=lambda w: sample_row("xrd", w.sample),
+        row=get_sheet_row("xrd"),
         settings=config["xrd"],
         oxide_phases=xrd_oxide_phases,
     script:
