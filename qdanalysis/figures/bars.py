@@ -22,10 +22,10 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     positions = range(len(order))
     flagged = (table.get(quantity + "_flag", pd.Series("ok", index=table.index)).fillna("ok") != "ok").tolist()
     bars = ax.bar(positions, value, yerr=err, color=colours, edgecolor="black", linewidth=0.6, capsize=2, width=0.65)
-    for bar, is_flagged in zip(bars, flagged):
+    for bar, is_flagged in zip(bars, flagged, strict=False):
         if is_flagged:
             bar.set_hatch("////")
-    for x, v, e in zip(positions, value, err.fillna(0.0)):
+    for x, v, e in zip(positions, value, err.fillna(0.0), strict=False):
         ax.text(x, v + e + 1.0, f"{v:.0f}", ha="center", va="bottom", fontsize=6.5)  # above the error bar
     ax.set_xticks(list(positions), labels, rotation=0 if len(order) < 5 else 30,
                   ha="center" if len(order) < 5 else "right")

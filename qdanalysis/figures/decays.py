@@ -38,7 +38,7 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     if sort_by:  # e.g. temperature_C: whatever values the sheet holds, in ascending order
         order.sort(key=lambda s: _number(found[s]["row"].get(sort_by)))
     treated = [s for s in order if found[s]["row"].get("treatment") not in ("none", None, "")]
-    colours = dict(zip(treated, greens(len(treated))))
+    colours = dict(zip(treated, greens(len(treated)), strict=False))
     inset_ns = params["inset_ns"]
     fig, ax = plt.subplots()
     inset = ax.inset_axes([0.52, 0.52, 0.44, 0.42])

@@ -19,7 +19,7 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     groups = [(None, table)] if group_by is None else list(table.groupby(group_by, sort=True))
     fig, ax = plt.subplots()
     flag_column = quantity + "_flag"
-    for (group, rows), colour in zip(groups, greens(len(groups))):
+    for (group, rows), colour in zip(groups, greens(len(groups)), strict=False):
         label = None if group is None else f"{group:g} {params['group_unit']}"
         ax.errorbar(rows[x], rows[quantity], yerr=rows[quantity + "_err"], marker="o", color=colour, capsize=2,
                     label=label)
