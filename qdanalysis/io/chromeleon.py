@@ -283,6 +283,16 @@ def _step(seconds: float) -> str:
 
 
 def write_chromeleon_txt(path: str | Path, *args, **kwargs) -> None:
-    """Write :func:`format_chromeleon_txt` output as Chromeleon does: UTF-8 with a BOM, CRLF."""
+    """Write :func:`format_chromeleon_txt` output as Chromeleon does: UTF-8 with a BOM, CRLF.
+
+    Parent directories are created as needed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (overwritten).
+    *args, **kwargs
+        Passed on to :func:`format_chromeleon_txt` (time in min, signal in µS, injection fields, ...).
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(format_chromeleon_txt(*args, **kwargs).encode("utf-8-sig"))
