@@ -1399,7 +1399,45 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     Chebyshev background. Zinc blende reflection areas are free (composition unknown); an oxide's
     areas keep the ratios of its computed pattern and share one scale. Fitted on the raw counts with
     Poisson weights, then again with weights from the first model (unbiased for counts).
-    Raises :class:`AnalysisError` when no peak or no convergence.
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees, ascending and evenly spaced.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float, optional
+        Stated K-alpha1 wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    instrument : InstrumentProfile
+        The instrument line, K-alpha2 ratio and axial shift from the line standard
+        (:attr:`StandardFit.instrument`).
+    oxide_phases : tuple of str, optional
+        Oxide phases (names in ``phases``, e.g. ``("CdO", "ZnO")``) fitted with the zinc blende.
+        Default is () (none).
+    window_deg : tuple of (float, float), optional
+        2theta fit window, degrees. Default is (15.0, 62.0).
+    zb_search_deg : tuple of (float, float), optional
+        2theta range searched for the zinc blende (111) start values, degrees. Default is (24.0, 31.0).
+    snip_half_width_deg : float, optional
+        Half width of the SNIP background used for start values, degrees 2theta. Default is 4.0.
+    settings : ProfileSettings, optional
+        Instrument and model settings. Default is ``ProfileSettings()``.
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    PatternFit
+        Lattice parameters (angstrom), zinc blende (111) angle (deg), volume-weighted size (nm) and
+        log-sd, specimen displacement (mm), oxide ratios, per-reflection peaks, reduced chi-square, flags
+        per quantity, and the fitted curves. Uncertainties include the axial-shift calibration's and, for
+        oxide ratios, that of the assumed oxide size dispersion.
+
+    Raises
+    ------
+    AnalysisError
+        When the window holds too few points, no zinc blende (111) peak stands above the background, the
+        (111) lies outside the window, or the fit does not converge.
     """
     phases = phases or load_phases()
     x_all = np.asarray(two_theta_deg, dtype=float)
@@ -1612,6 +1650,33 @@ def scherrer_size_nm(integral_breadth_deg: Estimate, two_theta_deg: float, wavel
     size is the volume-weighted mean diameter ``<D^4>/<D^3>`` - what :func:`fit_pattern` reports as
     ``zb_size_nm`` - larger than the number-mean diameter TEM gives (by ``exp(3.5 sigma^2)`` for a
     log-normal of log-sd ``sigma``).
+
+    Parameters
+    ----------
+    integral_breadth_deg : Estimate
+        Sample integral breadth beta with its uncertainty, degrees 2theta.
+    two_theta_deg : float
+        Peak position 2theta, degrees.
+    wavelength_A : float, optional
+        Wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    shape_factor : float, optional
+        Scherrer constant K for the integral breadth. Default is :data:`SCHERRER_K_SPHERE` (4/3,
+        spheres; Langford & Wilson 1978).
+
+    Returns
+    -------
+    Estimate
+        Size, nm, with the breadth's relative uncertainty.
+
+    Raises
+    ------
+    AnalysisError
+        If the breadth is not positive.
+
+    References
+    ----------
+    .. [1] A. R. Stokes and A. J. C. Wilson, Proc. Camb. Phil. Soc. 38 (1942) 313.
+    .. [2] J. I. Langford and A. J. C. Wilson, J. Appl. Cryst. 11 (1978) 102.
     """
     if not integral_breadth_deg.value > 0:
         raise AnalysisError(f"integral breadth {integral_breadth_deg.value} deg is not positive")
@@ -1621,7 +1686,19 @@ def scherrer_size_nm(integral_breadth_deg: Estimate, two_theta_deg: float, wavel
 
 
 def profile_settings(settings: dict) -> ProfileSettings:
-    """:class:`ProfileSettings` from the config's ``xrd`` section (missing keys keep their defaults)."""
+    """:class:`ProfileSettings` from the config's ``xrd`` section (missing keys keep their defaults).
+
+    Parameters
+    ----------
+    settings : dict
+        The config's ``xrd`` section; keys that are not fields of :class:`ProfileSettings` are ignored,
+        lists become tuples and ``zinc_blende_envelope`` a tuple of (phase, fraction) pairs.
+
+    Returns
+    -------
+    ProfileSettings
+        The settings.
+    """
     names = {f.name for f in fields(ProfileSettings)}
     values = {key: value for key, value in settings.items() if key in names}
     if "zinc_blende_envelope" in values:
@@ -1636,8 +1713,25 @@ ASYMMETRY_SYSTEMATIC = 0.10  # FWHM error of a split Voigt per unit asymmetry (f
 
 
 def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -> list[Quantity]:
-    """The line standard's reported number: the instrument FWHM, its uncertainty the fit's combined
-    with ``fwhm_systematic`` (relative; the split-Voigt line-shape error of :func:`fit_line_standard`)."""
+    """The line standard's reported number: the instrument FWHM.
+
+    Its uncertainty is the fit's combined with ``fwhm_systematic`` (relative; the split-Voigt line-shape
+    error of :func:`fit_line_standard`) plus :data:`ASYMMETRY_SYSTEMATIC` x ``|asymmetry - 1|``.
+
+    Parameters
+    ----------
+    fit : StandardFit
+        The line-standard fit.
+    sample : str
+        Sample name of the standard.
+    fwhm_systematic : float
+        Relative systematic uncertainty of the FWHM (e.g. 0.03 for 3 %).
+
+    Returns
+    -------
+    list of Quantity
+        One ``instrument_fwhm_deg`` quantity (deg), flagged with the fit's reasons.
+    """
     fwhm = fit.fwhm_deg
     relative = fwhm_systematic + ASYMMETRY_SYSTEMATIC * abs(fit.asymmetry - 1)
     sigma = math.hypot(fwhm.uncertainty, relative * fwhm.value)
@@ -1649,9 +1743,27 @@ def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -
 
 def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelength_A: float,
                                    instrument: InstrumentProfile) -> float:
-    """Size uncertainty from the instrument Lorentzian's (:meth:`InstrumentProfile.voigt_deg`):
+    """Size uncertainty from the instrument Lorentzian's (:meth:`InstrumentProfile.voigt_deg`).
+
     Lorentzian breadths add, so ``d(beta_s) = pi d(gamma_s)`` and, with ``beta_s = 4/(3 D)``,
-    ``dD / D = pi d(gamma_s) 3 D / 4``."""
+    ``dD / D = pi d(gamma_s) 3 D / 4``.
+
+    Parameters
+    ----------
+    size_nm : float
+        Volume-weighted mean diameter D, nm.
+    two_theta_deg : float
+        Position of the reflection the size refers to (zinc blende (111)), degrees 2theta.
+    wavelength_A : float
+        Wavelength, angstrom.
+    instrument : InstrumentProfile
+        The instrument profile (its :meth:`~InstrumentProfile.lorentzian_uncertainty_deg`).
+
+    Returns
+    -------
+    float
+        1-sigma uncertainty of the size, nm.
+    """
     theta = math.radians(two_theta_deg / 2)
     gamma_s = math.radians(instrument.lorentzian_uncertainty_deg(two_theta_deg)) * math.cos(theta) / wavelength_A
     return size_nm * math.pi * gamma_s * 0.75 * 10 * size_nm
@@ -1659,9 +1771,31 @@ def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelen
 
 def pattern_quantities(fit: PatternFit, sample: str, standard: str = "", standard_flags=(),
                        instrument: InstrumentProfile | None = None) -> list[Quantity]:
-    """The QD pattern's reported numbers with their data-driven flags (the standard's reasons travel
-    with the numbers they affect: line-shift calibration -> positions, the rest -> size). The size's
-    uncertainty includes the instrument Lorentzian's (:func:`size_instrument_uncertainty_nm`)."""
+    """The QD pattern's reported numbers with their data-driven flags.
+
+    The standard's reasons travel with the numbers they affect: line-shift calibration -> positions,
+    the rest -> size. The size's uncertainty includes the instrument Lorentzian's
+    (:func:`size_instrument_uncertainty_nm`).
+
+    Parameters
+    ----------
+    fit : PatternFit
+        The whole-profile fit.
+    sample : str
+        Sample name.
+    standard : str, optional
+        Sample name of the line standard, quoted in methods and flags. Default is ``""``.
+    standard_flags : iterable of str, optional
+        The standard fit's warning reasons (:attr:`StandardFit.flags`). Default is () (none).
+    instrument : InstrumentProfile or None, optional
+        The instrument profile; None leaves its Lorentzian out of the size uncertainty. Default is None.
+
+    Returns
+    -------
+    list of Quantity
+        ``zb111_2theta_deg`` (deg), ``zb_lattice_a_A`` (angstrom), ``scherrer_size_nm`` (nm) and, with
+        oxides fitted, ``oxide_ratio`` and one ``<phase>_ratio`` per oxide (dimensionless).
+    """
     shift_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" in r]
     width_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" not in r]
     method = ("whole-profile fit (log-normal spheres, LP envelope, K-alpha1/2, displacement) of zinc blende "
@@ -1696,8 +1830,27 @@ def pattern_quantities(fit: PatternFit, sample: str, standard: str = "", standar
 
 
 def ratio_change_quantity(before: Quantity | dict, after: Quantity | dict, quantity: str) -> Quantity:
-    """``after / before`` of two samples' numbers as a Quantity; a missing uncertainty or a flag of
-    either becomes this number's flag (never an exception: one sample cannot empty a table)."""
+    """``after / before`` of two samples' numbers as a Quantity.
+
+    A missing uncertainty or a flag of either becomes this number's flag (never an exception: one sample
+    cannot empty a table).
+
+    Parameters
+    ----------
+    before : Quantity or dict
+        The reference sample's number (a dict needs keys ``quantity``, ``sample``, ``value``,
+        ``uncertainty``, ``flag``).
+    after : Quantity or dict
+        The treated sample's number, same form.
+    quantity : str
+        Name of the new quantity.
+
+    Returns
+    -------
+    Quantity
+        The ratio (dimensionless) for the ``after`` sample, uncertainty by independent-error propagation
+        (:func:`ratio_change`).
+    """
     def get(q, key):
         return q[key] if isinstance(q, dict) else getattr(q, key)
 
@@ -1715,7 +1868,36 @@ def ratio_change_quantity(before: Quantity | dict, after: Quantity | dict, quant
 
 def analyse_standard(two_theta_deg, counts, wavelength_A: float, settings: dict, sample: str,
                      phases: dict[str, Phase] | None = None) -> tuple[StandardFit, list[Quantity]]:
-    """What rule ``fit_xrd_standard`` does with a line standard (config ``xrd`` ``settings``)."""
+    """What rule ``fit_xrd_standard`` does with a line standard (config ``xrd`` ``settings``).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float
+        Stated K-alpha1 wavelength, angstrom.
+    settings : dict
+        The config's ``xrd`` section; uses ``standard_window_deg``, ``standard_phase``,
+        ``goniometer_radius_mm`` and ``instrument_fwhm_systematic``.
+    sample : str
+        Sample name of the standard.
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    fit : StandardFit
+        The line-standard fit (:func:`fit_line_standard`).
+    quantities : list of Quantity
+        Its reported numbers (:func:`standard_quantities`).
+
+    Raises
+    ------
+    AnalysisError
+        If the fit fails.
+    """
     phases = phases or load_phases()
     fit = fit_line_standard(two_theta_deg, counts, wavelength_A, tuple(settings["standard_window_deg"]),
                             standard=phases[settings["standard_phase"]],
@@ -1726,7 +1908,44 @@ def analyse_standard(two_theta_deg, counts, wavelength_A: float, settings: dict,
 def analyse_pattern(two_theta_deg, counts, wavelength_A: float, settings: dict, instrument: InstrumentProfile,
                     sample: str, *, oxide_phases: tuple[str, ...] = (), standard: str = "", standard_flags=(),
                     phases: dict[str, Phase] | None = None) -> tuple[PatternFit, list[Quantity]]:
-    """What rule ``fit_xrd_pattern`` does with a QD pattern (config ``xrd`` ``settings``)."""
+    """What rule ``fit_xrd_pattern`` does with a QD pattern (config ``xrd`` ``settings``).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float
+        Stated K-alpha1 wavelength, angstrom.
+    settings : dict
+        The config's ``xrd`` section; uses ``window_deg``, ``snip_half_width_deg`` and the
+        :class:`ProfileSettings` fields (:func:`profile_settings`).
+    instrument : InstrumentProfile
+        The instrument profile from the line standard.
+    sample : str
+        Sample name.
+    oxide_phases : tuple of str, optional
+        Oxide phases fitted with the zinc blende. Default is () (none).
+    standard : str, optional
+        Sample name of the line standard. Default is ``""``.
+    standard_flags : iterable of str, optional
+        The standard fit's warning reasons. Default is () (none).
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    fit : PatternFit
+        The whole-profile fit (:func:`fit_pattern`).
+    quantities : list of Quantity
+        Its reported numbers (:func:`pattern_quantities`).
+
+    Raises
+    ------
+    AnalysisError
+        If the fit fails.
+    """
     fit = fit_pattern(two_theta_deg, counts, wavelength_A, instrument=instrument, oxide_phases=tuple(oxide_phases),
                       window_deg=tuple(settings["window_deg"]), snip_half_width_deg=settings["snip_half_width_deg"],
                       settings=profile_settings(settings), phases=phases)
@@ -1738,6 +1957,18 @@ def ratio_change(before: Estimate, after: Estimate) -> Estimate:
 
     A missing (None or NaN) uncertainty of either gives a NaN uncertainty, never an exception: the
     caller flags the number.
+
+    Parameters
+    ----------
+    before : Estimate
+        The reference value and its 1-sigma uncertainty.
+    after : Estimate
+        The changed value and its 1-sigma uncertainty, same unit.
+
+    Returns
+    -------
+    Estimate
+        The ratio (NaN if ``before`` is zero) and its uncertainty, relative errors added in quadrature.
     """
     def clean(value):
         return math.nan if value is None else float(value)
@@ -1750,8 +1981,23 @@ def ratio_change(before: Estimate, after: Estimate) -> Estimate:
 
 
 def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") -> list[tuple[str, str]]:
-    """``(reference, treated)`` sample pairs: same series and material, treatment ``reference`` vs
-    ``reference+<post-treatment>`` (e.g. BPO vs BPO+OAm-Br), for the before/after oxide comparison."""
+    """``(reference, treated)`` sample pairs for the before/after oxide comparison.
+
+    Same series and material, treatment ``reference`` vs ``reference+<post-treatment>`` (e.g. BPO vs
+    BPO+OAm-Br).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Sample-sheet rows with keys ``series``, ``material``, ``treatment`` and ``sample``.
+    reference_treatment : str, optional
+        Treatment of the reference samples. Default is ``"BPO"``.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        ``(reference sample, treated sample)`` for every treated row that has a reference, in row order.
+    """
     references = {(r["series"], r["material"]): r["sample"] for r in rows if r["treatment"] == reference_treatment}
     return [(references[(r["series"], r["material"])], r["sample"]) for r in rows
             if str(r["treatment"]).startswith(reference_treatment + "+")
