@@ -250,6 +250,11 @@ def format_chromeleon_txt(time_min: np.ndarray, signal_uS: np.ndarray, injection
         name and channel.
     channel : str, optional
         The channel name (``Channel`` lines). Default is ``'CD_1'`` (conductivity detector 1).
+
+    Returns
+    -------
+    str
+        The export's text, CRLF line ends, ending with a line break.
     """
     time_min = np.asarray(time_min, dtype=float)
     signal_uS = np.asarray(signal_uS, dtype=float)
