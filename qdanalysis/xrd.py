@@ -97,7 +97,14 @@ class Phase:
 
 
 def load_phases() -> dict[str, Phase]:
-    """Read the packaged reference phases (``qdanalysis/data/phases.csv``; sources in the file)."""
+    """Read the packaged reference phases (``qdanalysis/data/phases.csv``; sources in the file).
+
+    Returns
+    -------
+    dict of str to Phase
+        Each phase by name, pure (one element per site), with its cell in angstrom and its card and
+        source in ``source``.
+    """
     text = resources.files("qdanalysis").joinpath("data/phases.csv").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     phases = {}
@@ -117,6 +124,27 @@ def virtual_crystal(name: str, fractions: dict[str, float], phases: dict[str, Ph
     parameter follows Vegard's law and each site holds the fraction-weighted mix of elements, which
     is how a coherently strained core/multishell particle diffracts to first order: one set of
     zinc blende peaks between those of its constituents.
+
+    Parameters
+    ----------
+    name : str
+        Name of the new phase.
+    fractions : dict of str to float
+        Zinc blende phase name -> volume fraction (any positive scale; normalised to sum 1).
+    phases : dict of str to Phase
+        The phases the names refer to (e.g. :func:`load_phases`).
+
+    Returns
+    -------
+    Phase
+        A zinc blende phase with the Vegard lattice parameter (angstrom) and mixed site occupancies.
+
+    Raises
+    ------
+    ValueError
+        If a phase named in ``fractions`` is not zinc blende.
+    KeyError
+        If a name in ``fractions`` is not in ``phases``.
     """
     total = sum(fractions.values())
     weights = {phases[key]: value / total for key, value in fractions.items()}
@@ -148,16 +176,44 @@ def _site_positions(phase: Phase) -> tuple[np.ndarray, np.ndarray]:
 
 
 def atomic_form_factor(element: str, s: np.ndarray) -> np.ndarray:
-    """Cromer-Mann ``f0(s)``, ``s = sin(theta)/lambda`` in 1/angstrom (valid for s < 2)."""
+    """Cromer-Mann ``f0(s)``, ``s = sin(theta)/lambda`` in 1/angstrom (valid for s < 2).
+
+    Parameters
+    ----------
+    element : str
+        Element symbol, one of :data:`CROMER_MANN` (O, P, S, Si, Zn, Se, Cd, In).
+    s : array-like
+        ``sin(theta)/lambda``, 1/angstrom.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``f0`` in electrons, same shape as ``s``.
+    """
     a, b, c = CROMER_MANN[element]
     s2 = np.asarray(s, dtype=float) ** 2
     return c + sum(ai * np.exp(-bi * s2) for ai, bi in zip(a, b, strict=False))
 
 
 def anomalous_dispersion(element: str, wavelength_A: float) -> complex:
-    """``f' + i f''`` for Cu K-alpha (``qdanalysis/data/anomalous_dispersion.csv``, International Tables
-    Vol. C, Table 4.2.6.8); 0 for other wavelengths (not tabulated here). Zn sits just below its K
-    edge at Cu K-alpha (f' = -1.5), which changes ZnO's relative intensities by up to 6 %."""
+    """``f' + i f''`` for Cu K-alpha, 0 for other wavelengths (not tabulated here).
+
+    Values from ``qdanalysis/data/anomalous_dispersion.csv`` (International Tables Vol. C, Table
+    4.2.6.8). Zn sits just below its K edge at Cu K-alpha (f' = -1.5), which changes ZnO's relative
+    intensities by up to 6 %.
+
+    Parameters
+    ----------
+    element : str
+        Element symbol (must be in the table when the wavelength is Cu K-alpha).
+    wavelength_A : float
+        Wavelength, angstrom; within 0.01 A of :data:`CU_KALPHA1_A` counts as Cu K-alpha.
+
+    Returns
+    -------
+    complex
+        ``f' + i f''`` in electrons (``0j`` for other wavelengths).
+    """
     if abs(wavelength_A - CU_KALPHA1_A) > 0.01:
         return 0j
     f1, f2 = _dispersion_table()[element]
@@ -176,12 +232,42 @@ _DISPERSION: dict[str, tuple[float, float]] = {}
 
 
 def scattering_factor(element: str, s: np.ndarray, wavelength_A: float) -> np.ndarray:
-    """Complex ``f0(s) + f' + i f''`` at ``wavelength_A``."""
+    """Complex ``f0(s) + f' + i f''`` at ``wavelength_A``.
+
+    Parameters
+    ----------
+    element : str
+        Element symbol.
+    s : array-like
+        ``sin(theta)/lambda``, 1/angstrom.
+    wavelength_A : float
+        Wavelength, angstrom (selects the anomalous dispersion, :func:`anomalous_dispersion`).
+
+    Returns
+    -------
+    numpy.ndarray of complex
+        Scattering factor in electrons, same shape as ``s``.
+    """
     return atomic_form_factor(element, s) + anomalous_dispersion(element, wavelength_A)
 
 
 def d_spacing(phase: Phase, h, k, l) -> np.ndarray:
-    """Interplanar spacing in angstrom for the (cubic or hexagonal) cell."""
+    """Interplanar spacing in angstrom for the (cubic or hexagonal) cell.
+
+    ``1/d^2 = (h^2+k^2+l^2)/a^2`` (cubic) or ``4/3 (h^2+hk+k^2)/a^2 + l^2/c^2`` (hexagonal).
+
+    Parameters
+    ----------
+    phase : Phase
+        The phase whose cell (``a_A``, and ``c_A`` if hexagonal) is used.
+    h, k, l : int or array-like of int
+        Miller indices (broadcast together).
+
+    Returns
+    -------
+    numpy.ndarray
+        d, angstrom, of the broadcast shape of ``h``, ``k``, ``l``.
+    """
     h, k, l = (np.asarray(i, dtype=float) for i in (h, k, l))
     if phase.hexagonal:
         inv_d2 = 4 / 3 * (h * h + h * k + k * k) / phase.a_A ** 2 + l * l / phase.c_A ** 2
@@ -191,7 +277,20 @@ def d_spacing(phase: Phase, h, k, l) -> np.ndarray:
 
 
 def bragg_two_theta_deg(d_A, wavelength_A: float = CU_KALPHA1_A) -> np.ndarray:
-    """Bragg angle 2theta in degrees for spacing ``d_A``."""
+    """Bragg angle 2theta in degrees for spacing ``d_A``.
+
+    Parameters
+    ----------
+    d_A : float or array-like
+        Interplanar spacing, angstrom.
+    wavelength_A : float, optional
+        Wavelength, angstrom. Default is :data:`CU_KALPHA1_A` (1.5406).
+
+    Returns
+    -------
+    numpy.ndarray
+        2theta, degrees (NaN where ``wavelength_A > 2 d_A``).
+    """
     return np.degrees(2 * np.arcsin(wavelength_A / (2 * np.asarray(d_A, dtype=float))))
 
 
@@ -214,7 +313,23 @@ class ReferencePattern:
     intensity_per_volume: np.ndarray
 
     def index(self, hkl: str) -> int:
-        """Position of reflection ``hkl`` (also found inside overlap labels such as '511/333')."""
+        """Position of reflection ``hkl`` (also found inside overlap labels such as '511/333').
+
+        Parameters
+        ----------
+        hkl : str
+            Reflection label, e.g. ``'111'`` (``'1,0,10'`` style for indices above 9).
+
+        Returns
+        -------
+        int
+            Index into the pattern's arrays.
+
+        Raises
+        ------
+        KeyError
+            If the phase has no such reflection in the computed range.
+        """
         for i, label in enumerate(self.hkl):
             if hkl in label.split("/"):
                 return i
@@ -233,6 +348,28 @@ def reference_pattern(phase: Phase, wavelength_A: float = CU_KALPHA1_A, two_thet
 
     Without ``monochromator_2theta_deg`` the beam is unpolarised and unmonochromated (the sticks of
     the figures, as on ICDD cards); with it, the polarisation factor of :func:`polarisation_factor`.
+
+    Parameters
+    ----------
+    phase : Phase
+        The crystal phase.
+    wavelength_A : float, optional
+        Wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    two_theta_max_deg : float, optional
+        Highest 2theta computed, degrees. Default is 90.0.
+    b_iso_A2 : float, optional
+        Isotropic Debye-Waller factor B, angstrom^2 (``exp(-2 B s^2)`` on ``|F|^2``). Default is 0.0.
+    min_relative : float, optional
+        Reflections weaker than this relative intensity (strongest = 100) are left out. Default is 0.05.
+    monochromator_2theta_deg : float or None, optional
+        Bragg angle 2theta of a diffracted-beam monochromator, degrees. Default is None (unpolarised,
+        ``1 + cos^2 2theta``).
+
+    Returns
+    -------
+    ReferencePattern
+        The reflections sorted by 2theta: labels, 2theta (deg), d (angstrom), multiplicity, relative
+        intensity and intensity per unit volume (electrons^2 / angstrom^6).
     """
     d_min = wavelength_A / (2 * math.sin(math.radians(two_theta_max_deg / 2)))
     n_ab = int(math.ceil(phase.a_A / d_min)) + 1
@@ -291,6 +428,23 @@ def snip_background(counts: np.ndarray, half_width_points: int) -> np.ndarray:
     Works on ``v = ln(ln(sqrt(y + 1) + 1) + 1)`` (flattens Poisson peaks), clipping each point to the
     mean of its neighbours at distance ``p`` for ``p = 1 .. half_width_points``; choose the half width
     larger than the half width of the broadest peak (in points), smaller than the background's curvature.
+
+    Parameters
+    ----------
+    counts : array-like, shape (n,)
+        Counts on an evenly spaced axis (negative values are clipped to 0).
+    half_width_points : int
+        Largest clipping distance, in points.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The background, counts.
+
+    References
+    ----------
+    .. [1] C. G. Ryan et al., Nucl. Instrum. Methods B 34 (1988) 396.
+    .. [2] M. Morhac, Nucl. Instrum. Methods A 600 (2009) 478.
     """
     y = np.clip(np.asarray(counts, dtype=float), 0, None)
     v = np.log(np.log(np.sqrt(y + 1) + 1) + 1)
@@ -319,8 +473,26 @@ RAD = math.pi / 180
 
 
 def effective_wavelengths(kalpha1_A: float) -> tuple[float, float]:
-    """Centroid wavelengths ``(K-alpha1, K-alpha2)`` for a stated K-alpha1 (within 0.001 A of a known
-    anode), scaled by the stated value so a file's own calibration is kept."""
+    """Centroid wavelengths ``(K-alpha1, K-alpha2)`` for a stated K-alpha1.
+
+    The stated value must lie within 0.001 A of a known anode (:data:`KALPHA_CENTROIDS_A`); the
+    centroids are scaled by the stated value so a file's own calibration is kept.
+
+    Parameters
+    ----------
+    kalpha1_A : float
+        K-alpha1 wavelength as the file states it, angstrom.
+
+    Returns
+    -------
+    tuple of (float, float)
+        Centroid wavelengths of K-alpha1 and K-alpha2, angstrom.
+
+    Raises
+    ------
+    AnalysisError
+        If no known anode's K-alpha1 lies within 0.001 A.
+    """
     nearest = min(KALPHA_CENTROIDS_A, key=lambda w: abs(w - kalpha1_A))
     if abs(nearest - kalpha1_A) > 1e-3:
         raise AnalysisError(f"no K-alpha doublet known for K-alpha1 = {kalpha1_A:.5f} A")
@@ -329,7 +501,23 @@ def effective_wavelengths(kalpha1_A: float) -> tuple[float, float]:
 
 
 def kalpha2_wavelength(kalpha1_A: float) -> float:
-    """Centroid K-alpha2 wavelength of the anode whose K-alpha1 is ``kalpha1_A``."""
+    """Centroid K-alpha2 wavelength of the anode whose K-alpha1 is ``kalpha1_A``.
+
+    Parameters
+    ----------
+    kalpha1_A : float
+        Stated K-alpha1 wavelength, angstrom.
+
+    Returns
+    -------
+    float
+        K-alpha2 centroid wavelength, angstrom.
+
+    Raises
+    ------
+    AnalysisError
+        If the anode is not known (:func:`effective_wavelengths`).
+    """
     return effective_wavelengths(kalpha1_A)[1]
 
 
@@ -337,8 +525,23 @@ def polarisation_factor(two_theta_deg, monochromator_2theta_deg: float = 0.0) ->
     """Polarisation factor ``(1 + cos^2 2theta_m cos^2 2theta) / (1 + cos^2 2theta_m)``.
 
     ``2theta_m`` is the Bragg angle of a monochromator crystal in the diffracted beam (graphite (002)
-    at Cu K-alpha: 26.6 deg), 0 for none (then the usual ``(1 + cos^2 2theta)/2``); Azaroff, Acta
-    Cryst. 8 (1955) 701.
+    at Cu K-alpha: 26.6 deg), 0 for none (then the usual ``(1 + cos^2 2theta)/2``).
+
+    Parameters
+    ----------
+    two_theta_deg : float or array-like
+        Diffraction angle 2theta, degrees.
+    monochromator_2theta_deg : float, optional
+        Monochromator Bragg angle 2theta_m, degrees. Default is 0.0 (no monochromator).
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor (dimensionless, 1 at 2theta = 0), same shape as ``two_theta_deg``.
+
+    References
+    ----------
+    .. [1] L. V. Azaroff, Acta Cryst. 8 (1955) 701.
     """
     c2m = math.cos(math.radians(monochromator_2theta_deg)) ** 2
     return (1 + c2m * np.cos(np.radians(np.asarray(two_theta_deg, dtype=float))) ** 2) / (1 + c2m)
@@ -362,6 +565,24 @@ def sphere_fourier_coefficients(length_A: np.ndarray, size_nm: float, sigma_ln: 
 
     with ``c_0 = 1``, ``c_1 = -3/2``, ``c_3 = 1/2``. ``A(0) = 1``; the profile's integral breadth is
     ``1 / (2 int A dL) = 1/<L>_V = 4 / (3 size)``.
+
+    Parameters
+    ----------
+    length_A : array-like, shape (n,)
+        Column lengths L, angstrom (>= 0).
+    size_nm : float
+        Volume-weighted mean diameter ``<D^4>/<D^3>``, nm.
+    sigma_ln : float
+        Log-normal standard deviation of the diameters (floored at 1e-3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        ``A(L)``, dimensionless.
+
+    References
+    ----------
+    .. [1] P. Scardi and M. Leoni, Acta Cryst. A57 (2001) 604.
     """
     s = max(float(sigma_ln), 1e-3)
     mu = math.log(10 * size_nm) - 3.5 * s * s
@@ -375,10 +596,28 @@ def sphere_fourier_coefficients(length_A: np.ndarray, size_nm: float, sigma_ln: 
 
 
 def line_profile(size_coefficients: np.ndarray, sigma_s: float, gamma_s: float) -> np.ndarray:
-    """Unit-area line profile in ``s`` on ``t = k / (N_FFT L_STEP_A)``, k = 0..N/2: the cosine transform
-    of the size coefficients times the instrument's (Gaussian ``exp(-2 pi^2 sigma^2 L^2)``, Lorentzian
-    ``exp(-2 pi gamma L)``), i.e. size profile convolved with a Voigt instrument line (Warren-Averbach
-    product of Fourier coefficients)."""
+    """Unit-area line profile in ``s`` on ``t = k / (N_FFT L_STEP_A)``, k = 0..N/2.
+
+    The cosine transform of the size coefficients times the instrument's (Gaussian
+    ``exp(-2 pi^2 sigma^2 L^2)``, Lorentzian ``exp(-2 pi gamma L)``), i.e. size profile convolved with a
+    Voigt instrument line (Warren-Averbach product of Fourier coefficients).
+
+    Parameters
+    ----------
+    size_coefficients : numpy.ndarray, shape (m,)
+        Size Fourier coefficients ``A(L)`` on ``L = 0, L_STEP_A, 2 L_STEP_A, ...`` angstrom
+        (:func:`sphere_fourier_coefficients`).
+    sigma_s : float
+        Gaussian sigma of the instrument line in s, 1/angstrom.
+    gamma_s : float
+        Lorentzian HWHM of the instrument line in s, 1/angstrom.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N_FFT // 2 + 1,)
+        Profile density per 1/angstrom at offsets ``t`` from the line centre (one side; the profile is
+        symmetric).
+    """
     length = np.arange(size_coefficients.size) * L_STEP_A
     coefficients = size_coefficients * np.exp(-2 * math.pi ** 2 * sigma_s ** 2 * length ** 2
                                               - 2 * math.pi * gamma_s * length)
@@ -415,7 +654,31 @@ class InstrumentProfile:
     @classmethod
     def from_line(cls, fwhm_deg: float, two_theta_deg: float, wavelength_A: float, kalpha2_ratio: float = 0.5,
                   axial_shift_deg: float = 0.0, axial_shift_sigma_deg: float = 0.0) -> InstrumentProfile:
-        """The profile whose Voigt at ``two_theta_deg`` has FWHM ``fwhm_deg`` (Olivero & Longbothum)."""
+        """The profile whose Voigt at ``two_theta_deg`` has FWHM ``fwhm_deg`` (Olivero & Longbothum).
+
+        The Lorentzian is the source's natural width (:data:`EMISSION_HWHM_REL`, zero for an anode not
+        tabulated); the Gaussian is what the measured FWHM leaves (at least a tenth of it).
+
+        Parameters
+        ----------
+        fwhm_deg : float
+            Measured FWHM of the standard's K-alpha1 line, degrees 2theta.
+        two_theta_deg : float
+            Position of that line, degrees 2theta.
+        wavelength_A : float
+            K-alpha1 wavelength, angstrom.
+        kalpha2_ratio : float, optional
+            K-alpha2 / K-alpha1 intensity ratio. Default is 0.5.
+        axial_shift_deg : float, optional
+            Axial-divergence coefficient k of the shift ``-k cot 2theta``, degrees. Default is 0.0.
+        axial_shift_sigma_deg : float, optional
+            Its uncertainty, degrees. Default is 0.0.
+
+        Returns
+        -------
+        InstrumentProfile
+            The instrument profile.
+        """
         nearest = min(EMISSION_HWHM_REL, key=lambda w: abs(w - wavelength_A))
         emission = EMISSION_HWHM_REL[nearest] if abs(nearest - wavelength_A) < 1e-3 else 0.0
         f_l = math.degrees(2 * math.tan(math.radians(two_theta_deg / 2)) * emission)  # 2 x (natural / 2)
@@ -424,7 +687,18 @@ class InstrumentProfile:
                    axial_shift_sigma_deg)
 
     def natural_hwhm_deg(self, two_theta_deg: float) -> float:
-        """Lorentzian HWHM (deg 2theta) of the source's natural line width at ``two_theta_deg``."""
+        """Lorentzian HWHM (deg 2theta) of the source's natural line width at ``two_theta_deg``.
+
+        Parameters
+        ----------
+        two_theta_deg : float
+            Diffraction angle 2theta, degrees.
+
+        Returns
+        -------
+        float
+            ``2 tan(theta) x emission_hwhm_rel`` in degrees 2theta.
+        """
         return math.degrees(2 * math.tan(math.radians(two_theta_deg / 2)) * self.emission_hwhm_rel)
 
     def voigt_deg(self, two_theta_deg: float) -> tuple[float, float]:
@@ -435,22 +709,84 @@ class InstrumentProfile:
         Lorentzian is taken as half the natural width, the middle of "none cut" and "all cut", with
         the standard deviation of that uniform range, ``natural / sqrt(12)``, as its uncertainty
         (:meth:`lorentzian_uncertainty_deg`, propagated into the size by :func:`pattern_quantities`).
+
+        Parameters
+        ----------
+        two_theta_deg : float
+            Diffraction angle 2theta, degrees.
+
+        Returns
+        -------
+        tuple of (float, float)
+            ``(sigma, gamma)``: Gaussian sigma and Lorentzian HWHM, degrees 2theta.
         """
         return self.sigma_deg, 0.5 * self.natural_hwhm_deg(two_theta_deg)
 
     def lorentzian_uncertainty_deg(self, two_theta_deg: float) -> float:
+        """Uncertainty of the instrument Lorentzian HWHM at ``two_theta_deg``.
+
+        The standard deviation of a uniform range from zero to the natural width, ``natural / sqrt(12)``
+        (see :meth:`voigt_deg`).
+
+        Parameters
+        ----------
+        two_theta_deg : float
+            Diffraction angle 2theta, degrees.
+
+        Returns
+        -------
+        float
+            Uncertainty, degrees 2theta.
+        """
         return self.natural_hwhm_deg(two_theta_deg) / math.sqrt(12)
 
     def shift_deg(self, two_theta_deg) -> np.ndarray:
-        """Centroid shift of every line by axial divergence, ``-k cot 2theta`` (Wilson, Mathematical
-        Theory of X-ray Powder Diffractometry (1963), ch. 4: mean of ``-(psi_i^2 + psi_d^2)/2 cot 2theta``)."""
+        """Centroid shift of every line by axial divergence, ``-k cot 2theta``.
+
+        Wilson, Mathematical Theory of X-ray Powder Diffractometry (1963), ch. 4: mean of
+        ``-(psi_i^2 + psi_d^2)/2 cot 2theta``.
+
+        Parameters
+        ----------
+        two_theta_deg : float or array-like
+            Diffraction angle 2theta, degrees.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shift, degrees 2theta, same shape as ``two_theta_deg``.
+
+        References
+        ----------
+        .. [1] A. J. C. Wilson, Mathematical Theory of X-ray Powder Diffractometry (1963), ch. 4.
+        """
         return -self.axial_shift_deg / np.tan(np.radians(two_theta_deg))
 
 
 def split_voigt(x, area=1.0, center=0.0, sigma_left=0.03, sigma_right=0.03, gamma=0.005):
-    """Split Voigt: Gaussian width ``sigma_left`` below and ``sigma_right`` above ``center``, one
-    Lorentzian HWHM ``gamma``; each side is the Voigt ``V(x - center)`` scaled to meet at the centre,
-    ``f = h V_side(x - c) / V_side(0)``, ``h = area / (1/(2 V_left(0)) + 1/(2 V_right(0)))``."""
+    """Split Voigt: Gaussian width ``sigma_left`` below and ``sigma_right`` above ``center``.
+
+    One Lorentzian HWHM ``gamma``; each side is the Voigt ``V(x - center)`` scaled to meet at the centre,
+    ``f = h V_side(x - c) / V_side(0)``, ``h = area / (1/(2 V_left(0)) + 1/(2 V_right(0)))``.
+
+    Parameters
+    ----------
+    x : array-like
+        Abscissa (e.g. degrees 2theta).
+    area : float, optional
+        Integrated area. Default is 1.0.
+    center : float, optional
+        Peak position, units of ``x``. Default is 0.0.
+    sigma_left, sigma_right : float, optional
+        Gaussian sigma below and above the centre, units of ``x``. Default is 0.03 each.
+    gamma : float, optional
+        Lorentzian HWHM, units of ``x``. Default is 0.005.
+
+    Returns
+    -------
+    numpy.ndarray
+        The profile at ``x``, same shape.
+    """
     x = np.asarray(x, dtype=float)
     peak_left, peak_right = voigt_profile(0.0, sigma_left, gamma), voigt_profile(0.0, sigma_right, gamma)
     height = area / (0.5 / peak_left + 0.5 / peak_right)
@@ -462,7 +798,24 @@ def split_voigt(x, area=1.0, center=0.0, sigma_left=0.03, sigma_right=0.03, gamm
 
 
 def voigt_hwhm(sigma, gamma) -> float:
-    """Half width at half maximum of a Voigt (Olivero & Longbothum, JQSRT 17 (1977) 233; 0.02 %)."""
+    """Half width at half maximum of a Voigt (Olivero & Longbothum, JQSRT 17 (1977) 233; 0.02 %).
+
+    Parameters
+    ----------
+    sigma : float
+        Gaussian standard deviation.
+    gamma : float
+        Lorentzian HWHM, same unit.
+
+    Returns
+    -------
+    float
+        HWHM of the Voigt, same unit.
+
+    References
+    ----------
+    .. [1] J. J. Olivero and R. L. Longbothum, J. Quant. Spectrosc. Radiat. Transfer 17 (1977) 233.
+    """
     f_g, f_l = 2 * math.sqrt(2 * math.log(2)) * sigma, 2 * gamma
     return 0.5 * (0.5346 * f_l + math.sqrt(0.2166 * f_l ** 2 + f_g ** 2))
 
@@ -616,6 +969,38 @@ def fit_line_standard(two_theta_deg, counts, wavelength_A: float = CU_KALPHA1_A,
     A split Voigt is not the real, tailed axial-divergence profile: its FWHM errs by about 10 % of
     the line's asymmetry ``|sigma_left/sigma_right - 1|`` (noise-free simulations), a systematic the
     caller adds to the uncertainty (:func:`standard_quantities`).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees, ascending.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float, optional
+        Stated K-alpha1 wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    window_deg : tuple of (float, float), optional
+        2theta window of the instrument line, degrees. Default is (26.5, 30.5) (Si 111).
+    standard : Phase or None, optional
+        The standard's phase (e.g. Si, NIST SRM 640); None fits the instrument line only (no K-alpha2
+        ratio from other lines, no shift calibration). Default is None.
+    goniometer_radius_mm : float, optional
+        Goniometer radius R, mm. Default is 240.0.
+    redchi_warn : float, optional
+        Reduced chi-square above which the fit is flagged. Default is 2.0.
+    half_width_deg : float, optional
+        Margin around each further line's doublet, degrees 2theta. Default is 0.6.
+
+    Returns
+    -------
+    StandardFit
+        Instrument K-alpha1 FWHM and centre (deg), K-alpha2 ratio, asymmetry, reduced chi-square,
+        flags, the instrument-line curves, the shift calibration and the line shifts used.
+
+    Raises
+    ------
+    AnalysisError
+        If the anode is unknown, a window holds too few or non-finite points, a line does not rise above
+        the background, or the least-squares fit fails.
     """
     x_all, y_all = np.asarray(two_theta_deg, dtype=float), np.asarray(counts, dtype=float)
     wavelengths = effective_wavelengths(wavelength_A)
@@ -661,6 +1046,29 @@ def line_centroid_shifts(two_theta_deg, counts, standard: Phase, wavelength_A: f
     intensity-weighted Bragg angles of the two wavelengths for the standard's certified cell.
     Centroids add under convolution, so the difference is the mean shift of the instrument
     (axial divergence, specimen displacement) at that angle, whatever the line shapes.
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees, ascending.
+    counts : array-like, shape (n,)
+        Counts per point.
+    standard : Phase
+        The standard's phase with its certified cell.
+    wavelength_A : float
+        Stated K-alpha1 wavelength, angstrom.
+    kalpha2_ratio : float
+        K-alpha2 / K-alpha1 intensity ratio used to weight the expected centroid.
+    half_width_deg : float, optional
+        Margin ``w`` around each doublet, degrees 2theta. Default is 0.35.
+    min_relative : float, optional
+        Lines weaker than this relative intensity (strongest = 100) are skipped. Default is 10.0.
+
+    Returns
+    -------
+    list of tuple of (float, float, float)
+        Per usable line: Bragg 2theta of K-alpha1, centroid shift and its Poisson sigma, all degrees.
+        Lines outside the scan or not 10 sigma above the background are left out.
     """
     x = np.asarray(two_theta_deg, dtype=float)
     y = np.asarray(counts, dtype=float)
@@ -708,7 +1116,20 @@ def calibrate_line_shifts(shifts, goniometer_radius_mm: float = 240.0) -> LineSh
     The goniometer zero is taken as aligned (a zero error looks like a displacement at low angle
     and is not separable from it with one standard) and the wavelengths as the emission centroids
     (:func:`effective_wavelengths`). Needs three or more lines; with fewer, nothing is corrected
-    (zeros with NaN uncertainties).
+    (zeros with NaN uncertainties). Uncertainties are inflated by the reduced chi-square when the
+    lines disagree.
+
+    Parameters
+    ----------
+    shifts : sequence of tuple of (float, float, float)
+        ``(Bragg 2theta, shift, sigma)`` per line, degrees (:func:`line_centroid_shifts`).
+    goniometer_radius_mm : float, optional
+        Goniometer radius R, mm. Default is 240.0.
+
+    Returns
+    -------
+    LineShiftCalibration
+        Axial-divergence coefficient k (deg) and the standard's displacement h (mm), with uncertainties.
     """
     if len(shifts) < 3:
         none = Estimate(0.0, math.nan)
@@ -762,12 +1183,41 @@ class PatternFit:
     background: np.ndarray = field(repr=False)
 
     def peak(self, label: str) -> FittedPeak:
+        """The fitted reflection with label ``label``.
+
+        Parameters
+        ----------
+        label : str
+            Reflection label, e.g. ``'zb111'`` or ``'CdO200'``.
+
+        Returns
+        -------
+        FittedPeak
+            That reflection.
+
+        Raises
+        ------
+        KeyError
+            If the fit has no such reflection.
+        """
         for peak in self.peaks:
             if peak.label == label:
                 return peak
         raise KeyError(label)
 
     def flag_reasons(self, quantity: str) -> list[str]:
+        """Warnings that apply to ``quantity``: those for the whole fit, then its own.
+
+        Parameters
+        ----------
+        quantity : str
+            Key of :attr:`flags` (e.g. ``'scherrer_size_nm'``, ``'oxide_ratio'``).
+
+        Returns
+        -------
+        list of str
+            The reasons (empty when nothing is flagged).
+        """
         return [*self.flags.get("all", ()), *self.flags.get(quantity, ())]
 
 
@@ -949,7 +1399,45 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     Chebyshev background. Zinc blende reflection areas are free (composition unknown); an oxide's
     areas keep the ratios of its computed pattern and share one scale. Fitted on the raw counts with
     Poisson weights, then again with weights from the first model (unbiased for counts).
-    Raises :class:`AnalysisError` when no peak or no convergence.
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees, ascending and evenly spaced.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float, optional
+        Stated K-alpha1 wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    instrument : InstrumentProfile
+        The instrument line, K-alpha2 ratio and axial shift from the line standard
+        (:attr:`StandardFit.instrument`).
+    oxide_phases : tuple of str, optional
+        Oxide phases (names in ``phases``, e.g. ``("CdO", "ZnO")``) fitted with the zinc blende.
+        Default is () (none).
+    window_deg : tuple of (float, float), optional
+        2theta fit window, degrees. Default is (15.0, 62.0).
+    zb_search_deg : tuple of (float, float), optional
+        2theta range searched for the zinc blende (111) start values, degrees. Default is (24.0, 31.0).
+    snip_half_width_deg : float, optional
+        Half width of the SNIP background used for start values, degrees 2theta. Default is 4.0.
+    settings : ProfileSettings, optional
+        Instrument and model settings. Default is ``ProfileSettings()``.
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    PatternFit
+        Lattice parameters (angstrom), zinc blende (111) angle (deg), volume-weighted size (nm) and
+        log-sd, specimen displacement (mm), oxide ratios, per-reflection peaks, reduced chi-square, flags
+        per quantity, and the fitted curves. Uncertainties include the axial-shift calibration's and, for
+        oxide ratios, that of the assumed oxide size dispersion.
+
+    Raises
+    ------
+    AnalysisError
+        When the window holds too few points, no zinc blende (111) peak stands above the background, the
+        (111) lies outside the window, or the fit does not converge.
     """
     phases = phases or load_phases()
     x_all = np.asarray(two_theta_deg, dtype=float)
@@ -1162,6 +1650,33 @@ def scherrer_size_nm(integral_breadth_deg: Estimate, two_theta_deg: float, wavel
     size is the volume-weighted mean diameter ``<D^4>/<D^3>`` - what :func:`fit_pattern` reports as
     ``zb_size_nm`` - larger than the number-mean diameter TEM gives (by ``exp(3.5 sigma^2)`` for a
     log-normal of log-sd ``sigma``).
+
+    Parameters
+    ----------
+    integral_breadth_deg : Estimate
+        Sample integral breadth beta with its uncertainty, degrees 2theta.
+    two_theta_deg : float
+        Peak position 2theta, degrees.
+    wavelength_A : float, optional
+        Wavelength, angstrom. Default is :data:`CU_KALPHA1_A`.
+    shape_factor : float, optional
+        Scherrer constant K for the integral breadth. Default is :data:`SCHERRER_K_SPHERE` (4/3,
+        spheres; Langford & Wilson 1978).
+
+    Returns
+    -------
+    Estimate
+        Size, nm, with the breadth's relative uncertainty.
+
+    Raises
+    ------
+    AnalysisError
+        If the breadth is not positive.
+
+    References
+    ----------
+    .. [1] A. R. Stokes and A. J. C. Wilson, Proc. Camb. Phil. Soc. 38 (1942) 313.
+    .. [2] J. I. Langford and A. J. C. Wilson, J. Appl. Cryst. 11 (1978) 102.
     """
     if not integral_breadth_deg.value > 0:
         raise AnalysisError(f"integral breadth {integral_breadth_deg.value} deg is not positive")
@@ -1171,7 +1686,19 @@ def scherrer_size_nm(integral_breadth_deg: Estimate, two_theta_deg: float, wavel
 
 
 def profile_settings(settings: dict) -> ProfileSettings:
-    """:class:`ProfileSettings` from the config's ``xrd`` section (missing keys keep their defaults)."""
+    """:class:`ProfileSettings` from the config's ``xrd`` section (missing keys keep their defaults).
+
+    Parameters
+    ----------
+    settings : dict
+        The config's ``xrd`` section; keys that are not fields of :class:`ProfileSettings` are ignored,
+        lists become tuples and ``zinc_blende_envelope`` a tuple of (phase, fraction) pairs.
+
+    Returns
+    -------
+    ProfileSettings
+        The settings.
+    """
     names = {f.name for f in fields(ProfileSettings)}
     values = {key: value for key, value in settings.items() if key in names}
     if "zinc_blende_envelope" in values:
@@ -1186,8 +1713,25 @@ ASYMMETRY_SYSTEMATIC = 0.10  # FWHM error of a split Voigt per unit asymmetry (f
 
 
 def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -> list[Quantity]:
-    """The line standard's reported number: the instrument FWHM, its uncertainty the fit's combined
-    with ``fwhm_systematic`` (relative; the split-Voigt line-shape error of :func:`fit_line_standard`)."""
+    """The line standard's reported number: the instrument FWHM.
+
+    Its uncertainty is the fit's combined with ``fwhm_systematic`` (relative; the split-Voigt line-shape
+    error of :func:`fit_line_standard`) plus :data:`ASYMMETRY_SYSTEMATIC` x ``|asymmetry - 1|``.
+
+    Parameters
+    ----------
+    fit : StandardFit
+        The line-standard fit.
+    sample : str
+        Sample name of the standard.
+    fwhm_systematic : float
+        Relative systematic uncertainty of the FWHM (e.g. 0.03 for 3 %).
+
+    Returns
+    -------
+    list of Quantity
+        One ``instrument_fwhm_deg`` quantity (deg), flagged with the fit's reasons.
+    """
     fwhm = fit.fwhm_deg
     relative = fwhm_systematic + ASYMMETRY_SYSTEMATIC * abs(fit.asymmetry - 1)
     sigma = math.hypot(fwhm.uncertainty, relative * fwhm.value)
@@ -1199,9 +1743,27 @@ def standard_quantities(fit: StandardFit, sample: str, fwhm_systematic: float) -
 
 def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelength_A: float,
                                    instrument: InstrumentProfile) -> float:
-    """Size uncertainty from the instrument Lorentzian's (:meth:`InstrumentProfile.voigt_deg`):
+    """Size uncertainty from the instrument Lorentzian's (:meth:`InstrumentProfile.voigt_deg`).
+
     Lorentzian breadths add, so ``d(beta_s) = pi d(gamma_s)`` and, with ``beta_s = 4/(3 D)``,
-    ``dD / D = pi d(gamma_s) 3 D / 4``."""
+    ``dD / D = pi d(gamma_s) 3 D / 4``.
+
+    Parameters
+    ----------
+    size_nm : float
+        Volume-weighted mean diameter D, nm.
+    two_theta_deg : float
+        Position of the reflection the size refers to (zinc blende (111)), degrees 2theta.
+    wavelength_A : float
+        Wavelength, angstrom.
+    instrument : InstrumentProfile
+        The instrument profile (its :meth:`~InstrumentProfile.lorentzian_uncertainty_deg`).
+
+    Returns
+    -------
+    float
+        1-sigma uncertainty of the size, nm.
+    """
     theta = math.radians(two_theta_deg / 2)
     gamma_s = math.radians(instrument.lorentzian_uncertainty_deg(two_theta_deg)) * math.cos(theta) / wavelength_A
     return size_nm * math.pi * gamma_s * 0.75 * 10 * size_nm
@@ -1209,9 +1771,31 @@ def size_instrument_uncertainty_nm(size_nm: float, two_theta_deg: float, wavelen
 
 def pattern_quantities(fit: PatternFit, sample: str, standard: str = "", standard_flags=(),
                        instrument: InstrumentProfile | None = None) -> list[Quantity]:
-    """The QD pattern's reported numbers with their data-driven flags (the standard's reasons travel
-    with the numbers they affect: line-shift calibration -> positions, the rest -> size). The size's
-    uncertainty includes the instrument Lorentzian's (:func:`size_instrument_uncertainty_nm`)."""
+    """The QD pattern's reported numbers with their data-driven flags.
+
+    The standard's reasons travel with the numbers they affect: line-shift calibration -> positions,
+    the rest -> size. The size's uncertainty includes the instrument Lorentzian's
+    (:func:`size_instrument_uncertainty_nm`).
+
+    Parameters
+    ----------
+    fit : PatternFit
+        The whole-profile fit.
+    sample : str
+        Sample name.
+    standard : str, optional
+        Sample name of the line standard, quoted in methods and flags. Default is ``""``.
+    standard_flags : iterable of str, optional
+        The standard fit's warning reasons (:attr:`StandardFit.flags`). Default is () (none).
+    instrument : InstrumentProfile or None, optional
+        The instrument profile; None leaves its Lorentzian out of the size uncertainty. Default is None.
+
+    Returns
+    -------
+    list of Quantity
+        ``zb111_2theta_deg`` (deg), ``zb_lattice_a_A`` (angstrom), ``scherrer_size_nm`` (nm) and, with
+        oxides fitted, ``oxide_ratio`` and one ``<phase>_ratio`` per oxide (dimensionless).
+    """
     shift_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" in r]
     width_reasons = [f"standard {standard}: {r}" for r in standard_flags if "line shifts" not in r]
     method = ("whole-profile fit (log-normal spheres, LP envelope, K-alpha1/2, displacement) of zinc blende "
@@ -1246,8 +1830,27 @@ def pattern_quantities(fit: PatternFit, sample: str, standard: str = "", standar
 
 
 def ratio_change_quantity(before: Quantity | dict, after: Quantity | dict, quantity: str) -> Quantity:
-    """``after / before`` of two samples' numbers as a Quantity; a missing uncertainty or a flag of
-    either becomes this number's flag (never an exception: one sample cannot empty a table)."""
+    """``after / before`` of two samples' numbers as a Quantity.
+
+    A missing uncertainty or a flag of either becomes this number's flag (never an exception: one sample
+    cannot empty a table).
+
+    Parameters
+    ----------
+    before : Quantity or dict
+        The reference sample's number (a dict needs keys ``quantity``, ``sample``, ``value``,
+        ``uncertainty``, ``flag``).
+    after : Quantity or dict
+        The treated sample's number, same form.
+    quantity : str
+        Name of the new quantity.
+
+    Returns
+    -------
+    Quantity
+        The ratio (dimensionless) for the ``after`` sample, uncertainty by independent-error propagation
+        (:func:`ratio_change`).
+    """
     def get(q, key):
         return q[key] if isinstance(q, dict) else getattr(q, key)
 
@@ -1265,7 +1868,36 @@ def ratio_change_quantity(before: Quantity | dict, after: Quantity | dict, quant
 
 def analyse_standard(two_theta_deg, counts, wavelength_A: float, settings: dict, sample: str,
                      phases: dict[str, Phase] | None = None) -> tuple[StandardFit, list[Quantity]]:
-    """What rule ``fit_xrd_standard`` does with a line standard (config ``xrd`` ``settings``)."""
+    """What rule ``fit_xrd_standard`` does with a line standard (config ``xrd`` ``settings``).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float
+        Stated K-alpha1 wavelength, angstrom.
+    settings : dict
+        The config's ``xrd`` section; uses ``standard_window_deg``, ``standard_phase``,
+        ``goniometer_radius_mm`` and ``instrument_fwhm_systematic``.
+    sample : str
+        Sample name of the standard.
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    fit : StandardFit
+        The line-standard fit (:func:`fit_line_standard`).
+    quantities : list of Quantity
+        Its reported numbers (:func:`standard_quantities`).
+
+    Raises
+    ------
+    AnalysisError
+        If the fit fails.
+    """
     phases = phases or load_phases()
     fit = fit_line_standard(two_theta_deg, counts, wavelength_A, tuple(settings["standard_window_deg"]),
                             standard=phases[settings["standard_phase"]],
@@ -1276,7 +1908,44 @@ def analyse_standard(two_theta_deg, counts, wavelength_A: float, settings: dict,
 def analyse_pattern(two_theta_deg, counts, wavelength_A: float, settings: dict, instrument: InstrumentProfile,
                     sample: str, *, oxide_phases: tuple[str, ...] = (), standard: str = "", standard_flags=(),
                     phases: dict[str, Phase] | None = None) -> tuple[PatternFit, list[Quantity]]:
-    """What rule ``fit_xrd_pattern`` does with a QD pattern (config ``xrd`` ``settings``)."""
+    """What rule ``fit_xrd_pattern`` does with a QD pattern (config ``xrd`` ``settings``).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float
+        Stated K-alpha1 wavelength, angstrom.
+    settings : dict
+        The config's ``xrd`` section; uses ``window_deg``, ``snip_half_width_deg`` and the
+        :class:`ProfileSettings` fields (:func:`profile_settings`).
+    instrument : InstrumentProfile
+        The instrument profile from the line standard.
+    sample : str
+        Sample name.
+    oxide_phases : tuple of str, optional
+        Oxide phases fitted with the zinc blende. Default is () (none).
+    standard : str, optional
+        Sample name of the line standard. Default is ``""``.
+    standard_flags : iterable of str, optional
+        The standard fit's warning reasons. Default is () (none).
+    phases : dict of str to Phase or None, optional
+        Reference phases. Default is None (:func:`load_phases`).
+
+    Returns
+    -------
+    fit : PatternFit
+        The whole-profile fit (:func:`fit_pattern`).
+    quantities : list of Quantity
+        Its reported numbers (:func:`pattern_quantities`).
+
+    Raises
+    ------
+    AnalysisError
+        If the fit fails.
+    """
     fit = fit_pattern(two_theta_deg, counts, wavelength_A, instrument=instrument, oxide_phases=tuple(oxide_phases),
                       window_deg=tuple(settings["window_deg"]), snip_half_width_deg=settings["snip_half_width_deg"],
                       settings=profile_settings(settings), phases=phases)
@@ -1288,6 +1957,18 @@ def ratio_change(before: Estimate, after: Estimate) -> Estimate:
 
     A missing (None or NaN) uncertainty of either gives a NaN uncertainty, never an exception: the
     caller flags the number.
+
+    Parameters
+    ----------
+    before : Estimate
+        The reference value and its 1-sigma uncertainty.
+    after : Estimate
+        The changed value and its 1-sigma uncertainty, same unit.
+
+    Returns
+    -------
+    Estimate
+        The ratio (NaN if ``before`` is zero) and its uncertainty, relative errors added in quadrature.
     """
     def clean(value):
         return math.nan if value is None else float(value)
@@ -1300,8 +1981,23 @@ def ratio_change(before: Estimate, after: Estimate) -> Estimate:
 
 
 def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") -> list[tuple[str, str]]:
-    """``(reference, treated)`` sample pairs: same series and material, treatment ``reference`` vs
-    ``reference+<post-treatment>`` (e.g. BPO vs BPO+OAm-Br), for the before/after oxide comparison."""
+    """``(reference, treated)`` sample pairs for the before/after oxide comparison.
+
+    Same series and material, treatment ``reference`` vs ``reference+<post-treatment>`` (e.g. BPO vs
+    BPO+OAm-Br).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Sample-sheet rows with keys ``series``, ``material``, ``treatment`` and ``sample``.
+    reference_treatment : str, optional
+        Treatment of the reference samples. Default is ``"BPO"``.
+
+    Returns
+    -------
+    list of tuple of (str, str)
+        ``(reference sample, treated sample)`` for every treated row that has a reference, in row order.
+    """
     references = {(r["series"], r["material"]): r["sample"] for r in rows if r["treatment"] == reference_treatment}
     return [(references[(r["series"], r["material"])], r["sample"]) for r in rows
             if str(r["treatment"]).startswith(reference_treatment + "+")

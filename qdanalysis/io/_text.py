@@ -16,9 +16,30 @@ def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = 
 
     Instrument software writes ASCII or UTF-8 (a BOM is tolerated), and some (Chromeleon's "Unicode"
     export) UTF-16 with a byte-order mark (``allow_utf16``); anything else is refused rather than
-    guessed, because a wrong guess silently turns 'µS' or '°C' into junk. ``hint`` is appended to the
-    encoding error (e.g. how to re-export). ``nul_padding`` drops NUL bytes that end a line (C-string
-    padding, as PHI MultiPak leaves after VAMAS text fields); a NUL anywhere else is still binary.
+    guessed, because a wrong guess silently turns 'µS' or '°C' into junk.
+
+    Parameters
+    ----------
+    path : str or Path
+        The text file to read.
+    allow_utf16 : bool, optional
+        Accept UTF-16 text that starts with a byte-order mark. Default is False.
+    hint : str, optional
+        Appended to the encoding error (e.g. how to re-export). Default is ``""`` (no hint).
+    nul_padding : bool, optional
+        Drop NUL bytes that end a line (C-string padding, as PHI MultiPak leaves after VAMAS text
+        fields); a NUL anywhere else is still binary. Default is False.
+
+    Returns
+    -------
+    list of str
+        The decoded lines, without line endings.
+
+    Raises
+    ------
+    RawDataError
+        If the file is missing, a directory, empty, binary (NUL bytes) or not valid UTF-8 (or UTF-16
+        with a byte-order mark, when allowed); the encoding error names the line.
     """
     path = Path(path)
     try:
@@ -47,7 +68,29 @@ def read_text_lines(path: str | Path, *, allow_utf16: bool = False, hint: str = 
 
 
 def parse_float(path: str | Path, lineno: int, token: str, what: str) -> float:
-    """Parse one number; non-numeric, NaN and infinite values are errors naming the line."""
+    """Parse one number; non-numeric, NaN and infinite values are errors naming the line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file the token comes from (for the error message).
+    lineno : int
+        1-based line number of the token (for the error message).
+    token : str
+        The text to parse.
+    what : str
+        What the number is (e.g. ``"wavelength"``), used in the error message.
+
+    Returns
+    -------
+    float
+        The finite value.
+
+    Raises
+    ------
+    RawDataError
+        If ``token`` is not a number or is NaN or infinite.
+    """
     try:
         value = float(token)
     except ValueError:
@@ -58,7 +101,24 @@ def parse_float(path: str | Path, lineno: int, token: str, what: str) -> float:
 
 
 def check_monotonic(path: str | Path, x: np.ndarray, name: str, first_line: int) -> None:
-    """Require a strictly monotonic axis (either direction); name the first offending line."""
+    """Require a strictly monotonic axis (either direction); name the first offending line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file the axis comes from (for the error message).
+    x : numpy.ndarray, shape (n,)
+        The axis values, in file order. Fewer than two values always pass.
+    name : str
+        Name of the axis (e.g. ``"wavelength"``), used in the error message.
+    first_line : int
+        1-based line number of ``x[0]`` in the file, so the error can name the offending line.
+
+    Raises
+    ------
+    RawDataError
+        If two consecutive steps differ in sign or a step is zero.
+    """
     if x.size < 2:
         return
     steps = np.diff(x)

@@ -183,7 +183,30 @@ def _spectrum(path, raw: _Raw) -> CarySpectrum:
 
 
 def read_cary_csv(path: str | Path, *, min_points: int = 10) -> list[CarySpectrum]:
-    """Read every spectrum in a Cary CSV export; raise :class:`RawDataError` naming file and line."""
+    """Read every spectrum in a Cary CSV export; raise :class:`RawDataError` naming file and line.
+
+    A ``%T`` spectrum is converted to absorbance, A = 2 - log10(%T), and the conversion recorded in
+    ``converted_from``; over-range readings (A >= ``OVER_RANGE_ABS``) are kept with a logged warning.
+
+    Parameters
+    ----------
+    path : str or Path
+        The Cary WinUV CSV export.
+    min_points : int, optional
+        Fewest data rows a spectrum may have before it is taken for a truncated file. Default is 10.
+
+    Returns
+    -------
+    list of CarySpectrum
+        One absorbance spectrum per column pair, in file order, each with wavelength (nm) ascending.
+
+    Raises
+    ------
+    RawDataError
+        If the file is too short, its titles are not ``Wavelength (nm)`` with ``Abs`` or ``%T``, a value
+        is non-numeric or non-finite, a spectrum has fewer than ``min_points`` rows, a wavelength axis is
+        not strictly monotonic, or a %T value is <= 0.
+    """
     return [_spectrum(path, raw) for raw in _read_raw(path, min_points)]
 
 
@@ -193,6 +216,25 @@ def read_cary_spectrum(path: str | Path, curve: str | int | None = None) -> Cary
     Only the chosen spectrum is converted from %T, so an unusable neighbour does not block it. A name
     shared by several spectra, or a value that is one spectrum's name and another's index, is refused
     rather than guessed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The Cary WinUV CSV export.
+    curve : str or int or None, optional
+        The spectrum's name (row 1) or its 1-based index in the file. Default is None: the file must
+        hold exactly one spectrum (a blank string means the same).
+
+    Returns
+    -------
+    CarySpectrum
+        The chosen spectrum as absorbance, wavelength (nm) ascending.
+
+    Raises
+    ------
+    RawDataError
+        If ``curve`` is not given and the file holds several spectra, ``curve`` is ambiguous or names no
+        spectrum, or the file itself is malformed (as in :func:`read_cary_csv`, with at least 10 rows).
     """
     spectra = _read_raw(path, 10)
     names = [s.name for s in spectra]
@@ -241,6 +283,23 @@ def format_cary_csv(sample_name: str, wavelength_nm: np.ndarray, absorbance: np.
     ``key,value`` lines (the older form of this argument) is read the same way. Absorbance is rounded
     to 1e-5 (the photometric resolution the simulator assumes) and written with up to 10 significant
     digits, as WinUV writes.
+
+    Parameters
+    ----------
+    sample_name : str
+        The spectrum's name, written in row 1 and at the head of the method block.
+    wavelength_nm : array-like, shape (n,)
+        Wavelengths, nm, in any order (written from long to short).
+    absorbance : array-like, shape (n,)
+        Absorbance at each wavelength.
+    method : dict or list of str or None, optional
+        Parameter List entries and ``Collection Time`` (default ``1/1/2023 12:00:00 PM``), as a dict or
+        as ``key,value`` lines. Default is None (only the defaults).
+
+    Returns
+    -------
+    str
+        The whole file's text, CRLF line ends, ending with a line break.
     """
     wavelength_nm, absorbance = np.asarray(wavelength_nm, float), np.asarray(absorbance, float)
     order = np.argsort(wavelength_nm)[::-1]

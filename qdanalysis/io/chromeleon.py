@@ -250,6 +250,11 @@ def format_chromeleon_txt(time_min: np.ndarray, signal_uS: np.ndarray, injection
         name and channel.
     channel : str, optional
         The channel name (``Channel`` lines). Default is ``'CD_1'`` (conductivity detector 1).
+
+    Returns
+    -------
+    str
+        The export's text, CRLF line ends, ending with a line break.
     """
     time_min = np.asarray(time_min, dtype=float)
     signal_uS = np.asarray(signal_uS, dtype=float)
@@ -283,6 +288,16 @@ def _step(seconds: float) -> str:
 
 
 def write_chromeleon_txt(path: str | Path, *args, **kwargs) -> None:
-    """Write :func:`format_chromeleon_txt` output as Chromeleon does: UTF-8 with a BOM, CRLF."""
+    """Write :func:`format_chromeleon_txt` output as Chromeleon does: UTF-8 with a BOM, CRLF.
+
+    Parent directories are created as needed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (overwritten).
+    *args, **kwargs
+        Passed on to :func:`format_chromeleon_txt` (time in min, signal in µS, injection fields, ...).
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(format_chromeleon_txt(*args, **kwargs).encode("utf-8-sig"))

@@ -17,7 +17,24 @@ PATTERN_SUFFIXES = (".xy", ".xye", ".txt", ".xrdml")
 
 
 def read_powder_pattern(path: str | Path) -> XYPattern:
-    """Read a powder pattern with the reader its extension names; unknown extensions are refused."""
+    """Read a powder pattern with the reader its extension names; unknown extensions are refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The pattern file: ``.xy``, ``.xye`` or ``.txt`` (text columns, :func:`~qdanalysis.io.xy.read_xy`)
+        or ``.xrdml`` (PANalytical XML, :func:`~qdanalysis.io.xrdml.read_xrdml`); case-insensitive.
+
+    Returns
+    -------
+    XYPattern
+        The pattern (2theta in degrees, counts), whichever format it came from.
+
+    Raises
+    ------
+    RawDataError
+        If the extension is not one of ``PATTERN_SUFFIXES``, or the chosen reader refuses the file.
+    """
     suffix = Path(path).suffix.lower()
     if suffix == ".xrdml":
         return read_xrdml(path)

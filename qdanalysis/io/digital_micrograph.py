@@ -135,6 +135,11 @@ def _calibration_nm(path, tags: dict, index: int) -> tuple[float, str]:
 def read_dm_micrograph(path: str | Path) -> Micrograph:
     """Read one calibrated DigitalMicrograph image (see the module docstring).
 
+    Parameters
+    ----------
+    path : str or Path
+        The ``.dm3`` or ``.dm4`` file.
+
     Returns
     -------
     Micrograph
@@ -252,6 +257,19 @@ def write_dm(path: str | Path, image: np.ndarray, pixel_size: float, *, unit: st
         Calibration unit as DigitalMicrograph writes it (``nm``, ``µm``, ``A``, ``1/nm``). Default "nm".
     version : {3, 4}, optional
         DM3 (32-bit lengths) or DM4 (64-bit). Default 4.
+    name : str, optional
+        Image name (the thumbnail is named ``Image Of <name>``). Default is ``""``.
+    voltage_v : float, optional
+        ``Microscope Info`` ``Voltage`` tag, V. Default is 200e3.
+    magnification : float, optional
+        ``Microscope Info`` ``Indicated Magnification`` tag. Default is 100e3.
+    y_pixel_size : float or None, optional
+        Calibration ``Scale`` of the y axis in ``unit``; None uses ``pixel_size``. Default is None.
+
+    Raises
+    ------
+    ValueError
+        If ``image`` is not 2-D or its sample type is not one DigitalMicrograph stores.
     """
     image = np.asarray(image)
     if image.ndim != 2 or image.dtype not in _DATA_TYPE:

@@ -10,6 +10,15 @@ class RawDataError(ValueError):
 
     The message always names the file and, where known, the line or block, so a user can go straight
     to the offending place: ``raw/pl/x.csv, line 12: non-numeric value 'abc'``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The offending file (kept as ``self.path``, a str).
+    where : str or None
+        Where in the file (``"line 12"``, ``"block 3"``, ``"header"``), or None for the whole file.
+    what : str
+        What is wrong.
     """
 
     def __init__(self, path: str | Path, where: str | None, what: str):

@@ -122,15 +122,50 @@ class FluoracleRecord:
     curve_index: int = 0  # which column of the file this record's first curve is (0-based)
 
     def data_line(self, index: int) -> str:
-        """'line N' of the index-th data row (data rows are contiguous after the header)."""
+        """'line N' of the index-th data row (data rows are contiguous after the header).
+
+        Parameters
+        ----------
+        index : int
+            0-based index of the data row.
+
+        Returns
+        -------
+        str
+            ``"line N"``, N the 1-based file line, for error messages.
+        """
         return f"line {self.first_data_line + index}"
 
     def header_line(self, key: str) -> str:
-        """'line N' of a core header key (for messages about a header value)."""
+        """'line N' of a core header key (for messages about a header value).
+
+        Parameters
+        ----------
+        key : str
+            Canonical header key (e.g. ``"Type"``, ``"XAxis"``).
+
+        Returns
+        -------
+        str
+            ``"line N"`` for a key whose line is known, otherwise ``"header"``.
+        """
         return f"line {self.header_lines[key]}" if key in self.header_lines else "header"
 
     def value(self, key: str, curve: int = 0) -> str:
-        """A header value of one curve, looked up without regard to the key's case ('' if absent)."""
+        """A header value of one curve, looked up without regard to the key's case ('' if absent).
+
+        Parameters
+        ----------
+        key : str
+            Header key, in any case.
+        curve : int, optional
+            0-based curve (column) of the record. Default is 0.
+
+        Returns
+        -------
+        str
+            The value as written, or ``""`` if the key or that curve's value is absent.
+        """
         for name, values in self.header.items():
             if name.lower() == key.lower():
                 return values[curve] if curve < len(values) else ""
@@ -148,6 +183,24 @@ class FluoracleRecord:
 
         ``None`` is allowed for a one-curve file only. A value that is a label of one curve and the
         index of another is refused as ambiguous rather than guessed.
+
+        Parameters
+        ----------
+        curve : str or int or None, optional
+            The curve's label or its 1-based index. Default is None (the file's only curve; a blank string
+            means the same).
+
+        Returns
+        -------
+        FluoracleRecord
+            A copy with ``y`` of shape (n_points, 1), that curve's label, header values, scan type, axes,
+            comment and Fixed/Offset, and ``curve_index`` set to its 0-based column.
+
+        Raises
+        ------
+        RawDataError
+            If ``curve`` is None for a multi-curve record, is ambiguous, names no curve, is a label shared by
+            several curves, or the curve's Fixed/Offset is not a number.
         """
         index = _curve_index(self, curve)
         per_curve = {key: (values[index],) if index < len(values) else values for key, values in self.header.items()}
@@ -199,7 +252,18 @@ def _curve_fields(path, header: dict, lines: dict, index: int) -> dict:
 
 
 def axis_unit(label: str) -> tuple[str, str]:
-    """Split an axis label as written: 'Time(ns)' -> ('time', 'ns'), 'Wavelength' -> ('wavelength', '')."""
+    """Split an axis label as written: 'Time(ns)' -> ('time', 'ns'), 'Wavelength' -> ('wavelength', '').
+
+    Parameters
+    ----------
+    label : str
+        An ``XAxis``/``YAxis`` header value.
+
+    Returns
+    -------
+    tuple of (str, str)
+        The quantity in lower case and the unit in parentheses as written (``""`` if none).
+    """
     match = _AXIS.match(label)
     if not match:
         return label.strip().lower(), ""
@@ -312,7 +376,28 @@ def _check_range(path, header, where, x, n_curves, data_start):
 
 
 def read_fluoracle_csv(path: str | Path, *, min_points: int = 5) -> FluoracleRecord:
-    """Read and validate an Edinburgh export (every curve); raise :class:`RawDataError` naming file and line."""
+    """Read and validate an Edinburgh export (every curve); raise :class:`RawDataError` naming file and line.
+
+    Parameters
+    ----------
+    path : str or Path
+        The Edinburgh Instruments (Fluoracle/F980) CSV or tab-separated export.
+    min_points : int, optional
+        Fewest data rows accepted before the file is taken for truncated. Default is 5.
+
+    Returns
+    -------
+    FluoracleRecord
+        All curves: ``x`` shape (n_points,) (nm or the time unit of ``x_axis``), ``y`` shape
+        (n_points, n_curves), the header by key, and the first curve's scan type, axes and comment.
+
+    Raises
+    ------
+    RawDataError
+        If the file is not UTF-8/ASCII text, lacks the Edinburgh header keys (``Labels`` and the other
+        required keys), a header or data value is malformed, there are fewer than ``min_points`` rows,
+        the x axis is not strictly monotonic, or the data do not run from the header's Start to Stop.
+    """
     lines = read_text_lines(path, hint="re-save the export as UTF-8 or ASCII")
     title, header_start, data_start, delimiter = _locate(path, lines)
     header, where = _parse_header(path, lines, header_start, data_start, delimiter)
@@ -341,6 +426,24 @@ def read_emission_scan(path: str | Path, curve: str | int | None = None) -> Fluo
     synchronous or time scan is not an emission spectrum), an ``XAxis`` other than ``Wavelength`` (nm),
     a ``YAxis`` other than ``Counts`` (e.g. ``Absorbance``), and negative counts (a raw
     photon-counting scan cannot have them; a background-subtracted export is not raw data).
+
+    Parameters
+    ----------
+    path : str or Path
+        The Edinburgh export.
+    curve : str or int or None, optional
+        The curve's label or 1-based index. Default is None (the file must hold one curve).
+
+    Returns
+    -------
+    FluoracleRecord
+        The one-curve record (``x`` wavelength in nm, ``counts`` the emission in counts).
+
+    Raises
+    ------
+    RawDataError
+        If the file fails :func:`read_fluoracle_csv` or :meth:`FluoracleRecord.select`, or the curve is
+        not an emission scan in counts over wavelength, or has negative counts.
     """
     whole = read_fluoracle_csv(path)
     record = whole.select(curve)
@@ -370,7 +473,18 @@ _LEGACY_AXES = {"Time": "Time(ns)"}
 
 
 def format_edinburgh_value(value: float) -> str:
-    """A y value as the software writes it: 8-decimal mantissa, unpadded exponent ('1.34703979E+2')."""
+    """A y value as the software writes it: 8-decimal mantissa, unpadded exponent ('1.34703979E+2').
+
+    Parameters
+    ----------
+    value : float
+        The value to render.
+
+    Returns
+    -------
+    str
+        The text, ``"0.00000000E+0"`` for zero.
+    """
     if value == 0:
         return "0.00000000E+0"
     mantissa, exponent = f"{value:.8E}".split("E")
@@ -392,7 +506,7 @@ def format_fluoracle_csv(
     delimiter: str = ",",
     title: str = "",
 ) -> str:
-    """Render one curve (or several: ``y`` of shape (n, k) and k labels) as an Edinburgh export.
+    r"""Render one curve (or several: ``y`` of shape (n, k) and k labels) as an Edinburgh export.
 
     The layout is the software's: the nine core keys, and for a steady-state scan the 12 instrument
     keys (:data:`INSTRUMENT_KEYS`) with ``Xaxis``/``Yaxis`` spelt as Fluoracle spells them there; a
@@ -400,6 +514,47 @@ def format_fluoracle_csv(
     tests). ``scan_type`` must be one the software writes (:data:`SCAN_TYPES`); the names this project
     used before ('Time-Resolved Emission', 'IRF', XAxis 'Time') are written as 'Time Scan',
     'Instrument Response Time Scan' and 'Time(ns)'. A multi-curve export gets ``title`` as first line.
+
+    Parameters
+    ----------
+    x : array-like, shape (n,)
+        The x axis (wavelength in nm, or time in the unit of ``x_axis``); Start, Stop and Step are
+        taken from it.
+    y : array-like, shape (n,) or (n, k)
+        One column per curve (counts, or the unit of ``y_axis``).
+    label : str or list of str
+        The ``Labels`` entry of each curve (k of them).
+    scan_type : str
+        The ``Type`` header value, one of :data:`SCAN_TYPES` (or a legacy name, see above).
+    x_axis : str
+        The x axis label, e.g. ``"Wavelength"`` or ``"Time(ns)"``.
+    y_axis : str, optional
+        The y axis label. Default is ``"Counts"``.
+    fixed_offset : float or None, optional
+        The ``Fixed/Offset`` value (e.g. the excitation wavelength in nm); None writes a blank. Default
+        is None.
+    comment : str, optional
+        The ``Comment`` header value. Default is ``""``.
+    x_format : str, optional
+        Format of x values and of Start/Stop. Default is ``"{:.2f}"``.
+    y_format : str or None, optional
+        Format of y values; None writes them as the software does (:func:`format_edinburgh_value`).
+        Default is None.
+    delimiter : str, optional
+        Cell separator, ``","`` or ``"\t"``. Default is ``","``.
+    title : str, optional
+        Title line of a multi-curve export; ``""`` writes none. Default is ``""``.
+
+    Returns
+    -------
+    str
+        The file's text, ``\n`` line ends.
+
+    Raises
+    ------
+    ValueError
+        If ``scan_type`` is not one the software writes, or the number of labels differs from the
+        number of curves.
     """
     scan_type = _LEGACY_TYPES.get(scan_type, scan_type)
     x_axis = _LEGACY_AXES.get(x_axis, x_axis)

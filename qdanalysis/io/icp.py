@@ -63,22 +63,78 @@ class IcpReading:
 
 @dataclass(frozen=True)
 class IcpExport:
+    """One ICP Expert CSV export: the metadata lines above the table and every result row.
+
+    Attributes
+    ----------
+    path : str
+        The file read.
+    metadata : dict of str to str
+        ``key,value`` lines before the header row, by key.
+    readings : tuple of IcpReading
+        The result rows, in file order.
+    header : tuple of str
+        The column titles as written. Default is :data:`COLUMNS`.
+    """
     path: str
     metadata: dict[str, str]
     readings: tuple[IcpReading, ...]
     header: tuple[str, ...] = field(default=COLUMNS)
 
     def lines(self) -> list[str]:
-        """Element lines in order of appearance."""
+        """Element lines in order of appearance.
+
+        Returns
+        -------
+        list of str
+            Each distinct element line (e.g. ``'In 230.606'``) once, in the order the rows give them.
+        """
         return list(dict.fromkeys(r.element_line for r in self.readings))
 
     def select(self, element_line: str, solution_type: str | None = None) -> list[IcpReading]:
+        """The readings of one element line, optionally of one solution type.
+
+        Parameters
+        ----------
+        element_line : str
+            Element and line as written, e.g. ``'In 230.606'`` (nm).
+        solution_type : str or None, optional
+            One of :data:`TYPES` (``'Blank'``, ``'Cal Std'``, ``'Sample'``, ``'QC'``). Default is None
+            (every type).
+
+        Returns
+        -------
+        list of IcpReading
+            The matching rows, in file order (empty if none match).
+        """
         return [r for r in self.readings if r.element_line == element_line
                 and (solution_type is None or r.solution_type == solution_type)]
 
 
 def read_icp_csv(path: str | Path) -> IcpExport:
-    """Read and validate an ICP Expert CSV export; raise :class:`RawDataError` naming file and line."""
+    """Read and validate an ICP Expert CSV export; raise :class:`RawDataError` naming file and line.
+
+    Standard concentrations are converted to mg/L from the row's ``Unit`` (:data:`UNIT_TO_MG_L`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ICP Expert CSV export.
+
+    Returns
+    -------
+    IcpExport
+        The metadata and one :class:`IcpReading` per result row (intensity in c/s, line in nm, standard
+        concentration in mg/L for ``Cal Std`` rows, None otherwise).
+
+    Raises
+    ------
+    RawDataError
+        If there is no ``Solution Label`` header row, the intensity column is not ``Int (c/s)``, a
+        required column is missing, a row is short, has an unknown ``Type``, an ``Element`` not of the
+        form ``'Xx 123.456'``, a non-numeric or out-of-range intensity, %RSD or replicate count, an
+        unknown concentration unit, a ``Cal Std`` row lacks ``Std Conc``, or there are no result rows.
+    """
     lines = read_text_lines(path)
     metadata: dict[str, str] = {}
     header_at = None
@@ -136,9 +192,22 @@ def read_icp_csv(path: str | Path) -> IcpExport:
 
 
 def format_icp_csv(readings: list[dict], metadata: dict[str, str] | None = None) -> str:
-    """The text of an export (the simulator writes files with it). ``readings``: dicts with keys
-    label, type, element_line, intensity_cps, rsd_percent, replicates, std_conc (mg/L or None),
-    time (string)."""
+    r"""The text of an export (the simulator writes files with it).
+
+    Parameters
+    ----------
+    readings : list of dict
+        One dict per row with keys ``label``, ``type``, ``element_line``, ``intensity_cps``,
+        ``rsd_percent``, ``replicates``, ``std_conc`` (mg/L or None) and optionally ``flags`` and
+        ``time`` (string).
+    metadata : dict of str to str or None, optional
+        ``key,value`` lines written above the header row. Default is None (none).
+
+    Returns
+    -------
+    str
+        The file's text (header :data:`COLUMNS`, unit ``mg/L``), ``\n`` line ends.
+    """
     out = [f"{key},{value}" for key, value in (metadata or {}).items()]
     out.append(",".join(COLUMNS))
     for r in readings:

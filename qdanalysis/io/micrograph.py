@@ -17,7 +17,24 @@ MICROGRAPH_SUFFIXES = (".tif", ".tiff", ".dm3", ".dm4")
 
 
 def read_micrograph(path: str | Path) -> Micrograph:
-    """Read a TEM micrograph with the reader its extension names; unknown extensions are refused."""
+    """Read a TEM micrograph with the reader its extension names; unknown extensions are refused.
+
+    Parameters
+    ----------
+    path : str or Path
+        The micrograph: ``.tif``/``.tiff`` (:func:`~qdanalysis.io.tem_tiff.read_tem_tiff`) or
+        ``.dm3``/``.dm4`` (:func:`~qdanalysis.io.digital_micrograph.read_dm_micrograph`); case-insensitive.
+
+    Returns
+    -------
+    Micrograph
+        The image as float64 counts with its square pixel size in nm.
+
+    Raises
+    ------
+    RawDataError
+        If the extension is not one of ``MICROGRAPH_SUFFIXES``, or the chosen reader refuses the file.
+    """
     suffix = Path(path).suffix.lower()
     if suffix in (".tif", ".tiff"):
         return read_tem_tiff(path)

@@ -23,7 +23,21 @@ from qdanalysis.io.errors import RawDataError
 
 @dataclass(frozen=True)
 class PhuRecord:
-    """Histograms of one PHU file: ``counts`` shape (n_curves, n_bins), channel times ``time_ns``."""
+    """Histograms of one PHU file: ``counts`` shape (n_curves, n_bins), channel times ``time_ns``.
+
+    Attributes
+    ----------
+    path : str
+        The file read.
+    time_ns : numpy.ndarray, shape (n_bins,)
+        Start time of each channel, ns (``arange(n_bins) * resolution_ns``).
+    counts : numpy.ndarray of int64, shape (n_curves, n_bins)
+        Counts per channel, one row per histogram (curve).
+    resolution_ns : float
+        Channel width, ns.
+    tags : dict
+        The file's scalar tags (int, float, str, bool values) by tag name.
+    """
 
     path: str
     time_ns: np.ndarray
@@ -32,13 +46,48 @@ class PhuRecord:
     tags: dict
 
     def curve(self, index: int = 0) -> np.ndarray:
+        """Return one histogram of the file.
+
+        Parameters
+        ----------
+        index : int, optional
+            0-based curve number. Default is 0 (the first curve).
+
+        Returns
+        -------
+        numpy.ndarray of int64, shape (n_bins,)
+            Counts per channel of that curve.
+
+        Raises
+        ------
+        RawDataError
+            If the file has no curve ``index``.
+        """
         if not 0 <= index < self.counts.shape[0]:
             raise RawDataError(self.path, f"curve {index}", f"file has {self.counts.shape[0]} curve(s)")
         return self.counts[index]
 
 
 def read_phu(path: str | Path) -> PhuRecord:
-    """Read every histogram of a PHU file (all must share one bin count and resolution)."""
+    """Read every histogram of a PHU file (all must share one bin count and resolution).
+
+    Parameters
+    ----------
+    path : str or Path
+        The PicoQuant ``.phu`` file.
+
+    Returns
+    -------
+    PhuRecord
+        All histograms as int64 counts, shape (n_curves, n_bins), with channel times in ns.
+
+    Raises
+    ------
+    RawDataError
+        If the file is missing, unreadable or corrupt, has no histograms, a histogram is shorter than its
+        header says (truncated), the histograms have unequal or zero lengths, the resolution is missing or
+        non-positive, or all counts are zero.
+    """
     import ptufile
 
     path = Path(path)

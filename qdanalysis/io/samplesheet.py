@@ -26,7 +26,18 @@ FLOAT_COLUMNS = ("concentration_mg_L",)  # optional columns
 
 
 def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks (TEM frames need not be held twice in memory)."""
+    """Hex sha256 of a file, read in 1 MiB chunks (TEM frames need not be held twice in memory).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to hash.
+
+    Returns
+    -------
+    str
+        The 64-character lower-case hex digest.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -35,8 +46,28 @@ def sha256_file(path: str | Path) -> str:
 
 
 def verify_sha256(path: str | Path, expected: str, digest: str | None = None) -> str:
-    """The file's sha256 (or ``digest`` if already known); RawDataError naming the file if it differs
-    from the sheet's ``expected``."""
+    """The file's sha256 (or ``digest`` if already known), checked against the sheet's ``expected``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The raw file.
+    expected : str
+        The hex sha256 recorded in the sample sheet.
+    digest : str or None, optional
+        The file's hex sha256 if already computed (e.g. from :class:`HashCache`). Default is None (hash
+        the file).
+
+    Returns
+    -------
+    str
+        The file's hex sha256 (equal to ``expected``).
+
+    Raises
+    ------
+    RawDataError
+        Naming the file, if the digest differs from ``expected`` (the raw file changed).
+    """
     digest = sha256_file(path) if digest is None else digest
     if digest != expected:
         raise RawDataError(path, None, f"sha256 {digest[:12]}... differs from the sample sheet "
@@ -45,7 +76,28 @@ def verify_sha256(path: str | Path, expected: str, digest: str | None = None) ->
 
 
 def read_sample_sheet(raw_dir: str | Path) -> pd.DataFrame:
-    """Read ``raw_dir/samples.csv`` as strings (empty cells -> NA), numeric columns as Int64."""
+    """Read ``raw_dir/samples.csv`` as strings (empty cells -> NA), numeric columns as Int64.
+
+    The optional ``sphere_position`` and ``curve`` columns are added as all-NA when absent; the optional
+    float columns (:data:`FLOAT_COLUMNS`, e.g. ``concentration_mg_L``) are read as float when present.
+
+    Parameters
+    ----------
+    raw_dir : str or Path
+        The raw-data directory holding ``samples.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per raw file; :data:`INTEGER_COLUMNS` (``temperature_C``, ``time_min``, ``etch_cycle``)
+        as nullable Int64, the rest as strings with NA for empty cells.
+
+    Raises
+    ------
+    RawDataError
+        If the sheet is missing or not parseable as CSV, lacks a column of :data:`SHEET_COLUMNS`, or a
+        numeric column holds a non-number (naming the line).
+    """
     path = Path(raw_dir) / "samples.csv"
     if not path.is_file():
         raise RawDataError(path, None, "sample sheet not found")
@@ -73,6 +125,20 @@ def validate_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, schema_path:
     """Check each row against the sheet schema; the error names samples.csv, the line and the column.
 
     Empty cells are left out of the record, as snakemake's ``validate`` does.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sheet as :func:`read_sample_sheet` returns it.
+    raw_dir : str or Path
+        The raw-data directory (names ``samples.csv`` in the error).
+    schema_path : str or Path
+        The JSON schema, as YAML (``schemas/samples.schema.yaml``).
+
+    Raises
+    ------
+    RawDataError
+        For the first row that violates the schema (best-matching error of that row).
     """
     import jsonschema
     import yaml
@@ -97,6 +163,12 @@ class HashCache:
     whose size and modification time are unchanged is taken to have the hash computed before - the
     convention of git's index and of make. ``results/provenance.json`` always recomputes every hash.
     The cache is a JSON file in the working directory's ``.snakemake/``; it never lives in ``raw/``.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        The JSON cache file; a missing or unreadable file starts an empty cache. None keeps the cache
+        in memory only (nothing is saved).
     """
 
     def __init__(self, path: str | Path | None):
@@ -112,6 +184,20 @@ class HashCache:
                 self.entries = {}
 
     def sha256(self, path: Path) -> str:
+        """The file's hex sha256, from the cache if its size and mtime are unchanged.
+
+        A newly computed hash is remembered (and marks the cache as changed, for :meth:`save`).
+
+        Parameters
+        ----------
+        path : Path
+            The file to hash (keyed by its resolved path).
+
+        Returns
+        -------
+        str
+            The hex sha256 digest.
+        """
         stat = path.stat()
         key = str(path.resolve())
         entry = self.entries.get(key)
@@ -123,6 +209,7 @@ class HashCache:
         return digest
 
     def save(self) -> None:
+        """Write the cache (atomically, via a ``.tmp`` file) if it has a path and new entries."""
         import json
 
         if self.path is not None and self.changed:
@@ -136,8 +223,26 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
                        hash_cache: str | Path | None = None) -> None:
     """Raise RawDataError (naming samples.csv and the line, or the raw file) for an inconsistent sheet.
 
-    ``hash_cache``: a JSON file remembering hashes by (size, mtime) (:class:`HashCache`); None re-hashes
-    every file.
+    Checks: each file (or, with a ``curve`` column, each (file, curve)) is listed once, each
+    (technique, sample, role, sphere_position) once, every file exists, and, with ``check_hashes``, its
+    sha256 equals the sheet's.
+
+    Parameters
+    ----------
+    sheet : pandas.DataFrame
+        The sheet as :func:`read_sample_sheet` returns it.
+    raw_dir : str or Path
+        The raw-data directory the ``file`` column is relative to.
+    check_hashes : bool, optional
+        Verify every file's sha256 against the sheet. Default is True.
+    hash_cache : str or Path or None, optional
+        A JSON file remembering hashes by (size, mtime) (:class:`HashCache`); None re-hashes every file.
+        Default is None.
+
+    Raises
+    ------
+    RawDataError
+        For a duplicated file (and curve), a duplicated key, a missing raw file, or a changed sha256.
     """
     raw_dir = Path(raw_dir)
     sheet_path = raw_dir / "samples.csv"
@@ -168,7 +273,19 @@ def check_sample_sheet(sheet: pd.DataFrame, raw_dir: str | Path, *, check_hashes
 
 
 def row_dict(row: pd.Series) -> dict:
-    """A sheet row as a plain dict with NA -> None (what rules pass to scripts as params)."""
+    """A sheet row as a plain dict with NA -> None (what rules pass to scripts as params).
+
+    Parameters
+    ----------
+    row : pandas.Series
+        One row of the sample sheet.
+
+    Returns
+    -------
+    dict
+        Column name to value: :data:`INTEGER_COLUMNS` as int, :data:`FLOAT_COLUMNS` as float, the rest as
+        written, NA as None.
+    """
     return {key: (None if pd.isna(value) else (int(value) if key in INTEGER_COLUMNS
                                                 else float(value) if key in FLOAT_COLUMNS else value))
             for key, value in row.items()}

@@ -106,6 +106,30 @@ def read_tcspc_csv(path: str | Path, role: str = "decay", curve: str | int | Non
 
     ``role`` is the sample sheet's (``measurement``/``decay`` or ``irf``): it is recorded, not checked
     against ``Type``. ``curve`` picks a curve of a multi-curve export (label or 1-based index).
+
+    Parameters
+    ----------
+    path : str or Path
+        The Edinburgh TCSPC export (at least 16 channels).
+    role : str, optional
+        ``"decay"``, ``"measurement"`` (recorded as ``"decay"``) or ``"irf"``. Default is ``"decay"``.
+    curve : str or int or None, optional
+        The curve's label or 1-based index. Default is None (the file must hold one curve).
+
+    Returns
+    -------
+    TcspcRecord
+        Channel start times in ns (converted from the file's time unit), int64 counts of shape
+        (n_channels,), and the repetition period in ns if the comment gives ``rep_rate_MHz=...``.
+
+    Raises
+    ------
+    ValueError
+        If ``role`` is not one of :data:`ROLES`.
+    RawDataError
+        If the export is malformed, is not a TCSPC time scan with a known time unit, its channels are not
+        increasing and evenly spaced, its counts are negative, non-integer, all zero or show no rise above
+        the dark level, or, as IRF, it falls more than :data:`IRF_MAX_ASYMMETRY` times slower than it rises.
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {sorted(ROLES)}, got {role!r}")
@@ -126,7 +150,9 @@ def read_tcspc_csv(path: str | Path, role: str = "decay", curve: str | int | Non
 
 
 def half_widths_ns(record: TcspcRecord) -> tuple[float, float]:
-    """(rise, fall): time from the first channel at half the peak to the peak, and from the peak to the
+    """(rise, fall) half-widths of a histogram, ns.
+
+    Rise is the time from the first channel at half the peak to the peak, fall from the peak to the
     first later channel below half, each at least one channel. Half is taken above the baseline, the
     median of the channels before the peak (their minimum if fewer than five). The peak is the first
     channel within three Poisson sigmas of the maximum: on a slow decay the counts stay near the top for
@@ -134,6 +160,16 @@ def half_widths_ns(record: TcspcRecord) -> tuple[float, float]:
 
     A crude shape measure, robust enough for what it is used for: an instrument response is roughly
     symmetric (rise ~ fall); a decay rises within the response and falls with its lifetime.
+
+    Parameters
+    ----------
+    record : TcspcRecord
+        The histogram (decay or IRF).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(rise, fall)``, ns, each at least the channel width.
     """
     counts = record.counts.astype(float)
     step = record.time_step_ns
@@ -167,6 +203,28 @@ def read_tcspc_pair(decay_path: str | Path, irf_path: str | Path, *, decay_curve
     Refused: different channel widths or channel counts (the IRF must be recorded with the decay's
     settings), and an IRF that falls slower than the decay (:func:`half_widths_ns`; more than 1.5
     times the decay's fall plus two channels): the files swapped, or a decay given as the IRF.
+
+    Parameters
+    ----------
+    decay_path : str or Path
+        The decay's Edinburgh export.
+    irf_path : str or Path
+        The instrument response's Edinburgh export.
+    decay_curve : str or int or None, optional
+        Curve label or 1-based index in the decay file. Default is None (its only curve).
+    irf_curve : str or int or None, optional
+        Curve label or 1-based index in the IRF file. Default is None (its only curve).
+
+    Returns
+    -------
+    tuple of (TcspcRecord, TcspcRecord)
+        ``(decay, irf)``.
+
+    Raises
+    ------
+    RawDataError
+        If either file fails :func:`read_tcspc_csv`, or the pair fails the checks above (the error names
+        the IRF file).
     """
     decay = read_tcspc_csv(decay_path, "decay", decay_curve)
     irf = read_tcspc_csv(irf_path, "irf", irf_curve)

@@ -97,7 +97,28 @@ class Micrograph:
 
 
 def length_unit_nm(path, where: str, unit: str) -> float:
-    """nm per ``unit`` (any spelling of :data:`UNIT_NM`, Java ``\\uXXXX`` escapes decoded)."""
+    r"""nm per ``unit`` (any spelling of :data:`UNIT_NM`, Java ``\uXXXX`` escapes decoded).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file the unit comes from (for the error message).
+    where : str
+        Where in the file (e.g. ``"ImageJ metadata"``), for the error message.
+    unit : str
+        The length unit as written (``nm``, ``um``, ``\u00B5m``, ``A``, ``angstrom``, ``pm``, ``mm``, ...),
+        matched case-insensitively.
+
+    Returns
+    -------
+    float
+        Length of one ``unit`` in nm.
+
+    Raises
+    ------
+    RawDataError
+        If the unit is not one of :data:`UNIT_NM`.
+    """
     key = _JAVA_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(unit)).strip()
     if key.lower() not in UNIT_NM and key not in UNIT_NM:
         raise RawDataError(path, where, f"unknown length unit {unit!r} (known: nm, um/micron/\u00b5m, "
@@ -112,6 +133,30 @@ def check_pixel_size(path, where: str, pixel_x_nm: float, pixel_y_nm: float, des
     ``print_hint``: the numbers came from TIFF resolution tags, where an out-of-range value is almost
     always a printing resolution (say so); a length calibration out of range is a magnification too
     coarse or too fine for particle sizing.
+
+    Parameters
+    ----------
+    path : str or Path
+        The micrograph (for the error message).
+    where : str
+        Where the calibration was found (e.g. ``"TIFF tags"``), for the error message.
+    pixel_x_nm, pixel_y_nm : float
+        Pixel width and height, nm.
+    described : str
+        How the numbers were obtained (e.g. ``"XResolution 5 per nm"``), for the error message.
+    print_hint : bool, optional
+        Suggest a print resolution as the cause of an out-of-range size. Default is False.
+
+    Returns
+    -------
+    float
+        The (square) pixel size, nm.
+
+    Raises
+    ------
+    RawDataError
+        If a size is missing, non-finite or non-positive, the pixels are not square (relative difference
+        above 1e-6), or the size lies outside :data:`PIXEL_SIZE_RANGE_NM`.
     """
     if not (math.isfinite(pixel_x_nm) and math.isfinite(pixel_y_nm) and pixel_x_nm > 0 and pixel_y_nm > 0):
         raise RawDataError(path, where, f"missing pixel size ({described})")
@@ -177,7 +222,28 @@ def _pixel_size_nm(path, page: tifffile.TiffPage, imagej: dict | None,
 
 
 def grey_samples(path, where: str, image: np.ndarray) -> np.ndarray:
-    """Validate a 2-D real grey image (integer or float) and return it as float64 counts."""
+    """Validate a 2-D real grey image (integer or float) and return it as float64 counts.
+
+    Parameters
+    ----------
+    path : str or Path
+        The micrograph (for the error message).
+    where : str
+        Where the image is in the file (e.g. ``"page 0"``), for the error message.
+    image : numpy.ndarray, shape (rows, columns)
+        The stored samples (unsigned, signed integer or float).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (rows, columns)
+        The counts, C-contiguous.
+
+    Raises
+    ------
+    RawDataError
+        If the samples are complex or of another non-numeric type, the image is empty, has NaN or
+        infinite values, or is constant (no contrast).
+    """
     if image.dtype.kind == "c":
         raise RawDataError(path, where, f"complex samples ({image.dtype}): an FFT or exit wave, not a micrograph")
     if image.dtype.kind not in "uif":
@@ -220,7 +286,28 @@ def _crop_data_bar(image: np.ndarray, fei: dict | None) -> tuple[np.ndarray, int
 
 
 def read_tem_tiff(path: str | Path) -> Micrograph:
-    """Read and validate one calibrated greyscale micrograph (see the module docstring)."""
+    """Read and validate one calibrated greyscale micrograph (see the module docstring).
+
+    The pixel size comes from FEI/Thermo metadata, else ImageJ metadata, else the TIFF resolution tags;
+    an FEI data bar is cropped off.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TIFF file (one page, 2-D grey or grey stored as RGB).
+
+    Returns
+    -------
+    Micrograph
+        The image as float64 counts (rows x columns), the square pixel size in nm, the calibration source
+        and metadata (unit, shape, rows of data bar removed, ImageJ/FEI keys or the description).
+
+    Raises
+    ------
+    RawDataError
+        If the file is missing, not a readable TIFF, truncated or corrupt, not a single 2-D grey image,
+        has no or an implausible pixel size, or fails :func:`grey_samples`.
+    """
     path = Path(path)
     if not path.is_file():
         raise RawDataError(path, None, "file not found")

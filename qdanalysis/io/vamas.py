@@ -99,7 +99,18 @@ _RATE_LABELS = {"c/s", "cps", "count rate", "counts per second", "counts/s"}
 
 
 def region_key(label: str) -> str:
-    """A region label with spaces removed and lower-cased: ``'I3d'``, ``'I 3d'`` -> ``'i3d'``."""
+    """A region label with spaces removed and lower-cased: ``'I3d'``, ``'I 3d'`` -> ``'i3d'``.
+
+    Parameters
+    ----------
+    label : str
+        A region label or block identifier as written.
+
+    Returns
+    -------
+    str
+        The label without whitespace, in lower case.
+    """
     return re.sub(r"\s+", "", label).lower()
 
 
@@ -160,8 +171,26 @@ class VamasFile:
     blocks: tuple[VamasBlock, ...]
 
     def block(self, label: str) -> VamasBlock:
-        """The block whose label or block identifier equals ``label`` (:func:`region_key`: spaces
-        and case ignored); a label found in more than one block is an error."""
+        """The block whose label or block identifier equals ``label``.
+
+        Labels are compared with :func:`region_key` (spaces and case ignored); a label found in more than
+        one block is an error.
+
+        Parameters
+        ----------
+        label : str
+            Region label (e.g. ``'In 3d'``) or block identifier.
+
+        Returns
+        -------
+        VamasBlock
+            The one matching block.
+
+        Raises
+        ------
+        RawDataError
+            If no block, or more than one, matches.
+        """
         found = [b for b in self.blocks if region_key(label) in (region_key(b.label), region_key(b.block_id))]
         if not found:
             raise RawDataError(self.path, None, f"no block {label!r}; blocks are {list(self.labels)}")
@@ -173,9 +202,25 @@ class VamasFile:
     def regions(self, names: Iterable[str]) -> tuple[dict[str, VamasBlock], tuple[VamasBlock, ...]]:
         """Blocks matched to region ``names`` (spaces and case ignored) and the blocks matching none.
 
-        Returns ``({name: block}, unmatched blocks)``. A name matched by two blocks (e.g. an
-        angle-resolved series in one file) raises :class:`RawDataError`: picking one would be a
-        silent choice.
+        A name matched by two blocks (e.g. an angle-resolved series in one file) raises
+        :class:`RawDataError`: picking one would be a silent choice.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Region names as the analysis spells them (e.g. ``'In 3d'``, ``'P 2p'``).
+
+        Returns
+        -------
+        matched : dict of str to VamasBlock
+            ``{name: block}`` for each name that a block's label matches (names without a block are absent).
+        unmatched : tuple of VamasBlock
+            The blocks whose label matches none of ``names``, in file order.
+
+        Raises
+        ------
+        RawDataError
+            If a second block matches a name already matched (naming that block).
         """
         by_key = {region_key(name): name for name in names}
         matched: dict[str, VamasBlock] = {}
@@ -682,6 +727,18 @@ def _real(value: float, integer: bool = False) -> str:
 
 
 def write_vamas(path: str | Path, regions: list[VamasRegion], **kwargs) -> None:
-    """Write :func:`format_vamas` output (ASCII/UTF-8, CRLF as the text has them)."""
+    """Write :func:`format_vamas` output (ASCII/UTF-8, CRLF as the text has them).
+
+    Parent directories are created as needed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.vms`` file to write (overwritten).
+    regions : list of VamasRegion
+        One block per region, in file order.
+    **kwargs
+        Passed on to :func:`format_vamas` (``experiment_id``, required, and the header fields).
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(format_vamas(regions, **kwargs).encode("utf-8"))

@@ -147,7 +147,34 @@ def _per_point(path, data_points: ET.Element, ns: dict, common: str, listed: str
 
 
 def read_xrdml(path: str | Path, *, min_points: int = 10) -> XYPattern:
-    """Read one 2theta scan from an ``.xrdml`` file (see the module docstring)."""
+    """Read one 2theta scan from an ``.xrdml`` file (see the module docstring).
+
+    ``counts`` in counts per second are converted to counts with the counting time; raw ``counts``
+    (schema 2.x) are multiplied by the beam-attenuation factors; ``intensities`` are taken as they are.
+
+    Parameters
+    ----------
+    path : str or Path
+        The XRDML file (one ``xrdMeasurement`` with one ``scan``).
+    min_points : int, optional
+        Fewest data points accepted before the file is taken for truncated. Default is 10.
+
+    Returns
+    -------
+    XYPattern
+        2theta (deg, ascending) and counts, the K-alpha1 wavelength from the file (angstrom,
+        ``wavelength_source="header"``) and a header with schema, scan axis, values element and unit,
+        scan status, K-alpha2/K-beta/ratio where given, and counting time, anode and sample if present.
+
+    Raises
+    ------
+    RawDataError
+        If the XML is unreadable or not XRDML, has no or several measurements or scans, no or an
+        implausible K-alpha1 wavelength (not 0.1-5 angstrom), no data points, negative values, fewer
+        than ``min_points`` points, no 2theta positions in deg (or a fixed 2theta), a position or
+        counting-time list of the wrong length, a per-second unit without counting time, or a 2theta
+        axis outside (0, 180) deg or not strictly monotonic.
+    """
     path = Path(path)
     root = _parse(path)
     match = _ROOT.match(root.tag)
@@ -207,7 +234,30 @@ def format_xrdml(two_theta_start_deg: float, two_theta_end_deg: float, counts: n
     """Render a Gonio scan as an Empyrean / Data Collector ``.xrdml`` (schema 1.6 layout, ``intensities``).
 
     The element order, attributes and number formats follow ``XRD-918-16_10.xrdml`` (see the module
-    docstring); instrument-specific optics are left out, as optional in the schema.
+    docstring); instrument-specific optics are left out, as optional in the schema. Omega runs from
+    half the 2theta start to half its end.
+
+    Parameters
+    ----------
+    two_theta_start_deg, two_theta_end_deg : float
+        First and last 2theta, degrees (points evenly spaced in between).
+    counts : array-like, shape (n,)
+        Counts per point, written rounded to integers.
+    counting_time_s : float, optional
+        Counting time per point, s. Default is 1.0.
+    kalpha1_A, kalpha2_A : float, optional
+        K-alpha1 and K-alpha2 wavelengths, angstrom. Defaults are 1.5405980 and 1.5444260 (Cu).
+    ratio_kalpha2_kalpha1 : float, optional
+        Intensity ratio K-alpha2 / K-alpha1. Default is 0.5.
+    sample_id : str, optional
+        Sample id and name. Default is ``""``.
+    anode : str, optional
+        Anode material of the tube. Default is ``"Cu"``.
+
+    Returns
+    -------
+    str
+        The XML text, CRLF line ends.
     """
     counts = np.asarray(counts)
     omega = (two_theta_start_deg / 2, two_theta_end_deg / 2)

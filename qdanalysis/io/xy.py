@@ -42,7 +42,25 @@ _WAVELENGTH_UNIT_A = {"a": 1.0, "\u00e5": 1.0, "angstrom": 1.0, "nm": 10.0, "m":
 
 @dataclass(frozen=True)
 class XYPattern:
-    """One powder pattern: 2theta (deg, ascending), counts, optional esd, wavelength and header."""
+    """One powder pattern: 2theta (deg, ascending), counts, optional esd, wavelength and header.
+
+    Attributes
+    ----------
+    path : str
+        The file read.
+    two_theta_deg : numpy.ndarray, shape (n,)
+        Diffraction angle 2theta, degrees, ascending.
+    counts : numpy.ndarray, shape (n,)
+        Counts per point.
+    wavelength_A : float
+        K-alpha1 wavelength, angstrom.
+    wavelength_source : str
+        ``"header"`` or ``"default (Cu K-alpha1)"``.
+    header : dict of str to str
+        Header entries by lower-case key.
+    esd : numpy.ndarray, shape (n,), or None
+        Standard deviation of each count, if the file gives one.
+    """
 
     path: str
     two_theta_deg: np.ndarray
@@ -84,7 +102,34 @@ def _wavelength(path, header: dict[str, str], lines_of: dict[str, int]) -> tuple
 
 
 def read_xy(path: str | Path, *, min_points: int = 10) -> XYPattern:
-    """Read a ``.xy`` pattern; raise :class:`RawDataError` naming the file and line on bad input."""
+    """Read a ``.xy`` pattern; raise :class:`RawDataError` naming the file and line on bad input.
+
+    ``#`` lines are comments, read as ``key: value`` / ``key = value`` / ``key value`` header entries;
+    data rows hold 2theta, counts and optionally esd, separated by commas or whitespace. The wavelength
+    comes from a ``wavelength`` entry (angstrom unless a unit follows), else from a ``radiation``/
+    ``anode``/``target`` entry (:data:`KALPHA1_A`), else defaults to Cu K-alpha1
+    (:data:`DEFAULT_WAVELENGTH_A`). An all-zero esd column is taken as absent.
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.xy``/``.xye``/``.txt`` file.
+    min_points : int, optional
+        Fewest data rows accepted before the file is taken for truncated. Default is 10.
+
+    Returns
+    -------
+    XYPattern
+        2theta (deg, ascending), counts, esd or None, the wavelength (angstrom) with its source, and the
+        header entries.
+
+    Raises
+    ------
+    RawDataError
+        If there are no data rows, a single column or more than three, a short row, a non-numeric or
+        negative value, fewer than ``min_points`` rows, 2theta outside (0, 180) deg or not strictly
+        monotonic, a zero esd for positive counts, or an implausible wavelength or unknown radiation.
+    """
     lines = read_text_lines(path)
     header: dict[str, str] = {}
     lines_of: dict[str, int] = {}
@@ -155,7 +200,28 @@ def _esd(path, rows: list[tuple[int, list[str]]], table: np.ndarray) -> np.ndarr
 def format_xy(two_theta_deg: np.ndarray, counts: np.ndarray, *, wavelength_A: float | None = None,
               comments: list[str] = (), two_theta_format: str = "{:.3f}",
               counts_format: str = "{:.0f}") -> str:
-    """Render a pattern as ``.xy`` text (comment header, then one ``2theta counts`` pair per line)."""
+    r"""Render a pattern as ``.xy`` text (comment header, then one ``2theta counts`` pair per line).
+
+    Parameters
+    ----------
+    two_theta_deg : array-like, shape (n,)
+        2theta, degrees.
+    counts : array-like, shape (n,)
+        Counts per point.
+    wavelength_A : float or None, optional
+        Wavelength written as a ``# wavelength`` comment, angstrom. Default is None (not written).
+    comments : list of str, optional
+        Lines written first, each prefixed with ``# ``. Default is none.
+    two_theta_format : str, optional
+        Format of 2theta values. Default is ``"{:.3f}"``.
+    counts_format : str, optional
+        Format of counts. Default is ``"{:.0f}"``.
+
+    Returns
+    -------
+    str
+        The file's text, ``\n`` line ends.
+    """
     out = [f"# {line}" for line in comments]
     if wavelength_A is not None:
         out.append(f"# wavelength {wavelength_A:.5f}")

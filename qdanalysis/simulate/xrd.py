@@ -136,7 +136,18 @@ STANDARD_SIZES = (1500.0, 0.30)  # micrometre powder: size broadening far below 
 
 
 def standard_sample(series: str) -> str:
-    """The line standard measured in each series' session (paired like the TRPL IRF rows)."""
+    """The line standard measured in each series' session (paired like the TRPL IRF rows).
+
+    Parameters
+    ----------
+    series : str
+        The sample series (e.g. ``"halide_treatment"``).
+
+    Returns
+    -------
+    str
+        The standard's sample name, ``SRM640_<series>``.
+    """
     return f"SRM640_{series}"
 
 
@@ -176,14 +187,48 @@ def _dispersion_rows() -> dict[str, tuple[float, float]]:
 
 
 def crystal(name: str, b_iso_A2: float = B_ISO_A2) -> Crystal:
-    """The tabulated phase ``name`` of ``qdanalysis/data/phases.csv``."""
+    """The tabulated phase ``name`` of ``qdanalysis/data/phases.csv``.
+
+    Parameters
+    ----------
+    name : str
+        Phase name as in the table (e.g. ``"ZnSe"``, ``"CdO"``, ``"Si"``).
+    b_iso_A2 : float, optional
+        Isotropic Debye-Waller factor B, angstrom^2. Default is :data:`B_ISO_A2` (0.8).
+
+    Returns
+    -------
+    Crystal
+        The pure phase (one element per site), cell in angstrom.
+
+    Raises
+    ------
+    KeyError
+        If the table has no phase ``name``.
+    """
     row = _phase_rows()[name]
     return Crystal(name, row["structure"], float(row["a_A"]), ((row["cation"], 1.0),), ((row["anion"], 1.0),),
                    float(row["c_A"]) if row["c_A"] else None, float(row["u"]) if row["u"] else None, b_iso_A2)
 
 
 def alloy(name: str, fractions: dict[str, float], b_iso_A2: float = B_ISO_A2) -> Crystal:
-    """Random zinc blende alloy of tabulated phases (volume fractions): Vegard cell, mixed sites."""
+    """Random zinc blende alloy of tabulated phases (volume fractions): Vegard cell, mixed sites.
+
+    Parameters
+    ----------
+    name : str
+        Name of the alloy.
+    fractions : dict of str to float
+        Tabulated phase name -> volume fraction (normalised to sum 1).
+    b_iso_A2 : float, optional
+        Isotropic Debye-Waller factor B, angstrom^2. Default is :data:`B_ISO_A2` (0.8).
+
+    Returns
+    -------
+    Crystal
+        A zinc blende crystal with the fraction-weighted lattice parameter (angstrom) and site
+        occupancies.
+    """
     total = sum(fractions.values())
     parts = [(crystal(key), value / total) for key, value in fractions.items()]
     sites = {}
@@ -198,7 +243,27 @@ def alloy(name: str, fractions: dict[str, float], b_iso_A2: float = B_ISO_A2) ->
 
 
 def scattering_factor(element: str, stol: np.ndarray) -> np.ndarray:
-    """Complex ``f0(sin(theta)/lambda) + f' + i f''`` for Cu K-alpha (electrons)."""
+    """Complex ``f0(sin(theta)/lambda) + f' + i f''`` for Cu K-alpha (electrons).
+
+    ``f0`` from the Waasmaier & Kirfel five-Gaussian fit (:data:`WAASMAIER_KIRFEL`), ``f'``, ``f''`` from
+    ``qdanalysis/data/anomalous_dispersion.csv``.
+
+    Parameters
+    ----------
+    element : str
+        Element symbol, one of :data:`WAASMAIER_KIRFEL`.
+    stol : array-like
+        ``sin(theta)/lambda``, 1/angstrom.
+
+    Returns
+    -------
+    numpy.ndarray of complex
+        Scattering factor in electrons, same shape as ``stol``.
+
+    References
+    ----------
+    .. [1] D. Waasmaier and A. Kirfel, Acta Cryst. A51 (1995) 416.
+    """
     a, c, b = WAASMAIER_KIRFEL[element]
     k2 = np.asarray(stol, dtype=float) ** 2
     f0 = c + sum(ai * np.exp(-bi * k2) for ai, bi in zip(a, b, strict=False))
@@ -216,13 +281,32 @@ def _site_factors(site, stol) -> tuple[np.ndarray, np.ndarray]:
 # ---------------------------------------------------------------- crystallite sizes
 @dataclass(frozen=True)
 class LogNormalSpheres:
-    """Spheres with log-normally distributed diameters (number distribution)."""
+    """Spheres with log-normally distributed diameters (number distribution).
+
+    Attributes
+    ----------
+    median_nm : float
+        Median diameter of the number distribution, nm.
+    sigma_ln : float
+        Standard deviation of ln(diameter).
+    """
 
     median_nm: float
     sigma_ln: float
 
     def moment_nm(self, k: float) -> float:
-        """``<D^k>`` in nm^k."""
+        """``<D^k>`` in nm^k.
+
+        Parameters
+        ----------
+        k : float
+            Order of the moment.
+
+        Returns
+        -------
+        float
+            ``median^k exp(k^2 sigma^2 / 2)``, nm^k.
+        """
         return self.median_nm ** k * math.exp(0.5 * k * k * self.sigma_ln ** 2)
 
     @property
@@ -242,6 +326,16 @@ class LogNormalSpheres:
 
         For one sphere ``A = 1 - 3r/2D + r^3/2D^3`` (r < D); averaged over the population with the
         weight ``D^3``: ``[M3(r) - 3/2 r M2(r) + 1/2 r^3 M0(r)] / M3(0)``, ``Mk(r) = int_r^inf D^k g``.
+
+        Parameters
+        ----------
+        r_A : float or array-like
+            Distance (column length), angstrom.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``A(r)`` clipped to [0, 1], same shape as ``r_A``.
         """
         r = np.asarray(r_A, dtype=float)
         value = (self._upper_moment(3, r) - 1.5 * r * self._upper_moment(2, r)
@@ -249,7 +343,18 @@ class LogNormalSpheres:
         return np.clip(value, 0.0, 1.0)
 
     def support_A(self, tail: float = 1e-7) -> float:
-        """Distance beyond which ``A(r)`` is below ``tail``."""
+        """Distance beyond which ``A(r)`` is below ``tail``.
+
+        Parameters
+        ----------
+        tail : float, optional
+            Threshold of the common-volume function. Default is 1e-7.
+
+        Returns
+        -------
+        float
+            Distance, angstrom (on a logarithmic grid of step 0.02 sigma; the grid's end if never below).
+        """
         r = 10 * self.median_nm * np.exp(np.arange(-1.0, 12.0, 0.02) * max(self.sigma_ln, 0.01))
         above = np.flatnonzero(self.common_volume(r) > tail)
         return float(r[above[-1] + 1]) if above.size and above[-1] + 1 < r.size else float(r[-1])
@@ -259,6 +364,15 @@ class LogNormalSpheres:
 
         ``Phi(t) = 2 int_0^inf A(L) cos(2 pi t L) dL`` on a grid of ``t >= 0``; beyond it the
         asymptote ``tail / t^2`` with ``tail = -A'(0) / (2 pi^2) = 3/2 <D^2>/<D^3> / (2 pi^2)``.
+
+        Returns
+        -------
+        t : numpy.ndarray, shape (n,)
+            Offsets from the line centre, 1/angstrom, from 0.
+        profile : numpy.ndarray, shape (n,)
+            ``Phi(t)``, angstrom (per unit ``s``).
+        tail : float
+            Coefficient of the ``tail / t^2`` asymptote beyond the grid, 1/angstrom.
         """
         support = self.support_A()
         step = support / 4000.0
@@ -273,6 +387,20 @@ class LogNormalSpheres:
         return t[keep], profile[keep], tail
 
     def evaluate_profile(self, t) -> np.ndarray:
+        """The line profile ``Phi`` at offsets ``t`` from the line centre (symmetric in ``t``).
+
+        Interpolates the cached :meth:`line_profile` grid and uses its ``tail / t^2`` asymptote beyond it.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Offsets ``s - g``, 1/angstrom.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``Phi(|t|)``, angstrom, same shape as ``t``.
+        """
         grid, profile, tail = _cached_profile(self)
         t = np.abs(np.asarray(t, dtype=float))
         inside = t <= grid[-1]
@@ -344,6 +472,25 @@ def zinc_blende_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalS
 
     Sums ``<f_i f_j*> sin(q r)/(q r)`` (``q = 2 pi s``) over the ensemble's pair shells (module
     docstring); uncorrelated thermal displacements damp every pair term except the self term.
+
+    Parameters
+    ----------
+    s_per_A : array-like, shape (n,)
+        ``s = 2 sin(theta)/lambda``, 1/angstrom, uniformly spaced.
+    phase : Crystal
+        A zinc blende crystal (alloy sites allowed).
+    sizes : LogNormalSpheres
+        The crystallite size distribution.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Intensity, electrons^2 / angstrom^3.
+
+    Raises
+    ------
+    ValueError
+        If ``phase`` is not zinc blende, or the ``s`` grid is not uniform.
     """
     if phase.structure != "zincblende":
         raise ValueError("the Debye sum here is written for zinc blende lattices")
@@ -394,6 +541,23 @@ class Reflections:
     members: tuple[frozenset, ...]
 
     def index(self, hkl: tuple[int, int, int]) -> int:
+        """Position of the reflection group that contains ``hkl``.
+
+        Parameters
+        ----------
+        hkl : tuple of (int, int, int)
+            Miller indices of any member of the group.
+
+        Returns
+        -------
+        int
+            Index into ``g``, ``cc``, ``aa``, ``ca`` and ``members``.
+
+        Raises
+        ------
+        KeyError
+            If no group holds ``hkl`` (outside the range, or systematically absent).
+        """
         for i, group in enumerate(self.members):
             if tuple(hkl) in group:
                 return i
@@ -402,7 +566,22 @@ class Reflections:
 
 @lru_cache(maxsize=16)
 def reflections(phase: Crystal, s_max: float = 1.0) -> Reflections:
-    """Every reflection with ``g = 1/d <= s_max`` (1/A), grouped by d."""
+    """Every reflection with ``g = 1/d <= s_max`` (1/A), grouped by d.
+
+    Systematically absent groups are left out. Results are cached (16 most recent).
+
+    Parameters
+    ----------
+    phase : Crystal
+        The crystal.
+    s_max : float, optional
+        Largest ``g = 1/d``, 1/angstrom. Default is 1.0.
+
+    Returns
+    -------
+    Reflections
+        ``g`` (1/angstrom) and the geometric structure-factor sums of each group, sorted by ``g``.
+    """
     n_max = int(math.ceil(s_max * max(phase.a_A, phase.c_A or 0.0))) + 1
     grid = np.arange(-n_max, n_max + 1)
     h, k, l = (x.ravel() for x in np.meshgrid(grid, grid, grid, indexing="ij"))
@@ -428,7 +607,22 @@ def reflections(phase: Crystal, s_max: float = 1.0) -> Reflections:
 
 
 def structure_factor_sq(phase: Crystal, refl: Reflections, s_per_A) -> np.ndarray:
-    """``m |F|^2`` of every reflection (rows) at ``s`` (columns), Debye-Waller damped."""
+    """``m |F|^2`` of every reflection (rows) at ``s`` (columns), Debye-Waller damped.
+
+    Parameters
+    ----------
+    phase : Crystal
+        The crystal whose site scattering factors and B are used.
+    refl : Reflections
+        The reflections (from :func:`reflections` for ``phase``), k of them.
+    s_per_A : array-like, shape (n,)
+        ``s = 2 sin(theta)/lambda``, 1/angstrom.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k, n)
+        ``m |F|^2 exp(-B s^2 / 2)``, electrons^2.
+    """
     stol = np.asarray(s_per_A, dtype=float) / 2
     f_cat, _ = _site_factors(phase.cation, stol)
     f_an, _ = _site_factors(phase.anion, stol)
@@ -438,7 +632,25 @@ def structure_factor_sq(phase: Crystal, refl: Reflections, s_per_A) -> np.ndarra
 
 
 def bragg_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres) -> np.ndarray:
-    """Powder intensity per unit volume: ``sum m|F|^2 Phi(s - g) / (4 pi V_cell^2 s g)``."""
+    """Powder intensity per unit volume: ``sum m|F|^2 Phi(s - g) / (4 pi V_cell^2 s g)``.
+
+    Each reflection is evaluated within 0.25 1/A of ``g`` (beyond, its profile is below 1e-4 of its
+    peak for any size here).
+
+    Parameters
+    ----------
+    s_per_A : array-like, shape (n,)
+        ``s = 2 sin(theta)/lambda``, 1/angstrom.
+    phase : Crystal
+        The crystal.
+    sizes : LogNormalSpheres
+        The crystallite size distribution (line profile ``Phi``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Intensity, electrons^2 / angstrom^3.
+    """
     s = np.asarray(s_per_A, dtype=float)
     refl = reflections(phase, float(s.max()) + 0.05)
     out = np.zeros_like(s)
@@ -467,6 +679,18 @@ class Component:
     debye: bool = False
 
     def intensity(self, s_per_A: np.ndarray) -> np.ndarray:
+        """Intensity per unit volume of the phase, from the Debye sum or from its reflections.
+
+        Parameters
+        ----------
+        s_per_A : array-like, shape (n,)
+            ``s = 2 sin(theta)/lambda``, 1/angstrom (uniform when ``debye``).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Intensity, electrons^2 / angstrom^3 (:func:`zinc_blende_intensity` or :func:`bragg_intensity`).
+        """
         if self.debye:
             return zinc_blende_intensity(s_per_A, self.phase, self.sizes)
         return bragg_intensity(s_per_A, self.phase, self.sizes)
@@ -484,6 +708,18 @@ class Instrument:
     header_wavelength_A: float = WAVELENGTH_A
 
     def polarisation(self, two_theta_deg) -> np.ndarray:
+        """Polarisation factor ``(1 + cos^2 2theta_m cos^2 2theta) / (1 + cos^2 2theta_m)``.
+
+        Parameters
+        ----------
+        two_theta_deg : float or array-like
+            Diffraction angle 2theta, degrees.
+
+        Returns
+        -------
+        numpy.ndarray
+            The factor, same shape as ``two_theta_deg`` (``2theta_m`` = ``monochromator_2theta_deg``).
+        """
         c2m = math.cos(math.radians(self.monochromator_2theta_deg)) ** 2
         return (1 + c2m * np.cos(np.radians(two_theta_deg)) ** 2) / (1 + c2m)
 
@@ -502,6 +738,25 @@ class Background:
     incoherent_counts: float = 25.0  # reached at high s
 
     def counts(self, two_theta_deg, wavelength_A: float = KALPHA1_A) -> np.ndarray:
+        """Background counts per channel at ``two_theta_deg``.
+
+        Ligand humps Gaussian in ``q = 4 pi sin(theta)/lambda`` (at d = ``ligand_d_A`` and, weaker and
+        2.5 times broader, ``second_hump_d_A``), air scatter ``air_counts (sin 5 deg / sin theta)^2``,
+        the flat level, and incoherent scattering ``incoherent_counts (1 - exp(-(s / 0.25)^2))`` with
+        ``s = sin(theta)/lambda``.
+
+        Parameters
+        ----------
+        two_theta_deg : array-like, shape (n,)
+            2theta, degrees.
+        wavelength_A : float, optional
+            Wavelength, angstrom. Default is :data:`KALPHA1_A` (peak of Cu K-alpha1).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Mean background counts per channel.
+        """
         theta = np.radians(np.asarray(two_theta_deg, dtype=float) / 2)
         q = 4 * np.pi * np.sin(theta) / wavelength_A
         sigma_q = self.ligand_fwhm_q / (2 * math.sqrt(2 * math.log(2)))
@@ -609,8 +864,29 @@ def _bin(fine_values: np.ndarray) -> np.ndarray:
 
 def diffracted_counts(two_theta_deg: np.ndarray, specimen: Specimen, instrument: Instrument, scale: float,
                       *, kalpha2_ratio: float | None = None) -> np.ndarray:
-    """Noise-free diffracted counts per channel (no background) for intensity ``scale`` (counts per
-    electron^2/A^3 of the specimen's per-volume intensity)."""
+    """Noise-free diffracted counts per channel (no background) for intensity ``scale``.
+
+    Source spectrum, polarisation, geometric Gaussian, axial divergence and specimen displacement, each
+    channel averaged over :data:`OVERSAMPLE` fine points.
+
+    Parameters
+    ----------
+    two_theta_deg : numpy.ndarray, shape (n,)
+        Channel centres 2theta, degrees, evenly spaced.
+    specimen : Specimen
+        The crystalline components and the displacement.
+    instrument : Instrument
+        The diffractometer.
+    scale : float
+        Counts per electron^2/A^3 of the specimen's per-volume intensity.
+    kalpha2_ratio : float or None, optional
+        K-alpha2 / K-alpha1 area ratio; None uses the instrument's. Default is None.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Mean counts per channel.
+    """
     fine = _fine_grid(two_theta_deg)
     values = _specimen_counts_fine(fine, specimen.components, instrument, kalpha2_ratio=kalpha2_ratio)
     return scale * _bin(_instrument_profile(fine, values, instrument, specimen.displacement_mm))
@@ -619,8 +895,32 @@ def diffracted_counts(two_theta_deg: np.ndarray, specimen: Specimen, instrument:
 # ---------------------------------------------------------------- truths
 def integrated_intensity(phase: Crystal, hkl: tuple[int, int, int], instrument: Instrument,
                          wavelength_A: float = KALPHA1_A) -> float:
-    """K-alpha1 integrated intensity (counts x deg, per unit phase volume, unit scale) of ``hkl`` in the
-    narrow-line limit: ``P m|F(g)|^2 DW / (4 pi V^2 g^2) x lambda / cos(theta) x 180/pi``."""
+    """K-alpha1 integrated intensity of ``hkl`` in the narrow-line limit.
+
+    ``P m|F(g)|^2 DW / (4 pi V^2 g^2) x lambda / cos(theta) x 180/pi``: counts x deg, per unit phase
+    volume, unit scale.
+
+    Parameters
+    ----------
+    phase : Crystal
+        The crystal.
+    hkl : tuple of (int, int, int)
+        Miller indices of the reflection.
+    instrument : Instrument
+        The diffractometer (its polarisation factor).
+    wavelength_A : float, optional
+        Wavelength, angstrom. Default is :data:`KALPHA1_A`.
+
+    Returns
+    -------
+    float
+        Integrated intensity, counts x deg per unit volume at unit scale.
+
+    Raises
+    ------
+    KeyError
+        If ``hkl`` is systematically absent.
+    """
     refl = reflections(phase, float(_inverse_d(phase, *np.array(hkl, dtype=float))) + 0.01)
     i = refl.index(tuple(hkl))
     g = refl.g[i]
@@ -633,7 +933,21 @@ def integrated_intensity(phase: Crystal, hkl: tuple[int, int, int], instrument: 
 
 
 def zinc_blende_truth(component: Component, wavelength_A: float = WAVELENGTH_A) -> dict:
-    """Lattice parameter, (111) Bragg angle and Scherrer (volume-weighted) size of the QDs."""
+    """Lattice parameter, (111) Bragg angle and Scherrer (volume-weighted) size of the QDs.
+
+    Parameters
+    ----------
+    component : Component
+        The zinc blende QD component.
+    wavelength_A : float, optional
+        Wavelength the file header states, angstrom. Default is :data:`WAVELENGTH_A` (1.5406).
+
+    Returns
+    -------
+    dict
+        ``zb_lattice_a_A`` (angstrom), ``zb111_2theta_deg`` (deg) and ``scherrer_size_nm``
+        (``<D^4>/<D^3>``, nm).
+    """
     a = component.phase.a_A
     return {"zb_lattice_a_A": a,
             "zb111_2theta_deg": math.degrees(2 * math.asin(wavelength_A * math.sqrt(3) / (2 * a))),
@@ -641,7 +955,21 @@ def zinc_blende_truth(component: Component, wavelength_A: float = WAVELENGTH_A) 
 
 
 def oxide_ratio_truth(components, instrument: Instrument) -> dict:
-    """``oxide_ratio`` and per-phase ``<phase>_ratio`` (integrated intensities over zinc blende (111))."""
+    """``oxide_ratio`` and per-phase ``<phase>_ratio`` (integrated intensities over zinc blende (111)).
+
+    Parameters
+    ----------
+    components : sequence of Component
+        The QD component first, then the oxides; each oxide's :data:`OXIDE_RATIO_REFLECTIONS` are summed.
+    instrument : Instrument
+        The diffractometer (polarisation).
+
+    Returns
+    -------
+    dict
+        ``<phase>_ratio`` per oxide (lower-case name) and their sum ``oxide_ratio``; empty without
+        oxides.
+    """
     qd = components[0]
     reference = qd.volume * integrated_intensity(qd.phase, (1, 1, 1), instrument)
     out = {}
@@ -656,7 +984,22 @@ def oxide_ratio_truth(components, instrument: Instrument) -> dict:
 
 def line_fwhm_truth(instrument: Instrument, specimen: Specimen,
                     window_deg: tuple[float, float] = (27.4, 29.4)) -> float:
-    """FWHM (deg) of the noise-free K-alpha1 line of a single-line specimen, as recorded in channels."""
+    """FWHM (deg) of the noise-free K-alpha1 line of a single-line specimen, as recorded in channels.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        The diffractometer.
+    specimen : Specimen
+        A specimen with one line in ``window_deg`` (the Si standard).
+    window_deg : tuple of (float, float), optional
+        2theta window around the line, degrees. Default is (27.4, 29.4) (Si 111).
+
+    Returns
+    -------
+    float
+        FWHM, degrees 2theta, with the 0.02 deg channel width included.
+    """
     x = np.round(np.arange(window_deg[0], window_deg[1] + 1e-9, 0.02), 2)
     fine = _fine_grid(x)
     values = _specimen_counts_fine(fine, specimen.components, instrument, kalpha2_ratio=0.0)
@@ -677,7 +1020,31 @@ def simulate_pattern(rng: np.random.Generator, specimen: Specimen, zb111_area: f
                      instrument: Instrument = Instrument(),
                      two_theta_deg: np.ndarray = TWO_THETA_DEG) -> tuple[np.ndarray, dict]:
     """Poisson counts of ``specimen`` whose first component's (111) has K-alpha1 area ``zb111_area``
-    (counts x deg), and the truths (module docstring)."""
+    (counts x deg), and the truths (module docstring).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the Poisson noise.
+    specimen : Specimen
+        The crystalline components (first one sets the scale) and the displacement.
+    zb111_area : float
+        K-alpha1 integrated intensity of the first component's (111), counts x deg.
+    background : Background
+        The smooth background.
+    instrument : Instrument, optional
+        The diffractometer. Default is ``Instrument()``.
+    two_theta_deg : numpy.ndarray, shape (n,), optional
+        Channel centres, degrees. Default is :data:`TWO_THETA_DEG` (10-80 deg, step 0.02).
+
+    Returns
+    -------
+    counts : numpy.ndarray, shape (n,)
+        Poisson counts per channel, as float.
+    truth : dict
+        For a QD specimen (zinc blende, not Si), :func:`zinc_blende_truth` and :func:`oxide_ratio_truth`;
+        empty otherwise.
+    """
     first = specimen.components[0]
     scale = zb111_area / (first.volume * integrated_intensity(first.phase, (1, 1, 1), instrument))
     mean = diffracted_counts(two_theta_deg, specimen, instrument, scale) + background.counts(two_theta_deg)
@@ -689,11 +1056,39 @@ def simulate_pattern(rng: np.random.Generator, specimen: Specimen, zb111_area: f
 
 
 def multishell_component(sizes=MULTISHELL_SIZES, b_iso_A2: float = B_ISO_A2) -> Component:
+    """The InP/ZnSe/ZnSeS/ZnS multishell QDs as one zinc blende virtual crystal (Debye sum).
+
+    Parameters
+    ----------
+    sizes : tuple of (float, float), optional
+        ``(median_nm, sigma_ln)`` of the log-normal diameters. Default is :data:`MULTISHELL_SIZES`.
+    b_iso_A2 : float, optional
+        Isotropic Debye-Waller factor B, angstrom^2. Default is :data:`B_ISO_A2`.
+
+    Returns
+    -------
+    Component
+        Volume 1, the :data:`MULTISHELL_FRACTIONS` alloy, ``debye=True``.
+    """
     return Component(alloy(MULTISHELL, MULTISHELL_FRACTIONS, b_iso_A2), 1.0, LogNormalSpheres(*sizes), debye=True)
 
 
 def sample_specimen(sample: str, displacement_mm: float) -> Specimen:
-    """The crystalline phases assumed for ``sample`` (module docstring)."""
+    """The crystalline phases assumed for ``sample`` (module docstring).
+
+    Parameters
+    ----------
+    sample : str
+        Sample name; ``InP_MS*`` are the multishell QDs, the others CdSe/ZnS with CdO and ZnO domains
+        (three-fold less after ``*OAmBr``).
+    displacement_mm : float
+        Specimen displacement h, mm.
+
+    Returns
+    -------
+    Specimen
+        The components (QD first) and the displacement.
+    """
     if sample.startswith("InP_MS"):
         return Specimen((multishell_component(),), displacement_mm)
     qd = Component(alloy("CdSe/ZnS", CDSE_ZNS_FRACTIONS), 1.0, LogNormalSpheres(*CDSE_ZNS_SIZES), debye=True)
@@ -704,6 +1099,18 @@ def sample_specimen(sample: str, displacement_mm: float) -> Specimen:
 
 
 def standard_specimen(displacement_mm: float = 0.0) -> Specimen:
+    """The Si line standard (NIST SRM 640, micrometre crystallites) as a specimen.
+
+    Parameters
+    ----------
+    displacement_mm : float, optional
+        Specimen displacement h, mm. Default is 0.0.
+
+    Returns
+    -------
+    Specimen
+        One Si component with :data:`STANDARD_SIZES`.
+    """
     return Specimen((Component(crystal("Si"), 1.0, LogNormalSpheres(*STANDARD_SIZES)),), displacement_mm)
 
 
@@ -712,7 +1119,30 @@ def simulate_standard(rng: np.random.Generator, instrument: Instrument, si111_ar
                       background: Background = Background(ligand_counts=0.0, air_counts=200.0, flat_counts=40.0,
                                                           incoherent_counts=5.0),
                       two_theta_deg: np.ndarray = TWO_THETA_DEG) -> tuple[np.ndarray, dict]:
-    """Poisson counts of the Si line standard and its truths (``instrument_fwhm_deg``, ``kalpha2_ratio``)."""
+    """Poisson counts of the Si line standard and its truths (``instrument_fwhm_deg``, ``kalpha2_ratio``).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the Poisson noise.
+    instrument : Instrument
+        The diffractometer.
+    si111_area : float, optional
+        K-alpha1 integrated intensity of Si (111), counts x deg. Default is 400.0.
+    displacement_mm : float, optional
+        Specimen displacement h, mm. Default is 0.0.
+    background : Background, optional
+        The background. Default has no ligand hump (air 200, flat 40, incoherent 5 counts).
+    two_theta_deg : numpy.ndarray, shape (n,), optional
+        Channel centres, degrees. Default is :data:`TWO_THETA_DEG`.
+
+    Returns
+    -------
+    counts : numpy.ndarray, shape (n,)
+        Poisson counts per channel.
+    truth : dict
+        ``instrument_fwhm_deg`` (:func:`line_fwhm_truth`, deg) and ``kalpha2_ratio``.
+    """
     specimen = standard_specimen(displacement_mm)
     counts, _ = simulate_pattern(rng, specimen, si111_area, background, instrument, two_theta_deg)
     return counts, {"instrument_fwhm_deg": line_fwhm_truth(instrument, specimen),
@@ -731,7 +1161,26 @@ def _write(out_dir: Path, sample: str, counts: np.ndarray, material: str) -> str
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write raw/xrd/*.xy; return sample-sheet rows and ``{"xrd": {sample: {quantity: truth}}}``."""
+    """Write raw/xrd/*.xy; return sample-sheet rows and ``{"xrd": {sample: {quantity: truth}}}``.
+
+    One pattern per :data:`XRD_SAMPLES` entry (random background levels, displacement and (111) area)
+    and one Si standard per series.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The raw-data directory; files go to ``out_dir/xrd/``.
+    rng : numpy.random.Generator
+        Source of all random choices and noise.
+
+    Returns
+    -------
+    rows : list of dict
+        Sample-sheet rows of the written files.
+    truth : dict
+        ``{"xrd": {sample: {quantity: value}}}``, including each sample's ``displacement_mm`` and the
+        ``oxide_ratio_relative_to_BPO`` of ``CdSe_ZnS_BPO_OAmBr``.
+    """
     out_dir = Path(out_dir)
     instrument = Instrument()
     rows, truth = [], {}
