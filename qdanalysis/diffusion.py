@@ -61,7 +61,20 @@ UPPER_LIMIT_DELTA_CHI2 = 2.706
 
 
 def partition_coefficient(se_fraction: float, sulfide_partition: float) -> float:
-    """Relative Br- solubility of a zinc blende layer: ``K = x_Se + K_S (1 - x_Se)`` (ZnSe = 1)."""
+    """Relative Br- solubility of a zinc blende layer: ``K = x_Se + K_S (1 - x_Se)`` (ZnSe = 1).
+
+    Parameters
+    ----------
+    se_fraction : float
+        Se fraction ``x_Se`` of the layer's anion sites (0-1).
+    sulfide_partition : float
+        Br- solubility on S sites relative to Se sites, ``K_S``.
+
+    Returns
+    -------
+    float
+        Partition coefficient ``K`` (dimensionless, 1 for ZnSe).
+    """
     return float(se_fraction + sulfide_partition * (1.0 - se_fraction))
 
 
@@ -108,7 +121,29 @@ def multishell_geometry(layer_outer_radius_nm: dict[str, float], se_fraction: di
     """Geometry from layer radii (core first), Se site fractions and the etch diameters (TEM or
     config). The outermost layer is stretched or cut to the measured initial radius, so the etch
     bins and the layers describe the same particle; layers with no Se fraction listed are
-    impermeable (the InP core)."""
+    impermeable (the InP core).
+
+    Parameters
+    ----------
+    layer_outer_radius_nm : dict of str to float
+        Outer radius of each layer, nm (sorted by radius, so the order of the mapping does not matter).
+    se_fraction : dict of str to float
+        Se site fraction of each permeable layer; layers not listed get partition 0.
+    sulfide_partition : float
+        Br- solubility on S sites relative to Se sites.
+    etch_diameter_nm : list of float, shape (n_etches + 1,)
+        Particle diameter before etching and after each etch cycle, nm (negative values count as 0).
+
+    Returns
+    -------
+    ShellGeometry
+        Layer names, outer radii (nm), partition coefficients and etch radii (nm).
+
+    Raises
+    ------
+    AnalysisError
+        If the initial radius lies inside the second-outermost layer.
+    """
     # core first whatever order the mapping was written in (a YAML dump may sort the keys)
     names = sorted(layer_outer_radius_nm, key=lambda n: float(layer_outer_radius_nm[n]))
     radii = [float(layer_outer_radius_nm[n]) for n in names]
@@ -128,6 +163,13 @@ class SphereDiffusion:
     ``SphereDiffusion(geometry, n_cells)`` builds the grid between the zero-flux wall and the
     surface; :meth:`activity` gives ``u(r)`` and :meth:`etch_content` the K-weighted uptake (nm^3 of
     unit-K lattice) in each etch shell, both as functions of ``D t`` (nm^2).
+
+    Parameters
+    ----------
+    geometry : ShellGeometry
+        Layers, partition coefficients and etch radii.
+    n_cells : int, optional
+        Approximate number of radial cells (faces are put on every layer boundary). Default 240.
     """
 
     def __init__(self, geometry: ShellGeometry, n_cells: int = 240):
@@ -172,22 +214,66 @@ class SphereDiffusion:
         return weights
 
     def activity(self, dt_nm2: float | np.ndarray) -> np.ndarray:
-        """Activity ``u = c/K`` in every cell after diffusion length^2 ``D t`` (nm^2); 2-D for arrays."""
+        """Activity ``u = c/K`` in every cell after diffusion length^2 ``D t`` (nm^2); 2-D for arrays.
+
+        Parameters
+        ----------
+        dt_nm2 : float or numpy.ndarray, shape (n_t,)
+            Product ``D t``, nm^2.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_cells,) or (n_t, n_cells)
+            Activity relative to the bath (0 at ``t = 0``, 1 at equilibrium).
+        """
         dt = np.atleast_1d(np.asarray(dt_nm2, dtype=float))
         decay = np.exp(-np.outer(dt, self.rates))  # (n_t, n_modes)
         u = 1.0 + (decay * self._amplitudes) @ self._modes.T
         return u[0] if np.ndim(dt_nm2) == 0 else u
 
     def concentration(self, dt_nm2: float) -> np.ndarray:
-        """Br concentration relative to unit-K lattice at the bath activity: ``c = K u``."""
+        """Br concentration relative to unit-K lattice at the bath activity: ``c = K u``.
+
+        Parameters
+        ----------
+        dt_nm2 : float
+            Product ``D t``, nm^2.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_cells,)
+            Relative concentration in every cell.
+        """
         return self.partition * self.activity(dt_nm2)
 
     def uptake(self, dt_nm2: float) -> float:
-        """Total K-weighted uptake (nm^3)."""
+        """Total K-weighted uptake (nm^3).
+
+        Parameters
+        ----------
+        dt_nm2 : float
+            Product ``D t``, nm^2.
+
+        Returns
+        -------
+        float
+            Uptake, nm^3 of unit-K lattice at bath activity.
+        """
         return float(np.sum(self.cell_volume_nm3 * self.concentration(dt_nm2)))
 
     def etch_content(self, dt_nm2: float | np.ndarray) -> np.ndarray:
-        """K-weighted uptake (nm^3) in the material removed by each etch; rows per ``D t`` for arrays."""
+        """K-weighted uptake (nm^3) in the material removed by each etch; rows per ``D t`` for arrays.
+
+        Parameters
+        ----------
+        dt_nm2 : float or numpy.ndarray, shape (n_t,)
+            Product ``D t``, nm^2.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_etches,) or (n_t, n_etches)
+            Uptake per etch cycle, nm^3 of unit-K lattice.
+        """
         content = self.partition * self.cell_volume_nm3 * self.activity(dt_nm2)
         return content @ self._etch_weights.T
 
@@ -204,13 +290,53 @@ def _layer_faces(geometry: ShellGeometry, n_cells: int) -> np.ndarray:
 
 
 def crank_uptake_fraction(dt_nm2: float, radius_nm: float, n_terms: int = 400) -> float:
-    """``M_t / M_inf`` of a uniform sphere with constant surface concentration (Crank eq 6.20)."""
+    """``M_t / M_inf`` of a uniform sphere with constant surface concentration (Crank eq 6.20).
+
+    Parameters
+    ----------
+    dt_nm2 : float
+        Product ``D t``, nm^2.
+    radius_nm : float
+        Sphere radius, nm.
+    n_terms : int, optional
+        Terms of the series. Default 400.
+
+    Returns
+    -------
+    float
+        Fractional uptake (0-1).
+
+    References
+    ----------
+    J. Crank, The Mathematics of Diffusion, 2nd ed. 1975, eq 6.20.
+    """
     n = np.arange(1, n_terms + 1)
     return float(1 - 6 / np.pi ** 2 * np.sum(np.exp(-dt_nm2 * n ** 2 * np.pi ** 2 / radius_nm ** 2) / n ** 2))
 
 
 def crank_profile(r_nm: np.ndarray, dt_nm2: float, radius_nm: float, n_terms: int = 400) -> np.ndarray:
-    """``c / c_surface`` inside a uniform sphere with constant surface concentration (Crank eq 6.18)."""
+    """``c / c_surface`` inside a uniform sphere with constant surface concentration (Crank eq 6.18).
+
+    Parameters
+    ----------
+    r_nm : numpy.ndarray, shape (n,)
+        Radii, nm (> 0).
+    dt_nm2 : float
+        Product ``D t``, nm^2.
+    radius_nm : float
+        Sphere radius, nm.
+    n_terms : int, optional
+        Terms of the series. Default 400.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Concentration relative to the surface concentration.
+
+    References
+    ----------
+    J. Crank, The Mathematics of Diffusion, 2nd ed. 1975, eq 6.18.
+    """
     r = np.asarray(r_nm, dtype=float)[:, None]
     n = np.arange(1, n_terms + 1)[None, :]
     series = ((-1.0) ** n / n * np.sin(n * np.pi * r / radius_nm)
@@ -221,18 +347,70 @@ def crank_profile(r_nm: np.ndarray, dt_nm2: float, radius_nm: float, n_terms: in
 def etch_profile(solver: SphereDiffusion, d_m2_s: float, time_s: float, surface_amount: float,
                  lattice_scale: float) -> np.ndarray:
     """Br per etch (any amount unit): surface-bound ``surface_amount`` in etch 1 plus
-    ``lattice_scale`` x K-weighted uptake after ``D t``."""
+    ``lattice_scale`` x K-weighted uptake after ``D t``.
+
+    Parameters
+    ----------
+    solver : SphereDiffusion
+        Diffusion solver of the particle.
+    d_m2_s : float
+        Diffusion coefficient, m^2/s.
+    time_s : float
+        Treatment time, s.
+    surface_amount : float
+        Surface-bound Br released by the first etch (amount unit of the result).
+    lattice_scale : float
+        Amount per nm^3 of unit-K lattice at bath activity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_etches,)
+        Br per etch cycle, in the unit of ``surface_amount`` and ``lattice_scale``.
+    """
     amounts = lattice_scale * solver.etch_content(d_m2_s * NM2_PER_M2 * time_s)
     amounts[0] += surface_amount
     return amounts
 
 
 def diffusion_length_nm(d_m2_s: float, time_s: float) -> float:
+    """Diffusion length ``sqrt(D t)``.
+
+    Parameters
+    ----------
+    d_m2_s : float
+        Diffusion coefficient, m^2/s.
+    time_s : float
+        Time, s.
+
+    Returns
+    -------
+    float
+        ``sqrt(D t)``, nm.
+    """
     return math.sqrt(d_m2_s * NM2_PER_M2 * time_s)
 
 
 def arrhenius_d(temperature_K, d0_m2_s: float, dh_ev: float):
-    """Eq 1 of the paper: ``D = D0 exp(-dH / kB T)``."""
+    """Eq 1 of the paper: ``D = D0 exp(-dH / kB T)``.
+
+    Parameters
+    ----------
+    temperature_K : float or array_like
+        Temperature, K.
+    d0_m2_s : float
+        Pre-exponential factor ``D0``, m^2/s.
+    dh_ev : float
+        Activation energy ``dH``, eV.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Diffusion coefficient, m^2/s, of the shape of ``temperature_K``.
+
+    References
+    ----------
+    Yuan et al., Chem. Sci. 2023, 14, 13119, eq 1.
+    """
     return d0_m2_s * np.exp(-dh_ev / (BOLTZMANN_EV_K * np.asarray(temperature_K, dtype=float)))
 
 
@@ -330,6 +508,23 @@ class DiffusionFit:
         return float(stats.chi2.sf(self.chi_square, self.dof)) if self.dof > 0 else math.nan
 
     def temperature(self, temperature_C: float) -> TemperatureResult:
+        """The result of one treatment temperature.
+
+        Parameters
+        ----------
+        temperature_C : float
+            Treatment temperature, °C (exact match).
+
+        Returns
+        -------
+        TemperatureResult
+            Fitted diffusion at that temperature.
+
+        Raises
+        ------
+        StopIteration
+            If the fit has no such temperature.
+        """
         return next(t for t in self.temperatures if t.temperature_C == temperature_C)
 
 
@@ -369,8 +564,32 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
     lowest D, i.e. no penetration, less than ``detection_delta_chi2`` above the minimum; 9 = 3 sigma),
     get a profile-likelihood 95 % upper limit instead.
 
-    Raises :class:`~qdanalysis.errors.AnalysisError` for a profile without cycle 1, with fewer than two
-    cycles, or with cycles beyond the geometry's etches.
+    Parameters
+    ----------
+    solver : SphereDiffusion
+        Diffusion solver of the particle geometry.
+    profiles : list of EtchProfile or dict
+        The etch profiles, or ``{T: (amount, sigma)}`` (cycles 1..N) together with ``time_s``.
+    time_s : dict of float to float, optional
+        Treatment time per temperature, s (only with the dict form of ``profiles``).
+    max_log10_d_err : float, optional
+        Largest 1-sigma of ``log10 D`` (decades) for a resolved D. Default 0.5.
+    detection_delta_chi2 : float, optional
+        chi^2 by which "no penetration" must be worse than the best fit. Default 9.0.
+    grid_points : int, optional
+        Points of the ``log10 D`` grid (start values and profile-likelihood scans). Default 61.
+
+    Returns
+    -------
+    DiffusionFit
+        Per temperature D (m^2/s; upper limit when unresolved), per profile surface amount, diffusion
+        length (nm) and model, the shared lattice scale and the joint chi-square and dof.
+
+    Raises
+    ------
+    AnalysisError
+        For no profiles, a profile without cycle 1, with fewer than two cycles, with cycles beyond the
+        geometry's etches, or with non-positive or non-finite sigmas.
     """
     profiles = _as_profiles(profiles, time_s)
     if not profiles:
@@ -562,6 +781,26 @@ def fit_arrhenius(temperature_K, d_m2_s, d_err_m2_s) -> ArrheniusFit:
 
     Covariance from the weights (absolute sigma, not rescaled: a line the points reject shows in the
     chi-square, which the caller flags).
+
+    Parameters
+    ----------
+    temperature_K : array_like, shape (n,)
+        Temperatures, K.
+    d_m2_s : array_like, shape (n,)
+        Diffusion coefficients, m^2/s.
+    d_err_m2_s : array_like, shape (n,)
+        Their 1-sigma, m^2/s.
+
+    Returns
+    -------
+    ArrheniusFit
+        ``dH`` (eV), ``D0`` (m^2/s), ``ln D0``, the temperatures, chi-square, dof and the covariance of
+        (ln D0, dH).
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than two temperatures are given.
     """
     t = np.asarray(temperature_K, dtype=float)
     d = np.asarray(d_m2_s, dtype=float)
@@ -590,6 +829,29 @@ def etch_diameters(cycles, fallback_nm=(), tem_cycles=(), tem_diameters_nm=()) -
     imaged (several samples of one cycle averaged), else ``fallback_nm[k]`` (config), else an error.
 
     An etch cannot grow a particle, so TEM noise between nearly equal sizes is clipped to monotonic.
+
+    Parameters
+    ----------
+    cycles : iterable of int
+        Etch cycles measured (the largest sets how many diameters are needed).
+    fallback_nm : sequence of float, optional
+        Configured diameter after each cycle, nm (``None`` entries count as missing).
+    tem_cycles : sequence of int or None, optional
+        Etch cycle of each TEM sample.
+    tem_diameters_nm : sequence of float, optional
+        Mean TEM diameter of each TEM sample, nm.
+
+    Returns
+    -------
+    diameters : list of float
+        Diameter before etching and after each cycle, nm, non-increasing.
+    source : str
+        Where they came from, e.g. ``"TEM (cycles [0, 1]) + config (cycles [2])"``.
+
+    Raises
+    ------
+    AnalysisError
+        If a cycle has neither a TEM diameter nor a configured one.
     """
     last = int(max(cycles))
     measured: dict[int, list[float]] = {}
@@ -646,17 +908,48 @@ class SeriesAnalysis:
     sample_prefix: str
 
     def temperature_sample(self, temperature_C: float) -> str:
+        """Sample id of one temperature's results.
+
+        Parameters
+        ----------
+        temperature_C : float
+            Treatment temperature, °C.
+
+        Returns
+        -------
+        str
+            ``<prefix>_T<T>``.
+        """
         return f"{self.sample_prefix}_T{temperature_C:g}"
 
     def profile_sample(self, profile: EtchProfile) -> str:
-        """Per-profile id: ``<prefix>_T<T>``, with ``_t<min>`` when the temperature has several times."""
+        """Per-profile id: ``<prefix>_T<T>``, with ``_t<min>`` when the temperature has several times.
+
+        Parameters
+        ----------
+        profile : EtchProfile
+            One fitted profile.
+
+        Returns
+        -------
+        str
+            Sample id of the profile's results.
+        """
         times = {p.profile.time_s for p in self.fit.profiles if p.temperature_C == profile.temperature_C}
         base = self.temperature_sample(profile.temperature_C)
         return base if len(times) == 1 else f"{base}_t{profile.time_s / 60:g}"
 
     def quantities(self) -> list[Quantity]:
         """D (or its upper limit) per temperature; surface Br, sqrt(D t) and the Br maximum per profile;
-        dH, D0 and ln D0 when two or more temperatures are resolved."""
+        dH, D0 and ln D0 when two or more temperatures are resolved.
+
+        Returns
+        -------
+        list of Quantity
+            ``D_m2_s`` and ``log10_D_m2_s`` (or ``D_upper_limit_m2_s``) per temperature;
+            ``diffusion_length_nm``, ``surface_br_mg_L`` and ``br_max_etch_cycle`` per profile; ``dH_eV``,
+            ``D0_m2_s`` and ``ln_D0`` of the Arrhenius line if there is one.
+        """
         method = ("surface + Fickian diffusion (layer partition), joint fit of all profiles; radii from "
                   f"{self.radius_source}")
         out = []
@@ -730,7 +1023,28 @@ def _with_model_systematic(fit: DiffusionFit, arrhenius: ArrheniusFit | None,
 def profiles_from_rows(rows, amount: str = "br_mg_L", flag: str = "br_mg_L_flag") -> list[EtchProfile]:
     """Etch profiles from supernatant rows (dicts or a DataFrame's records) with ``temperature_C``,
     ``time_min``, ``etch_cycle``, ``sample``, ``<amount>``, ``<amount>_err`` and optionally a flag:
-    one profile per (temperature, time)."""
+    one profile per (temperature, time).
+
+    Parameters
+    ----------
+    rows : iterable of dict
+        Supernatant rows.
+    amount : str, optional
+        Column of the Br amount (its 1-sigma in ``<amount>_err``). Default ``"br_mg_L"``.
+    flag : str, optional
+        Column of the amount's flag (missing or empty: ``"ok"``). Default ``"br_mg_L_flag"``.
+
+    Returns
+    -------
+    list of EtchProfile
+        One profile per (temperature, time), sorted, cycles ascending; time converted to s.
+
+    Raises
+    ------
+    AnalysisError
+        If a row lacks a finite ``temperature_C``, ``time_min`` or ``etch_cycle``, or a profile has a
+        repeated etch cycle.
+    """
     groups: dict[tuple[float, float], list[dict]] = {}
     for row in rows:
         if row.get("temperature_C") is None or not np.isfinite(float(row["temperature_C"])):
@@ -766,6 +1080,31 @@ def analyse_series(profiles: list[EtchProfile], settings: dict, tem_cycles=(), t
     inherit the flags of the D values they use and are flagged when the line's chi^2 p < ``fit_p_min``.
     The 1-sigma of D and ln D0 include the model systematic ``log10_d_systematic`` (decades; see
     :func:`_with_model_systematic`).
+
+    Parameters
+    ----------
+    profiles : list of EtchProfile
+        Br etch profiles (e.g. from :func:`profiles_from_rows`).
+    settings : dict
+        The ``diffusion:`` config block; missing keys take :data:`DEFAULTS`.
+    tem_cycles : sequence of int or None, optional
+        Etch cycle of each TEM sample of the etch series.
+    tem_diameters_nm : sequence of float, optional
+        Mean TEM diameter of each of those samples, nm.
+    grid_points : int, optional
+        Points of the ``log10 D`` grid. Default 61.
+
+    Returns
+    -------
+    SeriesAnalysis
+        The joint fit, the Arrhenius fit (None with fewer than two resolved temperatures), the etch
+        diameters (nm) and their source, the flags and the sample prefix.
+
+    Raises
+    ------
+    AnalysisError
+        If there are no profiles, or from :func:`etch_diameters`, :func:`multishell_geometry` and
+        :func:`fit_etch_profiles`.
     """
     s = {**DEFAULTS, **settings}
     if not profiles:

@@ -57,14 +57,42 @@ TWO_SIGMA_PROBABILITY = stats.norm.cdf(2.0)  # 0.97725: one-sided tail of a +-2 
 # ------------------------------------------------------------------------------ statistics helpers
 def coverage_factor(dof: float) -> float:
     """``t_dof(0.97725) / 2``: scales a standard uncertainty with ``dof`` degrees of freedom so that
-    +-2 of it is a 95.45 % interval (1 for infinite dof; 2.27 for 2 dof ... 1.03 for 30)."""
+    +-2 of it is a 95.45 % interval (1 for infinite dof; 2.27 for 2 dof ... 1.03 for 30).
+
+    Parameters
+    ----------
+    dof : float
+        Degrees of freedom of the standard uncertainty (``inf`` or > 1e6: normal; below 1 clipped to 1).
+
+    Returns
+    -------
+    float
+        The factor ``t_dof(0.97725) / 2`` (>= 1).
+    """
     if not np.isfinite(dof) or dof > 1e6:
         return 1.0
     return float(stats.t.ppf(TWO_SIGMA_PROBABILITY, max(dof, 1.0)) / 2.0)
 
 
 def welch_satterthwaite(variances, dofs) -> float:
-    """Effective degrees of freedom of a sum of variance contributions (GUM G.4.1)."""
+    """Effective degrees of freedom of a sum of variance contributions (GUM G.4.1).
+
+    Parameters
+    ----------
+    variances : array_like, shape (n,)
+        Variance contributions (zero terms are ignored).
+    dofs : array_like, shape (n,)
+        Degrees of freedom of each contribution (``inf`` allowed).
+
+    Returns
+    -------
+    float
+        ``(sum v)^2 / sum(v^2 / nu)``; ``inf`` when every contribution has infinite dof or is zero.
+
+    References
+    ----------
+    JCGM 100:2008 (GUM), G.4.1.
+    """
     variances = np.asarray(variances, dtype=float)
     dofs = np.asarray(dofs, dtype=float)
     total = variances.sum()
@@ -83,6 +111,18 @@ class VarianceModel:
     dof: int
 
     def variance(self, intensity) -> np.ndarray:
+        """Within-aspiration variance ``floor^2 + (rsd I)^2`` of a single replicate reading.
+
+        Parameters
+        ----------
+        intensity : float or array_like
+            Mean intensity, counts/s.
+
+        Returns
+        -------
+        numpy.ndarray
+            Variance of one replicate reading, (counts/s)^2, of the shape of ``intensity``.
+        """
         return self.floor ** 2 + (self.rsd * np.asarray(intensity, dtype=float)) ** 2
 
 
@@ -91,6 +131,25 @@ def pooled_replicate_variance(intensity, rsd_percent, replicates) -> VarianceMod
 
     ``v_i = (I_i RSD_i / 100)^2`` is distributed as ``s_w^2(I_i) chi^2_nu / nu`` with ``nu = n_i - 1``;
     the negative log-likelihood ``sum nu/2 (ln s_w^2 + v/s_w^2)`` is minimised over (floor, rsd).
+
+    Parameters
+    ----------
+    intensity : array_like, shape (n,)
+        Mean intensity of each reading, counts/s.
+    rsd_percent : array_like, shape (n,)
+        %RSD of each reading's replicates.
+    replicates : array_like of int, shape (n,)
+        Number of replicates of each reading (readings with one replicate are ignored).
+
+    Returns
+    -------
+    VarianceModel
+        ``floor`` (counts/s), ``rsd`` (relative) and the degrees of freedom (``sum(n_i - 1) - 2``).
+
+    Raises
+    ------
+    AnalysisError
+        If the readings give fewer than 3 replicate degrees of freedom.
     """
     intensity = np.abs(np.asarray(intensity, dtype=float))
     nu = np.asarray(replicates, dtype=float) - 1.0
@@ -121,6 +180,26 @@ def weighted_polyfit(x, y, variance, degree: int) -> tuple[np.ndarray, np.ndarra
     """Weighted least squares ``y = sum c_k x^k`` (k <= degree): (coefficients, covariance, chi^2).
 
     The covariance is absolute (from the given variances), not rescaled by the residuals.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Abscissae (concentrations).
+    y : array_like, shape (n,)
+        Ordinates (signals).
+    variance : array_like, shape (n,)
+        Variance of each ``y``; the weights are ``1 / variance``.
+    degree : int
+        Polynomial degree.
+
+    Returns
+    -------
+    coefficients : numpy.ndarray, shape (degree + 1,)
+        ``c_0 ... c_degree`` (increasing powers).
+    covariance : numpy.ndarray, shape (degree + 1, degree + 1)
+        Covariance of the coefficients.
+    chi_square : float
+        Weighted sum of squared residuals.
     """
     x, y, w = (np.asarray(a, dtype=float) for a in (x, y, 1.0 / np.asarray(variance, dtype=float)))
     design = np.vander(x, degree + 1, increasing=True)
@@ -190,17 +269,70 @@ class Calibration:
         return self.chi_square / self.dof if self.dof > 0 else math.nan
 
     def signal(self, concentration) -> np.ndarray:
+        """Signal predicted at the given concentration.
+
+        Parameters
+        ----------
+        concentration : float or array_like
+            Concentration, in the unit of the calibration (mg/L).
+
+        Returns
+        -------
+        numpy.ndarray
+            Signal (counts/s, or µS min for ion chromatography), of the shape of ``concentration``.
+        """
         return np.polynomial.polynomial.polyval(np.asarray(concentration, dtype=float), self.coefficients)
 
     def concentration(self, signal: float) -> float:
+        """Concentration giving ``signal`` (see :func:`invert_polynomial`).
+
+        Parameters
+        ----------
+        signal : float
+            Measured signal.
+
+        Returns
+        -------
+        float
+            Concentration (mg/L), without uncertainty.
+        """
         return invert_polynomial(self.coefficients, signal)
 
     def predict(self, signal: float, signal_sd: float) -> Estimate:
+        """Concentration with its 1-sigma from one signal (see :func:`inverse_prediction`).
+
+        Parameters
+        ----------
+        signal : float
+            Measured signal.
+        signal_sd : float
+            1-sigma of the signal.
+
+        Returns
+        -------
+        Estimate
+            Concentration (mg/L) and its first-order uncertainty.
+        """
         return inverse_prediction(self, signal, signal_sd)
 
     def flag_reasons(self, what: str = "calibration", *, lack_of_fit_p: float = 0.01,
                      max_excess_rsd: float = math.inf) -> list[str]:
-        """Reasons not to trust numbers from this calibration (empty: adequate)."""
+        """Reasons not to trust numbers from this calibration (empty: adequate).
+
+        Parameters
+        ----------
+        what : str, optional
+            Name of the calibration used in the messages. Default ``"calibration"``.
+        lack_of_fit_p : float, optional
+            Flag when the F-test p-value of the next polynomial term is below this. Default 0.01.
+        max_excess_rsd : float, optional
+            Flag when the excess relative scatter exceeds this. Default ``inf`` (never).
+
+        Returns
+        -------
+        list of str
+            One message per problem found.
+        """
         reasons = []
         if np.isfinite(self.lack_of_fit_p) and self.lack_of_fit_p < lack_of_fit_p:
             reasons.append(f"{what} lack of fit: the standards need more than a degree-{self.degree} curve "
@@ -212,7 +344,22 @@ class Calibration:
 
 
 def invert_polynomial(coefficients, signal: float) -> float:
-    """Concentration giving ``signal`` on a line or quadratic (the root nearest the linear estimate)."""
+    """Concentration giving ``signal`` on a line or quadratic (the root nearest the linear estimate).
+
+    Beyond the vertex of a bending-down quadratic (no real root) the vertex is returned.
+
+    Parameters
+    ----------
+    coefficients : sequence of float, length 2 or 3
+        ``c0, c1 (, c2)`` of the calibration (increasing powers).
+    signal : float
+        Measured signal.
+
+    Returns
+    -------
+    float
+        Concentration.
+    """
     c = [float(v) for v in coefficients]
     if len(c) == 2 or abs(c[2]) < 1e-300:
         return (signal - c[0]) / c[1]
@@ -229,7 +376,22 @@ def invert_polynomial(coefficients, signal: float) -> float:
 
 
 def inverse_prediction(calibration: Calibration, signal: float, signal_sd: float) -> Estimate:
-    """Concentration from one signal, first-order propagation of the signal and coefficient errors."""
+    """Concentration from one signal, first-order propagation of the signal and coefficient errors.
+
+    Parameters
+    ----------
+    calibration : Calibration
+        The calibration curve.
+    signal : float
+        Measured signal.
+    signal_sd : float
+        1-sigma of the signal.
+
+    Returns
+    -------
+    Estimate
+        Concentration and its 1-sigma (no coverage factor applied).
+    """
     x0 = calibration.concentration(signal)
     powers = np.array([x0 ** k for k in range(calibration.degree + 1)])
     coef_var = float(powers @ np.asarray(calibration.covariance) @ powers)
@@ -243,6 +405,30 @@ def fit_calibration_line(concentration, signal, signal_sd, blank_signals=None,
     scaled by the reduced chi-square when it exceeds 1 (a quick fit without the excess model).
 
     ``blank_signals`` (>= 2 values) give ``s_blank``; else ``blank_sd`` is used as given.
+
+    Parameters
+    ----------
+    concentration : array_like, shape (n,)
+        Concentrations of the calibration points, mg/L.
+    signal : array_like, shape (n,)
+        Signals of the calibration points.
+    signal_sd : array_like, shape (n,)
+        1-sigma of each signal; non-positive values are replaced by the smallest positive one.
+    blank_signals : array_like, optional
+        Blank signals; with >= 2 values their sd is ``s_blank``.
+    blank_sd : float, optional
+        ``s_blank`` when ``blank_signals`` does not give it.
+
+    Returns
+    -------
+    Calibration
+        The degree-1 calibration with its detection limit.
+
+    Raises
+    ------
+    AnalysisError
+        If there are fewer than 3 points or fewer than 2 distinct concentrations, or neither
+        ``blank_signals`` (>= 2) nor ``blank_sd`` is given.
     """
     x = np.asarray(concentration, dtype=float)
     s = np.asarray(signal_sd, dtype=float)
@@ -267,7 +453,22 @@ def _tuple2(matrix) -> tuple[tuple[float, ...], ...]:
 
 
 def detection_limit(blank_sd: float, slope: float, k: float = 3.0) -> float:
-    """``k s_blank / slope`` (IUPAC limit of detection, k = 3)."""
+    """``k s_blank / slope`` (IUPAC limit of detection, k = 3).
+
+    Parameters
+    ----------
+    blank_sd : float
+        sd of the blank signals.
+    slope : float
+        Calibration sensitivity (signal per concentration).
+    k : float, optional
+        Multiple of ``s_blank``. Default 3.0.
+
+    Returns
+    -------
+    float
+        Limit of detection, in concentration units (mg/L).
+    """
     return float(k * blank_sd / slope)
 
 
@@ -316,6 +517,20 @@ def excess_effective_dof(points: dict[str, CalibrationPoints], degrees: dict[str
     standards, ``p`` fitted terms beyond the intercept; ``n - p`` when the excess dominates every
     standard). Lines read in the same aspirations see the *same* transport fluctuation, so a second
     line does not add degrees of freedom: the best-determined line's ``nu`` is used.
+
+    Parameters
+    ----------
+    points : dict of str to CalibrationPoints
+        Calibration data per line.
+    degrees : dict of str to int
+        Polynomial degree per line (same keys).
+    tau : float
+        Excess relative sd at which the shares are evaluated.
+
+    Returns
+    -------
+    float
+        Effective degrees of freedom (at least 1; ``inf`` for ``tau <= 0``).
     """
     if tau <= 0:
         return math.inf
@@ -336,6 +551,18 @@ def excess_scatter(points: dict[str, CalibrationPoints], degrees: dict[str, int]
     Only the standards carry information on a *relative* scatter (a blank has no net signal), so the
     equation uses their chi^2 and their degrees of freedom (standards minus the terms beyond the
     intercept, which the blanks fix); zero when the within variances already explain them.
+
+    Parameters
+    ----------
+    points : dict of str to CalibrationPoints
+        Calibration data per line (one shared ``tau`` for all of them).
+    degrees : dict of str to int
+        Polynomial degree per line.
+
+    Returns
+    -------
+    float
+        ``tau``, relative sd of the net signal (0 when not needed).
     """
     dof = sum(_excess_dof(points[k], degrees[k]) for k in points)
     if dof <= 0:
@@ -355,7 +582,28 @@ def excess_scatter(points: dict[str, CalibrationPoints], degrees: dict[str, int]
 def select_degree(points: CalibrationPoints, tau: float, max_degree: int = 2,
                   lack_of_fit_p: float = 0.01) -> tuple[int, float, float]:
     """Polynomial degree by F-tests with the excess scatter of the most general model: (degree, p of
-    the quadratic term, p of the next term beyond the chosen degree - small means lack of fit)."""
+    the quadratic term, p of the next term beyond the chosen degree - small means lack of fit).
+
+    Parameters
+    ----------
+    points : CalibrationPoints
+        Calibration data of one line.
+    tau : float
+        Excess relative sd used in the weights.
+    max_degree : int, optional
+        Highest degree allowed. Default 2.
+    lack_of_fit_p : float, optional
+        The quadratic term is kept when its F-test p-value is below this. Default 0.01.
+
+    Returns
+    -------
+    degree : int
+        Chosen degree (1 or 2).
+    quadratic_p : float
+        F-test p-value of the quadratic term (``nan`` when not testable).
+    beyond_p : float
+        F-test p-value of the term beyond ``degree`` (``nan`` when not testable).
+    """
     x = points.concentration
     n_levels = np.unique(x).size
     chi2 = {degree: _fit_with_excess(points, degree, tau)[2]
@@ -381,6 +629,32 @@ def fit_calibrations(points: dict[str, CalibrationPoints], *, max_degree: int = 
        allow), 2. the degree of each line by F-tests with that scatter (:func:`select_degree`),
     3. ``tau`` again for the chosen degrees, 4. the final weighted fits. With ``shared_excess`` one
     ``tau`` serves every line (transport noise of a simultaneous spectrometer), else one per line.
+
+    Parameters
+    ----------
+    points : dict of str to CalibrationPoints
+        Calibration data per line (element).
+    max_degree : int, optional
+        Highest polynomial degree. Default 2.
+    lack_of_fit_p : float, optional
+        F-test level for the quadratic term. Default 0.01.
+    shared_excess : bool, optional
+        One ``tau`` for all lines (True) or one per line. Default True.
+    prior_rsd : float, optional
+        Type B prior for ``tau`` (relative sd), pooled with the data's estimate when both it and
+        ``prior_dof`` are positive. Default 0.0 (no prior).
+    prior_dof : float, optional
+        Weight of the prior, in degrees of freedom. Default 0.0.
+
+    Returns
+    -------
+    dict of str to Calibration
+        Calibration per line, with excess scatter, its degrees of freedom and the F-test p-values.
+
+    Raises
+    ------
+    AnalysisError
+        If a line has fewer than 3 points or fewer than 2 distinct concentrations.
     """
     for key, pts in points.items():
         if pts.concentration.size < 3 or np.unique(pts.concentration).size < 2:
@@ -422,11 +696,42 @@ def fit_calibrations(points: dict[str, CalibrationPoints], *, max_degree: int = 
 
 # ------------------------------------------------------------------------------- the etch supernatants
 def molar_ratio_value(c_numerator: float, c_denominator: float, numerator: str, denominator: str) -> float:
+    """Molar ratio of two elements from their mass concentrations.
+
+    Parameters
+    ----------
+    c_numerator : float or numpy.ndarray
+        Mass concentration of the numerator element, mg/L.
+    c_denominator : float or numpy.ndarray
+        Mass concentration of the denominator element, mg/L.
+    numerator : str
+        Element symbol of the numerator.
+    denominator : str
+        Element symbol of the denominator.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Molar ratio numerator : denominator.
+    """
     return (c_numerator / ATOMIC_MASS_G_MOL[numerator]) / (c_denominator / ATOMIC_MASS_G_MOL[denominator])
 
 
 def cycle_of_label(label: str, pattern: str) -> int | None:
-    """Etch cycle from a Solution Label via the documented convention ``pattern`` (``etch{cycle}``)."""
+    """Etch cycle from a Solution Label via the documented convention ``pattern`` (``etch{cycle}``).
+
+    Parameters
+    ----------
+    label : str
+        Solution Label (surrounding whitespace ignored, case-insensitive).
+    pattern : str
+        Label pattern with the placeholder ``{cycle}`` for the cycle number.
+
+    Returns
+    -------
+    int or None
+        The etch cycle, or None if the label does not match.
+    """
     regex = "^" + re.escape(pattern).replace(re.escape("{cycle}"), r"(\d+)") + "$"
     match = re.match(regex, label.strip(), flags=re.IGNORECASE)
     return int(match.group(1)) if match else None
@@ -473,7 +778,45 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
                  ratio: tuple[str, str] = ("In", "Zn"), *, max_degree: int = 2, lack_of_fit_p: float = 0.01,
                  max_excess_rsd: float = 0.03, shared_excess: bool = True, transport_rsd_prior: float = 0.01,
                  transport_prior_dof: float = 2.0) -> IcpRun:
-    """Calibrate every line, quantify every Sample whose label maps to an etch cycle (module docstring)."""
+    """Calibrate every line, quantify every Sample whose label maps to an etch cycle (module docstring).
+
+    Parameters
+    ----------
+    export : IcpExport
+        One parsed ICP Expert export.
+    element_lines : dict of str to str
+        Element -> line label as ICP Expert writes it (e.g. ``{"In": "In 230.606"}``).
+    label_pattern : str, optional
+        Solution Label of the supernatant of etch cycle ``{cycle}``. Default ``"etch{cycle}"``.
+    ratio : tuple of str, optional
+        ``(numerator, denominator)`` elements of the molar ratio. Default ``("In", "Zn")``.
+    max_degree : int, optional
+        Highest calibration polynomial degree. Default 2.
+    lack_of_fit_p : float, optional
+        F-test level for the quadratic term and for flagging lack of fit. Default 0.01.
+    max_excess_rsd : float, optional
+        Flag calibrations whose standards scatter more than this (relative) beyond replicate precision.
+        Default 0.03.
+    shared_excess : bool, optional
+        One excess scatter for all lines (transport noise). Default True.
+    transport_rsd_prior : float, optional
+        Type B prior of the aspiration-to-aspiration relative sd. Default 0.01.
+    transport_prior_dof : float, optional
+        Weight of that prior, in degrees of freedom. Default 2.0.
+
+    Returns
+    -------
+    IcpRun
+        Calibrations per element, the element lines, per etch cycle an :class:`EtchSupernatant`
+        (concentrations in mg/L, below-LOD flags, molar ratio with Student-t scaled 1-sigma, flags) and the
+        pooled within-aspiration variance model per element.
+
+    Raises
+    ------
+    AnalysisError
+        If a line has no readings, fewer than 1 blank or 2 standards, no Sample label matches
+        ``label_pattern``, a cycle has two readings of a line or lacks one.
+    """
     keyed = _aspirations(export, element_lines)
     within = {e: pooled_replicate_variance([r.intensity_cps for _, r in rows], [r.rsd_percent for _, r in rows],
                                            [r.replicates for _, r in rows]) for e, rows in keyed.items()}

@@ -52,7 +52,30 @@ class PeakIntegration:
 
 
 def apex_time(time_min, signal_uS, search_window_min) -> float:
-    """Time of the largest (baseline-detrended) signal inside the search window."""
+    """Time of the largest (baseline-detrended) signal inside the search window.
+
+    A straight line through the means of the first and last five points of the window is subtracted,
+    then a 5-point running mean is taken so that a single noise spike cannot win.
+
+    Parameters
+    ----------
+    time_min : array_like, shape (n,)
+        Retention time of each point, min.
+    signal_uS : array_like, shape (n,)
+        Conductivity signal, µS.
+    search_window_min : tuple of float
+        ``(start, end)`` of the window searched for the apex, min.
+
+    Returns
+    -------
+    float
+        Time of the apex, min.
+
+    Raises
+    ------
+    AnalysisError
+        If the search window holds fewer than 5 points.
+    """
     t = np.asarray(time_min, dtype=float)
     y = np.asarray(signal_uS, dtype=float)
     inside = (t >= search_window_min[0]) & (t <= search_window_min[1])
@@ -67,7 +90,37 @@ def apex_time(time_min, signal_uS, search_window_min) -> float:
 
 def integrate_peak(time_min, signal_uS, center_min: float, half_width_min: float,
                    baseline_segment_min: float) -> PeakIntegration:
-    """Area above a linear baseline over ``center +- half_width`` (see module docstring)."""
+    """Area above a linear baseline over ``center +- half_width`` (see module docstring).
+
+    The baseline is the straight line through the medians of the two segments of length
+    ``baseline_segment_min`` just outside the window; the white detector noise is the scatter of each
+    segment about its own fitted line.
+
+    Parameters
+    ----------
+    time_min : array_like, shape (n,)
+        Retention time of each point, min.
+    signal_uS : array_like, shape (n,)
+        Conductivity signal, µS.
+    center_min : float
+        Centre of the integration window (the retention time), min.
+    half_width_min : float
+        Half width of the integration window, min.
+    baseline_segment_min : float
+        Length of each signal-free baseline segment either side of the window, min.
+
+    Returns
+    -------
+    PeakIntegration
+        Area (µS min, with its 1-sigma from white noise and the two baseline anchors), apex time (min),
+        height above baseline (µS), window ``(lo, hi)`` (min), baseline at the window edges (µS) and
+        white noise sd (µS).
+
+    Raises
+    ------
+    AnalysisError
+        If the window or either baseline segment holds fewer than 5 points.
+    """
     t = np.asarray(time_min, dtype=float)
     y = np.asarray(signal_uS, dtype=float)
     lo, hi = center_min - half_width_min, center_min + half_width_min
@@ -100,14 +153,56 @@ def integrate_peak(time_min, signal_uS, center_min: float, half_width_min: float
 
 
 def retention_time(apexes_min) -> float:
-    """Br- retention time: the median apex of the calibration standards."""
+    """Br- retention time: the median apex of the calibration standards.
+
+    Parameters
+    ----------
+    apexes_min : array_like, shape (n,)
+        Apex times of the standards, min.
+
+    Returns
+    -------
+    float
+        Retention time, min.
+    """
     return float(np.median(np.asarray(apexes_min, dtype=float)))
 
 
 def calibrate(standard_conc_mg_L, standard_areas: list[Estimate], blank_areas: list[Estimate], *,
               max_degree: int = 2, lack_of_fit_p: float = 0.01, injection_rsd_prior: float = 0.005,
               injection_prior_dof: float = 2.0) -> Calibration:
-    """Weighted calibration area = f(c) through blanks (c = 0) and standards (module docstring)."""
+    """Weighted calibration area = f(c) through blanks (c = 0) and standards (module docstring).
+
+    Each point is weighted by its integration variance plus the variance of the blank areas
+    (injection-to-injection reagent blank).
+
+    Parameters
+    ----------
+    standard_conc_mg_L : array_like of float, shape (n_standards,)
+        Nominal Br- concentration of each standard, mg/L.
+    standard_areas : list of Estimate
+        Peak areas of the standards, µS min, in the order of ``standard_conc_mg_L``.
+    blank_areas : list of Estimate
+        Peak areas of the blank injections, µS min.
+    max_degree : int, optional
+        Highest polynomial degree allowed. Default 2.
+    lack_of_fit_p : float, optional
+        F-test level for adding the quadratic term. Default 0.01.
+    injection_rsd_prior : float, optional
+        Prior relative sd of the injected volume (autosampler repeatability). Default 0.005.
+    injection_prior_dof : float, optional
+        Weight of that prior, in degrees of freedom. Default 2.0.
+
+    Returns
+    -------
+    Calibration
+        The Br- calibration (see :class:`qdanalysis.icp.Calibration`).
+
+    Raises
+    ------
+    AnalysisError
+        If there are fewer than 2 blanks or fewer than 2 standards.
+    """
     if len(blank_areas) < 2:
         raise AnalysisError(f"the noise level needs >= 2 blank injections, got {len(blank_areas)}")
     if len(standard_areas) < 2:
@@ -129,6 +224,21 @@ def quantify(line: Calibration, area: Estimate, n_blanks: int | None = None) -> 
 
     ``n_blanks`` (the number of blank injections behind ``line.blank_sd``) sets the degrees of freedom
     of the blank-scatter term; default: as many as the calibration's blank points.
+
+    Parameters
+    ----------
+    line : Calibration
+        Br- calibration from :func:`calibrate`.
+    area : Estimate
+        Peak area of the injection, µS min.
+    n_blanks : int, optional
+        Number of blank injections behind ``line.blank_sd``. Default: the calibration's blank points.
+
+    Returns
+    -------
+    Estimate
+        Br- concentration, mg/L, with its 1-sigma (integration noise, reagent blank, injection
+        repeatability and calibration coefficients) scaled by ``t_nu(0.97725)/2``.
     """
     coefficients = np.asarray(line.coefficients)
     x0 = line.concentration(area.value)
@@ -147,12 +257,38 @@ def quantify(line: Calibration, area: Estimate, n_blanks: int | None = None) -> 
 
 
 def noise_level_mg_L(line: Calibration) -> float:
-    """The grey band of Fig. 2f: 3 s_blank / slope."""
+    """The grey band of Fig. 2f: 3 s_blank / slope.
+
+    Parameters
+    ----------
+    line : Calibration
+        Br- calibration.
+
+    Returns
+    -------
+    float
+        Noise level (the calibration's detection limit), mg/L.
+    """
     return line.lod
 
 
 def amount_nmol(concentration: Estimate, volume_mL: float, element: str = "Br") -> Estimate:
-    """mg/L x mL = µg -> nmol."""
+    """mg/L x mL = µg -> nmol.
+
+    Parameters
+    ----------
+    concentration : Estimate
+        Concentration, mg/L.
+    volume_mL : float
+        Solution volume, mL.
+    element : str, optional
+        Element symbol whose atomic mass converts mass to amount. Default ``"Br"``.
+
+    Returns
+    -------
+    Estimate
+        Amount of the element, nmol.
+    """
     factor = volume_mL / ATOMIC_MASS_G_MOL[element] * 1e3
     return Estimate(concentration.value * factor, concentration.uncertainty * factor)
 
@@ -180,6 +316,46 @@ def quantify_sequence(chromatograms, roles, standard_conc_mg_L, *, br_search_win
     ``chromatograms``: (time_min, signal_uS) pairs; ``roles``: 'blank', 'standard' or 'measurement';
     ``standard_conc_mg_L``: the nominal concentration of each standard (ignored for other roles).
     The keyword settings are the analysis keys of the ``ic:`` config block (:data:`SEQUENCE_KEYS`).
+
+    Parameters
+    ----------
+    chromatograms : sequence of tuple of array_like
+        One ``(time_min, signal_uS)`` pair per injection: retention time (min) and conductivity (µS),
+        each of shape (n,).
+    roles : iterable of str
+        Role of each injection: ``'blank'``, ``'standard'`` or ``'measurement'``.
+    standard_conc_mg_L : sequence of float
+        Nominal Br- concentration of each injection, mg/L (used only for standards).
+    br_search_window_min : tuple of float, optional
+        Window searched for the Br- apex of the standards, min. Default ``(7.5, 9.0)``.
+    integration_half_width_min : float, optional
+        Integration window is ``t_R +- integration_half_width_min``, min. Default 0.4.
+    baseline_segment_min : float, optional
+        Length of the signal-free segments either side of the window, min. Default 0.25.
+    max_degree : int, optional
+        Highest calibration polynomial degree. Default 2.
+    lack_of_fit_p : float, optional
+        F-test level for the quadratic term and for flagging lack of fit. Default 0.01.
+    injection_rsd_prior : float, optional
+        Prior relative sd of the injection volume. Default 0.005.
+    injection_prior_dof : float, optional
+        Weight of that prior, in degrees of freedom. Default 2.0.
+    max_excess_rsd : float, optional
+        Flag the calibration if the standards scatter more than this (relative) beyond integration and
+        blank noise. Default 0.03.
+    max_apex_shift_min : float, optional
+        Flag a clear peak whose apex is further than this from the retention time, min. Default 0.15.
+
+    Returns
+    -------
+    IcSequence
+        Retention time, calibration, noise level and, per injection, peak, Br- (mg/L) and flag.
+
+    Raises
+    ------
+    AnalysisError
+        If there are no standard injections, or from :func:`apex_time`, :func:`integrate_peak` and
+        :func:`calibrate`.
     """
     roles = list(roles)
     standards = [i for i, role in enumerate(roles) if role == "standard"]

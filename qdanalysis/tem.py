@@ -79,7 +79,28 @@ DEFAULTS = {
 
 # ---------------------------------------------------------------- image steps
 def particle_contrast(image: np.ndarray, background: np.ndarray, polarity: str = "dark") -> np.ndarray:
-    """Contrast with particles positive: ``1 - I/B`` (dark particles) or ``I/B - 1`` (bright)."""
+    """Contrast with particles positive: ``1 - I/B`` (dark particles) or ``I/B - 1`` (bright).
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (rows, cols)
+        Micrograph, counts.
+    background : numpy.ndarray, shape (rows, cols)
+        Beam envelope from :func:`illumination_background`, counts.
+    polarity : {"dark", "bright"}, optional
+        ``"dark"``: dark particles on a bright film (bright-field TEM); ``"bright"``: bright particles
+        (HAADF-STEM, dark field). Default ``"dark"``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (rows, cols)
+        Relative contrast (dimensionless), particles positive.
+
+    Raises
+    ------
+    ValueError
+        If ``polarity`` is neither ``"dark"`` nor ``"bright"``.
+    """
     if polarity not in ("dark", "bright"):
         raise ValueError(f"polarity must be 'dark' or 'bright', not {polarity!r}")
     ratio = np.asarray(image, dtype=float) / np.maximum(background, 1e-12)
@@ -88,7 +109,27 @@ def particle_contrast(image: np.ndarray, background: np.ndarray, polarity: str =
 
 def illumination_background(image: np.ndarray, *, polarity: str = "dark", scale_px: float = 128.0,
                             block_px: int = 8) -> np.ndarray:
-    """Large-scale beam envelope with the particles removed (same shape as ``image``)."""
+    """Large-scale beam envelope with the particles removed (same shape as ``image``).
+
+    Block means, a grey closing (dark particles; an opening for bright ones) with a disc of diameter
+    ``scale_px``, a light Gaussian smooth, and bilinear resizing back to the image shape.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (rows, cols)
+        Micrograph, counts.
+    polarity : {"dark", "bright"}, optional
+        Particle polarity (see :func:`particle_contrast`). Default ``"dark"``.
+    scale_px : float, optional
+        Diameter of the closing disc, px (more than two particle diameters). Default 128.0.
+    block_px : int, optional
+        Block size of the block means, px. Default 8.
+
+    Returns
+    -------
+    numpy.ndarray, shape (rows, cols)
+        Beam envelope, counts.
+    """
     image = np.asarray(image, dtype=float)
     block = max(int(block_px), 1)
     small = ndimage.uniform_filter(image, block, mode="nearest")[block // 2::block, block // 2::block]
@@ -106,12 +147,44 @@ def illumination_background(image: np.ndarray, *, polarity: str = "dark", scale_
 
 
 def denoise(contrast: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Gaussian filter of the contrast (step 2 of the module docstring).
+
+    Parameters
+    ----------
+    contrast : numpy.ndarray, shape (rows, cols)
+        Contrast image.
+    sigma_px : float
+        Gaussian sd, px; 0 or less returns ``contrast`` unchanged.
+
+    Returns
+    -------
+    numpy.ndarray, shape (rows, cols)
+        Smoothed contrast.
+    """
     return ndimage.gaussian_filter(contrast, sigma_px, mode="nearest") if sigma_px > 0 else contrast
 
 
 def segment(contrast_smooth: np.ndarray, *, min_area_px: int = 60,
             marker_h_fraction: float = 0.25) -> tuple[np.ndarray, float]:
-    """Otsu mask split by a distance-transform watershed: (label image, Otsu threshold)."""
+    """Otsu mask split by a distance-transform watershed: (label image, Otsu threshold).
+
+    Parameters
+    ----------
+    contrast_smooth : numpy.ndarray, shape (rows, cols)
+        Denoised contrast, particles positive.
+    min_area_px : int, optional
+        Connected components smaller than this (px) are removed as noise. Default 60.
+    marker_h_fraction : float, optional
+        Depth of the h-maxima markers as a fraction of the median particle radius (at least 1 px).
+        Default 0.25.
+
+    Returns
+    -------
+    labels : numpy.ndarray of int32, shape (rows, cols)
+        Watershed regions (0: background); all zero if nothing passes.
+    threshold : float
+        Otsu threshold of the contrast.
+    """
     threshold = float(filters.threshold_otsu(contrast_smooth))
     mask = ndimage.binary_fill_holes(contrast_smooth > threshold)
     components, _ = ndimage.label(mask)
@@ -163,6 +236,22 @@ def radial_blur_kernel(r_out: np.ndarray, r_fine: np.ndarray, sigma_px: float, r
     written with the exponentially scaled Bessel function (no overflow) and the uniform step of
     ``r_fine`` as the quadrature weight; entries with ``|r - r'| > reach x s`` (< 4e-6 of the mass)
     are left 0, so only a band is computed.
+
+    Parameters
+    ----------
+    r_out : numpy.ndarray
+        Radii the blurred function is wanted at, px (any shape ``S``).
+    r_fine : numpy.ndarray, shape (m,)
+        Uniformly spaced radii ``f`` is sampled on, px.
+    sigma_px : float
+        sd ``s`` of the Gaussian point-spread function, px.
+    reach : float, optional
+        Band half-width in units of ``s``. Default 5.0.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``S + (m,)``
+        The kernel.
     """
     r_out = np.asarray(r_out, dtype=float)
     step = float(r_fine[1] - r_fine[0])
@@ -187,7 +276,22 @@ def roundness_mapping(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -
     """Area-preserving linear map (2x2, determinant 1) that makes the weighted second moments of the
     pixels isotropic: an ellipse of axes a, b becomes a circle of radius sqrt(ab). A projected
     ellipsoid's contrast then depends on the radius alone, so the sectors of the profile fit see no
-    spread of rim radii within them."""
+    spread of rim radii within them.
+
+    Parameters
+    ----------
+    rows : numpy.ndarray, shape (n,)
+        Row coordinates of the pixels, px.
+    cols : numpy.ndarray, shape (n,)
+        Column coordinates of the pixels, px.
+    weights : numpy.ndarray, shape (n,)
+        Pixel weights.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2, 2)
+        Map acting on (row, col) offsets; the identity for degenerate moments.
+    """
     w = np.asarray(weights, dtype=float)
     dy = rows - np.average(rows, weights=w)
     dx = cols - np.average(cols, weights=w)
@@ -366,6 +470,40 @@ def fit_edge_profile(contrast: np.ndarray, rows: np.ndarray, cols: np.ndarray, c
     pixel width included); ``mapping``: area-preserving map to the coordinates the particle is round
     in (:func:`roundness_mapping`). Returns None when the pixels do not reach beyond the rim in
     enough sectors (or opposite sectors) or the fit fails.
+
+    Parameters
+    ----------
+    contrast : numpy.ndarray, shape (n,)
+        Contrast of the particle's pixels (particles positive).
+    rows : numpy.ndarray, shape (n,)
+        Their row coordinates, px.
+    cols : numpy.ndarray, shape (n,)
+        Their column coordinates, px.
+    centre : tuple of float
+        Particle centre ``(row, col)``, px.
+    radius_guess_px : float
+        Half-contrast radius, px (start value and bounds of the rim radii).
+    background : float
+        Local background contrast ``b0``.
+    sigma_px : float
+        PSF sd, px.
+    n_sectors : int, optional
+        Angular sectors with their own rim radius. Default 8.
+    bin_px : float, optional
+        Radial bin of the profile, px. Default 0.5.
+    mapping : numpy.ndarray, shape (2, 2), optional
+        Area-preserving map to round coordinates. Default: none (identity).
+    shapes : sequence of str, optional
+        Thickness shapes tried, keys of :data:`SHAPES`. Default ``("smooth", "faceted")``.
+    shape_penalty : float, optional
+        chi^2 gain (in units of the reduced chi^2) a shape must earn per extra free parameter.
+        Default 12.0.
+
+    Returns
+    -------
+    EdgeFit or None
+        Rim radius per sector (px) with errors, shape parameters, PSF sd, equivalent diameter (px) and
+        its 1-sigma, chi-square, dof and missing sectors; None if not fittable.
     """
     problem = _ProfileProblem(contrast, rows, cols, centre, radius_guess_px, background, n_sectors, bin_px,
                               mapping)
@@ -445,6 +583,14 @@ class Particles:
         return np.array([reason == "" for reason in self.rejected], dtype=bool)
 
     def reasons(self) -> dict[str, int]:
+        """How many particles were accepted and rejected for each reason.
+
+        Returns
+        -------
+        dict of str to int
+            Reason (``"accepted"``, ``"edge"``, ``"profile"``, ``"solidity"``, ``"eccentricity"``,
+            ``"area"``) -> count, sorted by reason.
+        """
         counts: dict[str, int] = {}
         for reason in self.rejected:
             counts[reason or "accepted"] = counts.get(reason or "accepted", 0) + 1
@@ -505,6 +651,27 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
     ``profile_reach`` x that radius + 6 px, each with its clearance from the other particles' rims
     (distance to their half-contrast regions minus 0.2 x their radius: a sphere's rim lies 0.15 x
     beyond) so the fit can drop pixels that a neighbour's blurred edge reaches.
+
+    Parameters
+    ----------
+    contrast_edge : numpy.ndarray, shape (rows, cols)
+        Lightly smoothed contrast (``edge_sigma_px``).
+    contrast_raw : numpy.ndarray, shape (rows, cols)
+        Unsmoothed contrast.
+    labels : numpy.ndarray of int, shape (rows, cols)
+        Watershed regions from :func:`segment`.
+    edge_search_px : int, optional
+        How far beyond the watershed region the half-contrast edge may move, px. Default 4.
+    ring_px : int, optional
+        Width of the local-background ring, px. Default 4.
+    profile_reach : float, optional
+        Profile pixels out to this x the half-contrast radius + 6 px. Default 1.45.
+
+    Returns
+    -------
+    list of _Candidate
+        Per particle: label, centre (px), half-contrast area (px) and radius (px), contrast, background,
+        solidity, eccentricity, edge contact, outline roughness, round-making map and profile pixels.
     """
     near = segmentation.expand_labels(labels, edge_search_px)
     far = segmentation.expand_labels(labels, edge_search_px + ring_px)
@@ -581,7 +748,29 @@ def estimate_psf(candidates: list[_Candidate], n_particles: int = 12, n_sectors:
                  bin_px: float = 0.5) -> float:
     """PSF sd (px, pixel width included) shared by the micrograph: the minimum of the summed chi^2
     of profile fits of the highest-contrast isolated particles over a grid of sds (parabola through
-    the lowest three points)."""
+    the lowest three points).
+
+    Parameters
+    ----------
+    candidates : list of _Candidate
+        Particles from :func:`measure_particles`.
+    n_particles : int, optional
+        Number of particles fitted (the roundest of the highest-contrast ones). Default 12.
+    n_sectors : int, optional
+        Angular sectors of the profile fits. Default 8.
+    bin_px : float, optional
+        Radial bin of the profiles, px. Default 0.5.
+
+    Returns
+    -------
+    float
+        PSF sd, px, within the grid :data:`PSF_GRID_PX` (0.4-3.2 px).
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than 3 isolated particles can be fitted.
+    """
     # the PSF is measured on round particles: sectors of a polygonal outline hold a spread of rim
     # radii, which a free PSF would take for blur. Of the high-contrast isolated particles, the roundest.
     ranked = sorted((c for c in candidates if not c.touches_edge), key=lambda c: -c.contrast)[:4 * n_particles]
@@ -611,7 +800,26 @@ def estimate_psf(candidates: list[_Candidate], n_particles: int = 12, n_sectors:
 
 def select_particles(measured: dict, *, solidity_min: float = 0.90, eccentricity_max: float = 0.75,
                      area_ratio_range=(0.35, 2.5)) -> Particles:
-    """Reject edge-cut particles, failed profile fits and implausible shapes (first failing criterion)."""
+    """Reject edge-cut particles, failed profile fits and implausible shapes (first failing criterion).
+
+    Parameters
+    ----------
+    measured : dict of str to numpy.ndarray
+        Per-particle columns named like the fields of :class:`Particles` (except ``rejected``), each of
+        shape (n,).
+    solidity_min : float, optional
+        Minimum solidity. Default 0.90.
+    eccentricity_max : float, optional
+        Maximum eccentricity. Default 0.75.
+    area_ratio_range : tuple of float, optional
+        Allowed range of area / median area of the whole particles. Default ``(0.35, 2.5)``.
+
+    Returns
+    -------
+    Particles
+        The measurements with a rejection reason per particle (``""``: accepted; else ``"edge"``,
+        ``"profile"``, ``"solidity"``, ``"eccentricity"`` or ``"area"``).
+    """
     area = measured["area_px"].astype(float)
     inside = ~measured["touches_edge"].astype(bool)
     fitted = np.isfinite(measured["diameter_nm"])
@@ -640,6 +848,24 @@ def binned_gaussian(x, amplitude=1.0, center=0.0, sigma=1.0, bin_width=1.0):
     """Expected counts in the bin ``[x - w/2, x + w/2]`` of a Gaussian population of ``amplitude`` items:
 
     ``amplitude / 2 * [erf((x + w/2 - center) / (sqrt 2 sigma)) - erf((x - w/2 - center) / (sqrt 2 sigma))]``
+
+    Parameters
+    ----------
+    x : array_like
+        Bin centres (nm for diameters).
+    amplitude : float, optional
+        Number of items in the population. Default 1.0.
+    center : float, optional
+        Gaussian mean, unit of ``x``. Default 0.0.
+    sigma : float, optional
+        Gaussian sd, unit of ``x`` (its absolute value is used). Default 1.0.
+    bin_width : float, optional
+        Bin width ``w``, unit of ``x``. Default 1.0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Expected counts per bin, of the shape of ``x``.
     """
     scale = math.sqrt(2.0) * max(abs(sigma), 1e-300)
     x = np.asarray(x, dtype=float)
@@ -647,7 +873,15 @@ def binned_gaussian(x, amplitude=1.0, center=0.0, sigma=1.0, bin_width=1.0):
 
 
 class BinnedGaussianModel(Model):
-    """lmfit Model of a histogram of Gaussian sizes; ``guess`` starts from the histogram's moments."""
+    """lmfit Model of a histogram of Gaussian sizes; ``guess`` starts from the histogram's moments.
+
+    ``sigma`` and ``amplitude`` are bounded below by 0; ``bin_width`` is fixed.
+
+    Parameters
+    ----------
+    **kwargs
+        Passed to :class:`lmfit.Model`.
+    """
 
     def __init__(self, **kwargs):
         super().__init__(binned_gaussian, **kwargs)
@@ -656,6 +890,25 @@ class BinnedGaussianModel(Model):
         self.set_param_hint("bin_width", vary=False)
 
     def guess(self, data, x, bin_width=1.0, **kwargs):
+        """Start parameters from the histogram's moments.
+
+        Parameters
+        ----------
+        data : array_like, shape (n,)
+            Counts per bin.
+        x : array_like, shape (n,)
+            Bin centres.
+        bin_width : float, optional
+            Bin width (fixed parameter). Default 1.0.
+        **kwargs
+            Ignored.
+
+        Returns
+        -------
+        lmfit.Parameters
+            ``amplitude`` (total count), ``center`` (weighted mean), ``sigma`` (weighted sd, at least half
+            a bin) and ``bin_width``.
+        """
         data, x = np.asarray(data, dtype=float), np.asarray(x, dtype=float)
         total = data.sum()
         center = float((data * x).sum() / total)
@@ -688,7 +941,20 @@ class SizeDistribution:
 
 
 def histogram_bins(diameters_nm: np.ndarray, tail_sd: float = 5.0) -> np.ndarray:
-    """Freedman-Diaconis bin width, edges covering mean +- ``tail_sd`` sd (empty tails are data too)."""
+    """Freedman-Diaconis bin width, edges covering mean +- ``tail_sd`` sd (empty tails are data too).
+
+    Parameters
+    ----------
+    diameters_nm : numpy.ndarray, shape (n,)
+        Particle diameters, nm.
+    tail_sd : float, optional
+        Half-range of the edges in sample sds about the mean. Default 5.0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_bins + 1,)
+        Bin edges, nm, on multiples of the bin width.
+    """
     d = np.asarray(diameters_nm, dtype=float)
     q75, q25 = np.percentile(d, [75, 25])
     width = 2.0 * (q75 - q25) / d.size ** (1 / 3)
@@ -707,6 +973,31 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
 
     ``measurement_sd_nm``: per-particle 1-sigma errors (or one value); their mean variance is removed
     from the fitted width to give the population sd.
+
+    Parameters
+    ----------
+    diameters_nm : array_like, shape (n,)
+        Particle diameters, nm.
+    bin_edges_nm : numpy.ndarray, optional
+        Histogram bin edges, nm. Default :func:`histogram_bins`.
+    measurement_sd_nm : float or array_like, shape (n,), optional
+        Per-particle measurement 1-sigma, nm. Default: none removed.
+
+    Returns
+    -------
+    SizeDistribution
+        Count, mean and population sd (nm, sampling 1-sigma), sample mean and sd, reduced chi-square,
+        the histogram, the fitted curve, measurement sd, fitted histogram width and the chi-square
+        p-value.
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than 5 diameters are given.
+
+    References
+    ----------
+    W. Cash, Astrophys. J. 228, 939 (1979) (Poisson likelihood of binned counts).
     """
     d = np.asarray(diameters_nm, dtype=float)
     if d.size < 5:
@@ -834,6 +1125,29 @@ def analyse_micrograph(image: np.ndarray, pixel_size_nm: float, **settings) -> M
     """Run steps 1-7 of the module docstring on one micrograph; ``settings`` override :data:`DEFAULTS`.
 
     Raises :class:`~qdanalysis.errors.AnalysisError` when no particles (or too few to size) are found.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (rows, cols)
+        Micrograph, counts.
+    pixel_size_nm : float
+        Pixel size, nm.
+    **settings
+        Analysis settings, keys of :data:`DEFAULTS`.
+
+    Returns
+    -------
+    MicrographAnalysis
+        Pixel size, Otsu threshold, per-particle measurements, size distribution, PSF sd (px), the
+        contrast image and the measurement scale.
+
+    Raises
+    ------
+    TypeError
+        For a setting not in :data:`DEFAULTS`.
+    AnalysisError
+        If no particles are found, none passes the selection, or from :func:`estimate_psf` and
+        :func:`fit_size_distribution`.
     """
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -876,6 +1190,26 @@ def measurement_scale(candidates: list[_Candidate], particles: Particles, psf_px
     through the centre) each measure its area: ``(d_1 - d_2)^2 / 4`` estimates the variance of the
     full-particle diameter. Measured on up to ``n_particles`` accepted particles with every sector
     free; returns ``sqrt(mean((d_1 - d_2)^2 / 4) / mean(sigma^2))``.
+
+    Parameters
+    ----------
+    candidates : list of _Candidate
+        Particles from :func:`measure_particles`.
+    particles : Particles
+        Selected particles (diameters in nm).
+    psf_px : float
+        PSF sd, px.
+    n_sectors : int
+        Angular sectors of the profile fits.
+    bin_px : float
+        Radial bin of the profiles, px.
+    n_particles : int, optional
+        Number of particles split. Default 40.
+
+    Returns
+    -------
+    float
+        The scale factor; 1.0 when fewer than 5 particles could be split.
     """
     by_label = {c.label: c for c in candidates}
     pairs, own = [], []
@@ -903,7 +1237,26 @@ def measurement_scale(candidates: list[_Candidate], particles: Particles, psf_px
 
 def analysis_flags(analysis: MicrographAnalysis, *, min_particles: int = 50, max_rejected_fraction: float = 0.3,
                    min_diameter_px: float = 20.0, histogram_p_min: float = 0.001) -> list[str]:
-    """Data-driven reasons not to trust a micrograph's sizes (empty list: none)."""
+    """Data-driven reasons not to trust a micrograph's sizes (empty list: none).
+
+    Parameters
+    ----------
+    analysis : MicrographAnalysis
+        Result of :func:`analyse_micrograph`.
+    min_particles : int, optional
+        Flag fewer sized particles than this. Default 50.
+    max_rejected_fraction : float, optional
+        Flag when more than this fraction of the whole (not edge-cut) particles is rejected. Default 0.3.
+    min_diameter_px : float, optional
+        Flag a mean diameter below this, px. Default 20.0.
+    histogram_p_min : float, optional
+        Flag a size histogram whose Gaussian chi-square p-value is below this. Default 0.001.
+
+    Returns
+    -------
+    list of str
+        One message per problem (a PSF wider than 1/8 of the mean diameter is flagged too).
+    """
     particles, sizes = analysis.particles, analysis.sizes
     reasons = []
     if sizes.count < min_particles:
@@ -934,6 +1287,23 @@ def size_quantities(analysis: MicrographAnalysis, sample: str, *, pixel_calibrat
     The 1-sigma of the mean and sd combine the sampling error of the histogram fit with the pixel-size
     calibration, ``pixel_calibration_rsd`` x value (a magnification calibrated against a grating
     replica or lattice fringes is good to about 1 %): every length in the image scales with it.
+
+    Parameters
+    ----------
+    analysis : MicrographAnalysis
+        Result of :func:`analyse_micrograph`.
+    sample : str
+        Sample id of the quantities.
+    pixel_calibration_rsd : float, optional
+        Relative sd of the pixel-size calibration. Default 0.01.
+    **flag_settings
+        Passed to :func:`analysis_flags`.
+
+    Returns
+    -------
+    list of Quantity
+        Mean diameter (nm), population sd (nm) and particle count, their 1-sigma also including the
+        edge-shape systematic, with the flag from :func:`analysis_flags`.
     """
     sizes = analysis.sizes
     flag = flag_from(analysis_flags(analysis, **flag_settings))
@@ -963,18 +1333,55 @@ CONFIG_DEFAULTS = {**DEFAULTS, **QUANTITY_DEFAULTS, **FIGURE_DEFAULTS}
 
 
 def analysis_settings(config_block: dict) -> dict:
-    """The analysis keys of a ``tem:`` config block (figure and quantity keys dropped)."""
+    """The analysis keys of a ``tem:`` config block (figure and quantity keys dropped).
+
+    Parameters
+    ----------
+    config_block : dict
+        The ``tem:`` config block.
+
+    Returns
+    -------
+    dict
+        The entries whose keys are in :data:`DEFAULTS` (for :func:`analyse_micrograph`).
+    """
     return {key: config_block[key] for key in DEFAULTS if key in config_block}
 
 
 def quantity_settings(config_block: dict) -> dict:
-    """The keys of a ``tem:`` config block that :func:`size_quantities` takes."""
+    """The keys of a ``tem:`` config block that :func:`size_quantities` takes.
+
+    Parameters
+    ----------
+    config_block : dict
+        The ``tem:`` config block.
+
+    Returns
+    -------
+    dict
+        Every key of :data:`QUANTITY_DEFAULTS`, from the block or its default.
+    """
     return {key: config_block.get(key, default) for key, default in QUANTITY_DEFAULTS.items()}
 
 
 def figure2_cycles(available, wanted=None, panels: int = 4) -> list[int]:
     """Etch cycles for Fig 2a-d: the ``wanted`` ones the sheet has (a filter), or, when none is wanted
-    or present, up to ``panels`` cycles spread evenly from the first to the last available."""
+    or present, up to ``panels`` cycles spread evenly from the first to the last available.
+
+    Parameters
+    ----------
+    available : iterable of int
+        Etch cycles imaged.
+    wanted : iterable of int, optional
+        Cycles asked for (config ``figure2_cycles``). Default: none.
+    panels : int, optional
+        Maximum number of cycles. Default 4.
+
+    Returns
+    -------
+    list of int
+        Chosen cycles, ascending when spread evenly, in ``wanted`` order otherwise.
+    """
     available = sorted(int(c) for c in available)
     chosen = [int(c) for c in (wanted or []) if int(c) in available][:panels]
     if chosen or not available:
@@ -990,6 +1397,22 @@ def display_image(image: np.ndarray, pixel_size_nm: float, max_px: int = 256) ->
 
     uint16 when the micrograph holds integer counts in 0-65535 (8/16-bit cameras), else float32
     (float or signed-integer exports, whose values rounding to uint16 would destroy).
+
+    Parameters
+    ----------
+    image : numpy.ndarray, shape (rows, cols)
+        Micrograph.
+    pixel_size_nm : float
+        Its pixel size, nm.
+    max_px : int, optional
+        Largest side of the copy, px. Default 256.
+
+    Returns
+    -------
+    binned : numpy.ndarray of uint16 or float32
+        Binned image (trailing rows and columns that do not fill a block are dropped).
+    pixel_size_nm : float
+        Pixel size of the binned image, nm.
     """
     factor = max(int(math.ceil(max(image.shape) / max_px)), 1)
     rows, cols = (image.shape[0] // factor) * factor, (image.shape[1] // factor) * factor

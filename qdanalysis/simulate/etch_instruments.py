@@ -52,6 +52,18 @@ class IcpLine:
     saturation_mg_L: float = math.inf
 
     def net_intensity(self, concentration_mg_L) -> np.ndarray:
+        """Blank-free emission intensity ``S c / (1 + c / c_sat)`` at the given concentration.
+
+        Parameters
+        ----------
+        concentration_mg_L : float or array_like
+            Concentration of the element, mg/L.
+
+        Returns
+        -------
+        numpy.ndarray
+            Net intensity, counts/s, of the shape of ``concentration_mg_L``.
+        """
         c = np.asarray(concentration_mg_L, dtype=float)
         return self.sensitivity_cps_per_mg_L * c / (1.0 + c / self.saturation_mg_L)
 
@@ -65,7 +77,28 @@ class IcpNoise:
 
 def icp_aspiration(rng: np.random.Generator, lines: dict[str, IcpLine], concentration_mg_L: dict[str, float],
                    noise: IcpNoise) -> dict[str, tuple[float, float]]:
-    """One aspiration of a solution: per element, (mean intensity c/s, %RSD of the replicates)."""
+    """One aspiration of a solution: per element, (mean intensity c/s, %RSD of the replicates).
+
+    One transport factor ``1 + e``, ``e ~ N(0, aspiration_rsd)``, is common to every line of the
+    aspiration; each replicate reading then gets its own flicker and background noise.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    lines : dict of str to IcpLine
+        Emission line of each element.
+    concentration_mg_L : dict of str to float
+        Concentration of each element of ``lines`` in the solution, mg/L.
+    noise : IcpNoise
+        Replicate and aspiration relative sds and the number of replicates.
+
+    Returns
+    -------
+    dict of str to tuple of float
+        Per element, ``(mean intensity, counts/s; %RSD of the replicates)``; the %RSD is 0 for a single
+        replicate.
+    """
     transport = 1.0 + rng.normal(0.0, noise.aspiration_rsd)  # common to every line of the aspiration
     out = {}
     for element, line in lines.items():
@@ -103,7 +136,24 @@ def _exp_gauss(t: np.ndarray, center: float, sigma: float, tau: float) -> np.nda
 
 
 def tailing_peak(t: np.ndarray, center_min: float, area: float, shape: PeakShape) -> np.ndarray:
-    """Peak of integrated ``area`` with the two-exponential tail of ``shape``."""
+    """Peak of integrated ``area`` with the two-exponential tail of ``shape``.
+
+    Parameters
+    ----------
+    t : numpy.ndarray, shape (n,)
+        Retention times, min.
+    center_min : float
+        Centre of the Gaussian part, min.
+    area : float
+        Integrated peak area, signal units x min (µS min).
+    shape : PeakShape
+        Gaussian width and the two exponential tails.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Peak signal at ``t`` (µS for an area in µS min).
+    """
     fast = _exp_gauss(t, center_min, shape.sigma_min, shape.tau_fast_min)
     slow = _exp_gauss(t, center_min, shape.sigma_min, shape.tau_slow_min)
     return area * ((1.0 - shape.slow_fraction) * fast + shape.slow_fraction * slow)
@@ -126,7 +176,26 @@ class ChromatographyRun:
 
 def simulate_chromatogram(rng: np.random.Generator, run: ChromatographyRun, br_mg_L: float, time_min: np.ndarray,
                           matrix: float = 1.0) -> np.ndarray:
-    """Conductivity (µS) of one injection: baseline, water dip, neighbours and the Br- peak, noise."""
+    """Conductivity (µS) of one injection: baseline, water dip, neighbours and the Br- peak, noise.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    run : ChromatographyRun
+        Column, detector and eluent of the sequence.
+    br_mg_L : float
+        Br- concentration of the injected solution, mg/L.
+    time_min : numpy.ndarray, shape (n,)
+        Retention times, min.
+    matrix : float, optional
+        Scale of the neighbouring anion peaks (sample matrix). Default 1.0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Conductivity signal, µS.
+    """
     t = np.asarray(time_min, dtype=float)
     volume = 1.0 + rng.normal(0.0, run.injection_rsd)  # relative injected volume of this injection
     drift = rng.uniform(*run.drift_uS_per_min)

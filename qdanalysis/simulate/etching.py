@@ -91,7 +91,22 @@ IC_BLANK_MATERIAL, IC_STANDARD_MATERIAL = "ultrapure water", "NaBr in ultrapure 
 
 def shell_stack(layer_outer_radius_nm: dict[str, float] | None = None,
                 se_fraction: dict[str, float] | None = None) -> halide_uptake.ShellStack:
-    """The multishell particle (core first); layers without a Se fraction are impermeable."""
+    """The multishell particle (core first); layers without a Se fraction are impermeable.
+
+    Parameters
+    ----------
+    layer_outer_radius_nm : dict of str to float, optional
+        Outer radius of each layer, nm, core first. Default
+        :data:`qdanalysis.simulate.etch_geometry.LAYER_OUTER_RADIUS_NM`.
+    se_fraction : dict of str to float, optional
+        Se fraction of each layer's anions (layers missing here get ``None``: impermeable). Default
+        :data:`SE_FRACTION`.
+
+    Returns
+    -------
+    halide_uptake.ShellStack
+        Layer names, outer radii (nm) and Se fractions.
+    """
     radii = layer_outer_radius_nm or geo.LAYER_OUTER_RADIUS_NM
     se_fraction = SE_FRACTION if se_fraction is None else se_fraction
     return halide_uptake.ShellStack(tuple(radii), tuple(float(r) for r in radii.values()),
@@ -118,6 +133,28 @@ def atoms_per_etch(treatment: str, relative_sd: float = geo.RELATIVE_SD, nodes: 
 
     Etch ``k`` removes the material between ``s r_(k-1)`` and ``s r_k`` of a particle of size factor
     ``s`` (nominal radii from ``etch_diameter_nm``, default the shipped series).
+
+    Parameters
+    ----------
+    treatment : str
+        Surface treatment, a key of :data:`SURFACE_ZN_PER_NM2` (``"none"`` or ``"ZnBr2"``); sets the
+        surface Zn removed in cycle 1.
+    relative_sd : float, optional
+        Relative sd of the particle size factor ``s``. Default
+        :data:`qdanalysis.simulate.etch_geometry.RELATIVE_SD` (0.07).
+    nodes : int, optional
+        Number of Gauss-Hermite nodes of the size average. Default 21.
+    etch_diameter_nm : array_like, shape (n_cycles + 1,), optional
+        Nominal particle diameter before etching and after each cycle, nm. Default
+        :data:`qdanalysis.simulate.etch_geometry.DIAMETER_AFTER_CYCLE_NM`.
+    outer_radius_nm : dict of str to float, optional
+        Nominal outer radius of each layer, nm, core first. Default
+        :data:`qdanalysis.simulate.etch_geometry.LAYER_OUTER_RADIUS_NM`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``{"In": ..., "Zn": ...}``, each of shape (n_cycles,): atoms per particle released per cycle.
     """
     nominal = np.asarray(geo.DIAMETER_AFTER_CYCLE_NM if etch_diameter_nm is None else etch_diameter_nm) / 2
     outer_radius_nm = outer_radius_nm or geo.LAYER_OUTER_RADIUS_NM
@@ -140,7 +177,24 @@ def atoms_per_etch(treatment: str, relative_sd: float = geo.RELATIVE_SD, nodes: 
 
 def supernatant_mg_L(atoms: np.ndarray, element: str, qd_pmol: float = QD_PMOL,
                      volume_mL: float = SUPERNATANT_ML) -> np.ndarray:
-    """Mass concentration of ``atoms`` per particle of ``qd_pmol`` particles in ``volume_mL``."""
+    """Mass concentration of ``atoms`` per particle of ``qd_pmol`` particles in ``volume_mL``.
+
+    Parameters
+    ----------
+    atoms : numpy.ndarray
+        Atoms per particle (e.g. per etch cycle).
+    element : str
+        Element symbol (sets the atomic mass).
+    qd_pmol : float, optional
+        Amount of particles, pmol. Default :data:`QD_PMOL` (80).
+    volume_mL : float, optional
+        Supernatant volume, mL. Default :data:`SUPERNATANT_ML` (10).
+
+    Returns
+    -------
+    numpy.ndarray
+        Concentration, mg/L, of the shape of ``atoms``.
+    """
     moles = atoms * qd_pmol * 1e-12
     return moles * ATOMIC_MASS_G_MOL[element] * 1e3 / (volume_mL * 1e-3)
 
@@ -148,7 +202,30 @@ def supernatant_mg_L(atoms: np.ndarray, element: str, qd_pmol: float = QD_PMOL,
 def simulate_icp_export(rng, concentrations: dict[str, np.ndarray], run_name: str, *,
                         lines: dict[str, instruments.IcpLine] | None = None, noise: instruments.IcpNoise = ICP_NOISE,
                         standards_mg_L=ICP_STANDARDS_MG_L, n_blanks: int = ICP_BLANKS) -> str:
-    """Text of one export: blanks, standards, then the supernatants ``etch1``..``etchN``."""
+    """Text of one export: blanks, standards, then the supernatants ``etch1``..``etchN``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    concentrations : dict of str to numpy.ndarray
+        Per element (keys of ``lines``), supernatant concentration of each etch, mg/L, shape (n_etches,).
+    run_name : str
+        Name of the run (the worksheet is called ``"<run_name> etching"``).
+    lines : dict of str to IcpLine, optional
+        Emission line of each element. Default :data:`ICP_LINES`.
+    noise : IcpNoise, optional
+        Replicate/aspiration noise. Default :data:`ICP_NOISE`.
+    standards_mg_L : sequence of float, optional
+        Calibration standard concentrations (all elements), mg/L. Default :data:`ICP_STANDARDS_MG_L`.
+    n_blanks : int, optional
+        Number of blank aspirations. Default :data:`ICP_BLANKS` (5).
+
+    Returns
+    -------
+    str
+        The ICP Expert CSV export.
+    """
     lines = lines or ICP_LINES
     rows, minute = [], 0
 
@@ -180,7 +257,36 @@ def br_profiles_mg_L(temperatures_C, *, kinetics: halide_uptake.ExchangeKinetics
                      time_min: float = TREATMENT_MIN, etch_diameter_nm=None,
                      stack: halide_uptake.ShellStack | None = None, relative_sd: float = geo.RELATIVE_SD,
                      **numerics) -> dict:
-    """Noise-free Br- (mg/L) per etch for each treatment temperature (the exchange-diffusion truth)."""
+    """Noise-free Br- (mg/L) per etch for each treatment temperature (the exchange-diffusion truth).
+
+    Parameters
+    ----------
+    temperatures_C : iterable of int
+        Treatment temperatures, °C; each must be a key of ``surface_mg_L``.
+    kinetics : halide_uptake.ExchangeKinetics, optional
+        Diffusion and exchange kinetics. Default :data:`KINETICS`.
+    surface_mg_L : dict, optional
+        Surface-bound Br (released in etch 1) per temperature, mg/L. Default :data:`SURFACE_BR_MG_L`.
+    lattice_scale_mg_L : float, optional
+        mg/L per nm^3 of saturated ZnSe-equivalent lattice. Default :data:`LATTICE_SCALE_MG_L`.
+    time_min : float, optional
+        Treatment time, min. Default ``TREATMENT_MIN``.
+    etch_diameter_nm : array_like, optional
+        Particle diameter before etching and after each cycle, nm. Default
+        :data:`qdanalysis.simulate.etch_geometry.DIAMETER_AFTER_CYCLE_NM`.
+    stack : halide_uptake.ShellStack, optional
+        The particle's layers. Default :func:`shell_stack`.
+    relative_sd : float, optional
+        Relative sd of the particle size. Default
+        :data:`qdanalysis.simulate.etch_geometry.RELATIVE_SD`.
+    **numerics
+        Passed to :func:`qdanalysis.simulate.halide_uptake.etch_profile` (grid settings).
+
+    Returns
+    -------
+    dict
+        Temperature (°C) -> numpy.ndarray of Br- per etch, mg/L, shape (n_etches,).
+    """
     surface_mg_L = surface_mg_L or SURFACE_BR_MG_L
     diameters = geo.DIAMETER_AFTER_CYCLE_NM if etch_diameter_nm is None else etch_diameter_nm
     stack = stack or shell_stack()
@@ -192,7 +298,26 @@ def br_profiles_mg_L(temperatures_C, *, kinetics: halide_uptake.ExchangeKinetics
 
 def chromatogram(rng, br_mg_L: float, time_min: np.ndarray = IC_TIME_MIN, matrix: float = 1.0,
                  run: instruments.ChromatographyRun = IC_RUN) -> np.ndarray:
-    """Conductivity (µS) of one injection (see :func:`etch_instruments.simulate_chromatogram`)."""
+    """Conductivity (µS) of one injection (see :func:`etch_instruments.simulate_chromatogram`).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    br_mg_L : float
+        Br- concentration of the injection, mg/L.
+    time_min : numpy.ndarray, shape (n,), optional
+        Retention times, min. Default :data:`IC_TIME_MIN` (0-15 min at 0.2 s).
+    matrix : float, optional
+        Scale of the neighbouring anion peaks. Default 1.0.
+    run : ChromatographyRun, optional
+        Column, detector and eluent. Default :data:`IC_RUN`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Conductivity, µS.
+    """
     return instruments.simulate_chromatogram(rng, run, br_mg_L, time_min, matrix)
 
 
@@ -220,13 +345,45 @@ def _ic_file(out_dir: Path, name: str, rng, br_mg_L: float, injection_type: str,
 
 
 def blank_br_mg_L(rng) -> float:
-    """Reagent-blank Br- of one injection (every injection carries one)."""
+    """Reagent-blank Br- of one injection (every injection carries one).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    float
+        Blank Br-, mg/L, drawn from :data:`BLANK_BR_MG_L` (mean, sd) and clipped at 0.
+    """
     return max(rng.normal(*BLANK_BR_MG_L), 0.0)
 
 
 def write_ic_calibration(out_dir: Path, rng, *, run: instruments.ChromatographyRun = IC_RUN, n_blanks: int = IC_BLANKS,
                          standards_mg_L=IC_STANDARDS_MG_L, first_number: int = 1) -> list[dict]:
-    """Blank and standard injections with their sheet rows (role blank / standard)."""
+    """Blank and standard injections with their sheet rows (role blank / standard).
+
+    Parameters
+    ----------
+    out_dir : Path
+        Root of the raw data; files go to ``out_dir/ic/``.
+    rng : numpy.random.Generator
+        Random generator.
+    run : ChromatographyRun, optional
+        Column, detector and eluent. Default :data:`IC_RUN`.
+    n_blanks : int, optional
+        Number of blank injections. Default :data:`IC_BLANKS` (6).
+    standards_mg_L : sequence of float, optional
+        Br- concentrations of the standards, mg/L. Default :data:`IC_STANDARDS_MG_L`.
+    first_number : int, optional
+        Injection number of the first injection. Default 1.
+
+    Returns
+    -------
+    list of dict
+        One ``raw/samples.csv`` row per injection written (standards carry ``concentration_mg_L``).
+    """
     rows, number = [], first_number - 1
     for i in range(n_blanks):
         number += 1
@@ -243,7 +400,24 @@ def write_ic_calibration(out_dir: Path, rng, *, run: instruments.ChromatographyR
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write raw/icp/*.csv and raw/ic/*.txt; return sheet rows and the truth (module docstring)."""
+    """Write raw/icp/*.csv and raw/ic/*.txt; return sheet rows and the truth (module docstring).
+
+    Parameters
+    ----------
+    out_dir : Path
+        Root of the raw data.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    rows : list of dict
+        ``raw/samples.csv`` rows of the files written.
+    truth : dict
+        ``{"icp": ..., "ic": ..., "diffusion": ...}``: per ICP supernatant the In:Zn molar ratio and
+        In, Zn (mg/L); per IC injection the noise-free Br- (mg/L); per temperature ``D_eff`` (m^2/s),
+        surface Br (mg/L), exchange rate (1/s) and diffusion length (nm), plus the kinetic parameters.
+    """
     out_dir = Path(out_dir)
     rows, truth = [], {"icp": {}, "ic": {}, "diffusion": {}}
     for sample in ICP_SAMPLES:

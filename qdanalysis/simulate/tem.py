@@ -71,7 +71,18 @@ MEAN_DIAMETER_NM = {
 
 # ------------------------------------------------------------------------------------ 3-D bodies
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
-    """Uniformly distributed rotation matrix (normalised Gaussian quaternion)."""
+    """Uniformly distributed rotation matrix (normalised Gaussian quaternion).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, 3)
+        Rotation matrix.
+    """
     w, x, y, z = rng.normal(size=4)
     n = math.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w / n, x / n, y / n, z / n
@@ -81,7 +92,22 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
 
 
 def cube_octahedron_halfspaces(beta: float, axis_scale=(1.0, 1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Planes ``n.x <= d`` of ``|x_i| <= 1`` and ``|x| + |y| + |z| <= beta``, axes stretched by ``axis_scale``."""
+    """Planes ``n.x <= d`` of ``|x_i| <= 1`` and ``|x| + |y| + |z| <= beta``, axes stretched by ``axis_scale``.
+
+    Parameters
+    ----------
+    beta : float
+        Octahedral truncation (1.5: truncated octahedron; 2: cuboctahedron; larger: towards a cube).
+    axis_scale : sequence of float, shape (3,), optional
+        Stretch of the x, y, z axes. Default ``(1.0, 1.0, 1.0)``.
+
+    Returns
+    -------
+    normals : numpy.ndarray, shape (14, 3)
+        Plane normals (6 cube faces, 8 octahedron faces), not normalised.
+    offsets : numpy.ndarray, shape (14,)
+        Plane offsets ``d`` (1 for the cube faces, ``beta`` for the octahedron faces).
+    """
     normals, offsets = [], []
     for i in range(3):
         for sign in (1.0, -1.0):
@@ -117,10 +143,39 @@ class Body:
     pair: int = -1
 
     def moved(self, row: float, col: float, pair: int = -1) -> Body:
+        """The same body centred at (``row``, ``col``).
+
+        Parameters
+        ----------
+        row : float
+            New centre row, px.
+        col : float
+            New centre column, px.
+        pair : int, optional
+            Index of its touching partner in the placed list (-1: none). Default -1.
+
+        Returns
+        -------
+        Body
+            A copy with the new centre and pair index.
+        """
         return Body(self.kind, row, col, self.absorption_px, self.matrix, self.normals, self.offsets, pair)
 
     def thickness(self, dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
-        """Projected thickness (px) along the beam at offsets (dy, dx) from the centre."""
+        """Projected thickness (px) along the beam at offsets (dy, dx) from the centre.
+
+        Parameters
+        ----------
+        dy : numpy.ndarray
+            Row offsets from the centre, px.
+        dx : numpy.ndarray
+            Column offsets from the centre, px (same shape as ``dy``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Chord length through the body along z, px (0 outside), of the shape of ``dx``.
+        """
         if self.kind == "ellipsoid":
             a = self.matrix
             schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
@@ -140,7 +195,14 @@ class Body:
         return np.where(inside, np.clip(upper - lower, 0.0, None), 0.0)
 
     def outline(self) -> np.ndarray:
-        """Vertices (dx, dy) of the projected outline (polygon; 256 points of the ellipse)."""
+        """Vertices (dx, dy) of the projected outline (polygon; 256 points of the ellipse).
+
+        Returns
+        -------
+        numpy.ndarray, shape (n, 2)
+            Outline vertices as (column offset, row offset) from the centre, px; for a polyhedron the
+            convex-hull vertices of its projected corners.
+        """
         if self.kind == "ellipsoid":
             a = self.matrix
             schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
@@ -154,6 +216,13 @@ class Body:
         return points[hull.vertices]
 
     def projected_area_px(self) -> float:
+        """Area of the projected outline.
+
+        Returns
+        -------
+        float
+            Projected area, px^2 (exact for an ellipsoid, the outline polygon's area for a polyhedron).
+        """
         if self.kind == "ellipsoid":
             a = self.matrix
             schur = a[:2, :2] - np.outer(a[:2, 2], a[:2, 2]) / a[2, 2]
@@ -166,19 +235,50 @@ class Body:
         return 2.0 * math.sqrt(self.projected_area_px() / math.pi)
 
     def max_radius_px(self) -> float:
+        """Largest distance from the centre to the projected outline.
+
+        Returns
+        -------
+        float
+            Circumscribed radius of the outline, px.
+        """
         return float(np.max(np.hypot(*self.outline().T)))
 
     def half_extent(self) -> tuple[float, float]:
-        """Half-widths of the outline's bounding box along rows and columns."""
+        """Half-widths of the outline's bounding box along rows and columns.
+
+        Returns
+        -------
+        tuple of float
+            ``(half height along rows, half width along columns)``, px.
+        """
         pts = self.outline()
         return float(np.max(np.abs(pts[:, 1]))), float(np.max(np.abs(pts[:, 0])))
 
     def max_thickness_px(self) -> float:
+        """Largest projected thickness of the body.
+
+        Returns
+        -------
+        float
+            Thickness, px: at the centre for an ellipsoid, the maximum over a 41 x 41 grid for a polyhedron.
+        """
         return float(self.thickness(np.zeros(1), np.zeros(1))[0]) if self.kind == "ellipsoid" else float(
             self.thickness(*np.meshgrid(*(2 * [np.linspace(-self.max_radius_px(), self.max_radius_px(), 41)]))).max())
 
     def is_whole(self, shape: tuple[int, int]) -> bool:
-        """Entirely inside the frame (pixel i covers [i - 0.5, i + 0.5])."""
+        """Entirely inside the frame (pixel i covers [i - 0.5, i + 0.5]).
+
+        Parameters
+        ----------
+        shape : tuple of int
+            Frame shape ``(rows, cols)``, px.
+
+        Returns
+        -------
+        bool
+            True if the outline's bounding box lies inside the frame.
+        """
         h_row, h_col = self.half_extent()
         return (self.row - h_row > -0.5 and self.row + h_row < shape[0] - 0.5
                 and self.col - h_col > -0.5 and self.col + h_col < shape[1] - 0.5)
@@ -186,7 +286,24 @@ class Body:
 
 def random_body(rng: np.random.Generator, diameter_px: float, *, faceted_fraction: float = FACETED_FRACTION,
                 contrast_range: tuple[float, float] = (0.25, 0.50)) -> Body:
-    """A randomly oriented ellipsoid or cube-octahedron whose projection has ``diameter_px``."""
+    """A randomly oriented ellipsoid or cube-octahedron whose projection has ``diameter_px``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    diameter_px : float
+        Equivalent-circle diameter of the projected outline, px.
+    faceted_fraction : float, optional
+        Probability of a cube-octahedron instead of an ellipsoid. Default :data:`FACETED_FRACTION` (0.15).
+    contrast_range : tuple of float, optional
+        Range of the uniformly drawn centre contrast ``1 - exp(-t_max / lambda)``. Default ``(0.25, 0.50)``.
+
+    Returns
+    -------
+    Body
+        The body centred at the origin, with the absorption length (px) giving the drawn contrast.
+    """
     rotation = random_rotation(rng)
     if rng.random() < faceted_fraction:
         normals, offsets = cube_octahedron_halfspaces(rng.uniform(1.4, 2.2), rng.uniform(0.95, 1.05, 3))
@@ -206,7 +323,20 @@ def random_body(rng: np.random.Generator, diameter_px: float, *, faceted_fractio
 
 
 def pixel_size_for(mean_diameter_nm: float, min_particle_px: float = MIN_PARTICLE_PX) -> float:
-    """Largest calibrated pixel size that keeps the mean particle >= ``min_particle_px`` across."""
+    """Largest calibrated pixel size that keeps the mean particle >= ``min_particle_px`` across.
+
+    Parameters
+    ----------
+    mean_diameter_nm : float
+        Mean particle diameter, nm.
+    min_particle_px : float, optional
+        Minimum mean diameter in pixels. Default :data:`MIN_PARTICLE_PX` (34).
+
+    Returns
+    -------
+    float
+        Pixel size from :data:`PIXEL_SIZES_NM`, nm (the smallest one if none suffices).
+    """
     fitting = [p for p in PIXEL_SIZES_NM if mean_diameter_nm / p >= min_particle_px]
     return max(fitting) if fitting else min(PIXEL_SIZES_NM)
 
@@ -224,6 +354,36 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
     are cut by the edge as in a real field of view. Overlap is tested on circumscribed circles; a
     touching partner is placed along a random direction at the sum of the outlines' extents there
     plus a 0-1 px gap.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    shape : tuple of int
+        Frame shape ``(rows, cols)``, px.
+    mean_px : float
+        Mean projected diameter, px.
+    sd_px : float
+        sd of the projected diameter, px (diameters below 0.2 ``mean_px`` are redrawn).
+    coverage : float, optional
+        Projected area fraction aimed at, over the enlarged frame. Default 0.36.
+    touching_fraction : float, optional
+        Fraction of particles drawn in touching pairs. Default 0.2.
+    min_gap_px : float, optional
+        Minimum gap between circumscribed circles of placed units, px. Default 2.0.
+    touching_gap_px : tuple of float, optional
+        Range of the gap between the two particles of a pair, px. Default ``(0.0, 1.0)``.
+    faceted_fraction : float, optional
+        Fraction of cube-octahedra. Default :data:`FACETED_FRACTION`.
+    contrast_range : tuple of float, optional
+        Range of the centre contrast. Default ``(0.25, 0.50)``.
+    attempts_per_particle : int, optional
+        Placement attempts per unit before it is dropped. Default 500.
+
+    Returns
+    -------
+    list of Body
+        Placed bodies; the two of a touching pair refer to each other through ``pair``.
     """
     rows, cols = shape
     margin = mean_px
@@ -304,13 +464,41 @@ def _transmission_patch(body: Body, shape: tuple[int, int], supersample: int = S
 
 
 def gaussian_random_field(rng: np.random.Generator, shape: tuple[int, int], correlation_px: float) -> np.ndarray:
-    """Zero-mean, unit-sd Gaussian random field with a Gaussian correlation of ``correlation_px``."""
+    """Zero-mean, unit-sd Gaussian random field with a Gaussian correlation of ``correlation_px``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    shape : tuple of int
+        Field shape ``(rows, cols)``.
+    correlation_px : float
+        sd of the Gaussian smoothing kernel, px (periodic boundaries).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``shape``
+        The field.
+    """
     field_ = ndimage.gaussian_filter(rng.standard_normal(shape), correlation_px, mode="wrap")
     return (field_ - field_.mean()) / field_.std()
 
 
 def illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """Off-centre Gaussian beam (20-35 % fall-off across the frame) times a gentle linear tilt."""
+    """Off-centre Gaussian beam (20-35 % fall-off across the frame) times a gentle linear tilt.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    shape : tuple of int
+        Frame shape ``(rows, cols)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``shape``
+        Relative beam intensity (1 at the beam centre before the tilt).
+    """
     rows, cols = shape
     y, x = np.mgrid[0:rows, 0:cols] / max(shape)
     cy, cx = rng.uniform(0.1, 0.9, 2)
@@ -324,7 +512,35 @@ def illumination(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray
 def render_micrograph(rng: np.random.Generator, shape: tuple[int, int], bodies: list[Body], pixel_size_nm: float,
                       *, dose_per_px: float = 300.0, psf_sigma_nm: float = 0.15, carbon_sd: float = 0.04,
                       carbon_correlation_nm: float = 0.4, polarity: str = "dark") -> np.ndarray:
-    """uint16 counts: beam x carbon texture x particle transmission (or scattering), PSF blur, Poisson."""
+    """uint16 counts: beam x carbon texture x particle transmission (or scattering), PSF blur, Poisson.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    shape : tuple of int
+        Frame shape ``(rows, cols)``, px.
+    bodies : list of Body
+        Placed particles.
+    pixel_size_nm : float
+        True pixel size, nm.
+    dose_per_px : float, optional
+        Mean electrons per pixel in the open film at the beam centre. Default 300.0.
+    psf_sigma_nm : float, optional
+        sd of the Gaussian point-spread function, nm. Default 0.15.
+    carbon_sd : float, optional
+        Relative sd of the carbon-film texture. Default 0.04.
+    carbon_correlation_nm : float, optional
+        Correlation length of the carbon texture, nm. Default 0.4.
+    polarity : str, optional
+        ``"dark"``: dark particles on a bright film (bright field, the transmission); anything else:
+        bright particles on a dark film (``2 - transmission``, dark field / HAADF). Default ``"dark"``.
+
+    Returns
+    -------
+    numpy.ndarray of uint16, shape ``shape``
+        Poisson counts, clipped to 0-65535.
+    """
     transmission = np.ones(shape)
     for body in bodies:
         patch = _transmission_patch(body, shape)
@@ -347,6 +563,29 @@ def simulate_micrograph(rng: np.random.Generator, mean_nm: float, sd_nm: float, 
     ``kwargs`` go to :func:`place_particles` (coverage, touching_fraction, faceted_fraction, ...) or,
     for ``dose_per_px``, ``psf_sigma_nm``, ``carbon_sd``, ``carbon_correlation_nm``, ``polarity``, to
     :func:`render_micrograph`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    mean_nm : float
+        Mean projected diameter, nm.
+    sd_nm : float
+        sd of the projected diameter, nm.
+    pixel_size_nm : float
+        True pixel size, nm.
+    shape : tuple of int, optional
+        Frame shape ``(rows, cols)``. Default :data:`FRAME_PX` (1024 x 1024).
+    **kwargs
+        Options of :func:`place_particles` and :func:`render_micrograph` (see above).
+
+    Returns
+    -------
+    image : numpy.ndarray of uint16, shape ``shape``
+        The micrograph (counts).
+    truth : dict
+        Population mean and sd (nm), count, mean and sd (nm) of the whole particles, particles in the
+        frame, whole touching pairs, whole faceted particles, particles placed and the true pixel size (nm).
     """
     render_keys = {"dose_per_px", "psf_sigma_nm", "carbon_sd", "carbon_correlation_nm", "polarity"}
     render_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in render_keys}
@@ -366,13 +605,41 @@ def simulate_micrograph(rng: np.random.Generator, mean_nm: float, sd_nm: float, 
 
 
 def write_micrograph(path: Path, image: np.ndarray, nominal_pixel_nm: float, sample: str) -> None:
-    """The raw file as a TEM camera's ImageJ-compatible export writes it (nominal calibration)."""
+    """The raw file as a TEM camera's ImageJ-compatible export writes it (nominal calibration).
+
+    Parameters
+    ----------
+    path : Path
+        Output TIFF path.
+    image : numpy.ndarray of uint16, shape (rows, cols)
+        Micrograph counts.
+    nominal_pixel_nm : float
+        Pixel size written to the file, nm.
+    sample : str
+        Sample id written to the file's info.
+    """
     write_tem_tiff(path, image, nominal_pixel_nm,
                    info=f"sample={sample}\nmode=bright field TEM\nvoltage_kV=200\nsynthetic=true")
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write raw/tem/<sample>.tif (one frame per sample); return sheet rows and ``{"tem": truth}``."""
+    """Write raw/tem/<sample>.tif (one frame per sample); return sheet rows and ``{"tem": truth}``.
+
+    Parameters
+    ----------
+    out_dir : Path
+        Root of the raw data.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    rows : list of dict
+        ``raw/samples.csv`` rows of the files written.
+    truth : dict
+        ``{"tem": {sample: ...}}``: per sample the truth of :func:`simulate_micrograph` plus the
+        nominal pixel size (nm).
+    """
     out_dir = Path(out_dir)
     rows, truth = [], {}
     # one microscope session: each magnification step's true pixel size is off its nominal value by
