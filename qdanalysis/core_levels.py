@@ -35,7 +35,17 @@ class CoreLevel:
 
 @cache
 def load_core_levels() -> dict[str, CoreLevel]:
-    """Core levels by region label, read from the packaged table (sources in the file)."""
+    """Core levels by region label, read from the packaged table (sources in the file).
+
+    Cached: the table is read once per process.
+
+    Returns
+    -------
+    dict of str to CoreLevel
+        Region label (``'In 3d'``) -> its lines, quantity key, spin-orbit splitting (eV) and branching
+        ratio (minor / major area, from the (2j+1) degeneracies); splitting and ratio are None for
+        singlets.
+    """
     text = resources.files("qdanalysis").joinpath("data/xps_core_levels.csv").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     levels = {}

@@ -127,7 +127,22 @@ def exponential_kernel_spectrum(tau_ns: float, time_step_ns: float, n_period: in
                                 derivative: bool = False):
     """rfft-domain kernel ``(tau/dt)/(1 + 2 pi i f tau)`` of a periodic unit exponential (module docstring).
 
-    Returns ``K_hat`` or ``(K_hat, dK_hat/dtau)`` on ``rfftfreq(n_period, time_step_ns)``.
+    Parameters
+    ----------
+    tau_ns : float
+        Lifetime in ns.
+    time_step_ns : float
+        Channel width ``dt`` in ns.
+    n_period : int
+        Number of channels in one laser repetition period.
+    derivative : bool, optional
+        Also return the analytic derivative with respect to ``tau``. Default is False.
+
+    Returns
+    -------
+    numpy.ndarray or tuple of numpy.ndarray
+        ``K_hat``, complex, shape (n_period // 2 + 1,), on ``rfftfreq(n_period, time_step_ns)`` (counts per
+        channel per unit amplitude), or ``(K_hat, dK_hat/dtau)`` (the derivative per ns) if `derivative`.
     """
     omega_tau = 2j * np.pi * sfft.rfftfreq(n_period, time_step_ns) * float(tau_ns)
     inverse = 1.0 / (1.0 + omega_tau)
@@ -176,7 +191,31 @@ def periodic_exponential_kernel(tau_ns: float, time_step_ns: float, n_period: in
     ``d ln B/dx = coth(x/2) - 2/x``, ``d ln P/dx = -N (P - 1)``, ``d ln e^-mx/dx = -m`` and
     ``dW0/dx = (1 - e^-x)/x^2 - 2 (x - 1 + e^-x)/x^3``.
 
-    Both kinds sum to ``tau/dt`` over one period. Returns ``W`` or ``(W, dW/dtau)``.
+    Both kinds sum to ``tau/dt`` over one period.
+
+    Parameters
+    ----------
+    tau_ns : float
+        Lifetime in ns.
+    time_step_ns : float
+        Channel width ``dt`` in ns.
+    n_period : int
+        Number of channels ``N`` in one laser repetition period.
+    derivative : bool, optional
+        Also return ``dW/dtau``. Default is False.
+    kind : {'bandlimited', 'triangle'}, optional
+        Discretisation of the kernel. Default is ``'bandlimited'``.
+
+    Returns
+    -------
+    numpy.ndarray or tuple of numpy.ndarray
+        ``W``, shape (n_period,), counts per channel per unit amplitude at each lag, or ``(W, dW/dtau)``
+        (derivative per ns) if `derivative`.
+
+    Raises
+    ------
+    ValueError
+        If `kind` is not one of ``KERNELS``.
     """
     if kind == "triangle":
         return _triangle_kernel(float(tau_ns), float(time_step_ns), int(n_period), derivative)
@@ -206,10 +245,37 @@ def prepare_irf(irf_counts: np.ndarray, *, time_step_ns: float, max_width_ns: fl
     threshold while it still matters for a ns decay, so the response continues in consecutive blocks
     of ``tail_smoothing_ns`` (1 ns, then 4 ns) as long as a block's mean is significant by the same
     criterion, each block holding its mean (not the raw, clipped counts: clipping single low-count
-    channels would add a pedestal). Against the simulator's IRF with a 1 % slow tail of 3.8 ns this halved the bias of a
-    1.7/3.5 ns decay (a 9-channel threshold alone cut the tail at ~8 ns after the peak). Channels
-    outside the support are zero: their dark-count noise, convolved with a tens-of-ns decay, would
+    channels would add a pedestal). Against the simulator's IRF with a 1 % slow tail of 3.8 ns this halved
+    the bias of a 1.7/3.5 ns decay (a 9-channel threshold alone cut the tail at ~8 ns after the peak).
+    Channels outside the support are zero: their dark-count noise, convolved with a tens-of-ns decay, would
     add a spurious pedestal of the size of the real background.
+
+    Parameters
+    ----------
+    irf_counts : numpy.ndarray, shape (n,)
+        Measured IRF histogram, counts per channel.
+    time_step_ns : float
+        Channel width in ns.
+    max_width_ns : float, optional
+        Largest distance from the peak, in ns, that can belong to the IRF (capped at 40 % of the window).
+        Default is 50.0.
+    smoothing_channels : int, optional
+        Width of the moving average that decides the core support, in channels. Default is 9.
+    tail_smoothing_ns : tuple of float, optional
+        Block widths in ns used, in turn, to follow a faint tail beyond the core. Default is (1.0, 4.0).
+    threshold_sigma : float, optional
+        Significance, in Poisson standard deviations, a moving average or block mean must reach.
+        Default is 5.0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The response, dark-subtracted, zero outside its support, normalised to unit sum.
+
+    Raises
+    ------
+    AnalysisError
+        If the IRF has no counts above its dark level.
     """
     response, _ = _irf_response(irf_counts, time_step_ns=time_step_ns, max_width_ns=max_width_ns,
                                 smoothing_channels=smoothing_channels, tail_smoothing_ns=tail_smoothing_ns,
@@ -355,6 +421,37 @@ def reconvolution_model(time_ns: np.ndarray, irf: np.ndarray, tau_ns, amplitudes
     """Expected counts per channel of the multi-exponential reconvolution model (module docstring).
 
     ``irf`` is used as given (normalised to unit sum, no :func:`prepare_irf`).
+
+    Parameters
+    ----------
+    time_ns : numpy.ndarray, shape (n,)
+        Channel start times in ns (uniform step).
+    irf : numpy.ndarray, shape (k,)
+        Instrument response per channel on the same step; normalised to unit sum here.
+    tau_ns : float or array-like, shape (n_exp,)
+        Lifetimes in ns.
+    amplitudes : float or array-like, shape (n_exp,)
+        Amplitudes ``A_i`` in counts per channel.
+    irf_shift_ns : float, optional
+        Shift of the IRF in ns (sub-channel shifts allowed). Default is 0.0.
+    background : float, optional
+        Constant background in counts per channel. Default is 0.0.
+    period_ns : float, optional
+        Laser repetition period in ns. Default (None) is the time window.
+    kernel : {'bandlimited', 'triangle'}, optional
+        Discrete kernel (:func:`periodic_exponential_kernel`). Default is ``'bandlimited'``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Expected counts per channel.
+
+    Raises
+    ------
+    ValueError
+        If `kernel` is not one of ``KERNELS``.
+    AnalysisError
+        If `period_ns` is shorter than the time window.
     """
     time_ns = np.asarray(time_ns, dtype=float)
     dt = float(time_ns[1] - time_ns[0])
@@ -403,7 +500,24 @@ def _period_channels(n_channels: int, time_step_ns: float, period_ns: float | No
 # objectives
 # ----------------------------------------------------------------------------------------------
 def poisson_deviance(counts: np.ndarray, model: np.ndarray) -> np.ndarray:
-    """Per-channel Poisson deviance ``2 [y ln(y/m) - (y - m)]`` (Bajzer et al. 1991, eq. 6)."""
+    """Per-channel Poisson deviance ``2 [y ln(y/m) - (y - m)]`` (Bajzer et al. 1991, eq. 6).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (n,)
+        Observed counts ``y`` per channel.
+    model : numpy.ndarray, shape (n,)
+        Expected counts ``m`` per channel (floored at 1e-10).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Deviance of each channel (non-negative, dimensionless).
+
+    References
+    ----------
+    .. [1] Bajzer, Therneau, Sharp & Prendergast, *Eur. Biophys. J.* 20, 247 (1991).
+    """
     y = np.asarray(counts, dtype=float)
     m = np.maximum(np.asarray(model, dtype=float), _TINY)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -609,6 +723,22 @@ def deviance_moments(mean_counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     the deviance test compares with these rather than with ``dof``. Exact sums over ``y`` tabulated
     for ``m`` = 1e-4..1e3; above, the expansions ``1 + 1/(6 m)`` and ``2 + 2/(3 m)`` (McCullagh &
     Nelder, *Generalized Linear Models*, 2nd ed., 1989, sec. 6.2).
+
+    Parameters
+    ----------
+    mean_counts : numpy.ndarray, shape (n,)
+        Expected counts ``m`` per channel (floored at 1e-4).
+
+    Returns
+    -------
+    mean : numpy.ndarray, shape (n,)
+        ``E[D_j]`` per channel.
+    variance : numpy.ndarray, shape (n,)
+        ``Var[D_j]`` per channel.
+
+    References
+    ----------
+    .. [1] McCullagh & Nelder, *Generalized Linear Models*, 2nd ed., Chapman & Hall, 1989, sec. 6.2.
     """
     m = np.maximum(np.asarray(mean_counts, dtype=float), 10.0 ** _TABLE_LOG10_MEAN[0])
     log_mean, expectation, variance = _deviance_moment_table()
@@ -659,6 +789,26 @@ def runs_test(counts: np.ndarray, model: np.ndarray) -> tuple[int, float, float]
     ``E[I_j] = q_j = p_j (1 - p_j+1) + p_j+1 (1 - p_j)``, ``Var R = sum q_j (1 - q_j) + 2 sum Cov(I_j,
     I_j+1)`` with ``E[I_j I_j+1] = p_j (1 - p_j+1) p_j+2 + (1 - p_j) p_j+1 (1 - p_j+2)`` (non-adjacent
     indicators are independent). ``p_j = 1 - P(Y <= floor(m_j))`` from the Poisson CDF.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (n,)
+        Observed counts per channel, in time order.
+    model : numpy.ndarray, shape (n,)
+        Fitted expected counts per channel.
+
+    Returns
+    -------
+    runs : int
+        Number of runs of equal sign (``y > m`` or not).
+    expected : float
+        Expected number of runs under the model.
+    z : float
+        ``(runs - expected) / sd``; 0.0 for fewer than 3 channels or zero variance.
+
+    References
+    ----------
+    .. [1] Wald & Wolfowitz, *Ann. Math. Stat.* 11, 147 (1940).
     """
     y = np.asarray(counts, dtype=float)
     m = np.maximum(np.asarray(model, dtype=float), _TINY)
@@ -715,7 +865,18 @@ class ModelCheck:
     component_tau_ns: float = float("nan")
 
     def failures(self, limits: AdequacyLimits = AdequacyLimits()) -> list[str]:
-        """Which test(s) reject the model (empty: adequate)."""
+        """Which test(s) reject the model (empty: adequate).
+
+        Parameters
+        ----------
+        limits : AdequacyLimits, optional
+            Thresholds of the tests. Default is ``AdequacyLimits()``.
+
+        Returns
+        -------
+        list of str
+            Names of the failed tests, from ``'deviance'``, ``'runs'`` and ``'component'``.
+        """
         out = []
         if self.deviance_z > limits.max_deviance_z:
             out.append("deviance")
@@ -726,6 +887,13 @@ class ModelCheck:
         return out
 
     def describe(self) -> str:
+        """One-line text of the test statistics, for quality flags.
+
+        Returns
+        -------
+        str
+            Deviance/dof with its z, the runs z and, if computed, the component score z and its lifetime (ns).
+        """
         text = f"deviance/dof {self.deviance_per_dof:.2f} (z {self.deviance_z:+.1f}), runs z {self.runs_z:+.1f}"
         if np.isfinite(self.component_z):
             text += f", score z {self.component_z:+.1f} for a component at {self.component_tau_ns:.3g} ns"
@@ -736,7 +904,22 @@ def check_model(counts: np.ndarray, model: np.ndarray, n_parameters: int,
                 component: tuple[float, float] = (float("nan"), float("nan"))) -> ModelCheck:
     """Deviance and runs tests of a fitted ``model`` against Poisson ``counts`` (fitted channels only).
 
-    ``component``: (z, lifetime) of :func:`missing_component_score`, carried into the check.
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (n,)
+        Observed counts of the fitted channels, in time order.
+    model : numpy.ndarray, shape (n,)
+        Fitted expected counts of the same channels.
+    n_parameters : int
+        Number of fitted parameters ``k``.
+    component : tuple of float, optional
+        (z, lifetime in ns) of :func:`missing_component_score`, carried into the check. Default is
+        (nan, nan).
+
+    Returns
+    -------
+    ModelCheck
+        Deviance, its expectation and z, runs and runs z, BIC and the component score.
     """
     y, m = np.asarray(counts, dtype=float), np.maximum(np.asarray(model, dtype=float), _TINY)
     deviance = float(poisson_deviance(y, m).sum())
@@ -791,7 +974,33 @@ def missing_component_score(model_fn: _Reconvolution, theta, jac, model, counts,
     distribution is that of a maximum of correlated normals, so its threshold is set by simulation
     (``AdequacyLimits``). Against a likelihood-ratio test with a refitted ``n + 1`` model it needs no
     fit, so it runs on every decay (~0.1 ms); lifetimes whose column the existing components already
-    span (efficient information < 1e-3 of the raw one) are skipped. Returns ``(z, tau)``.
+    span (efficient information < 1e-3 of the raw one) are skipped.
+
+    Parameters
+    ----------
+    model_fn : _Reconvolution
+        The fitted reconvolution model (IRF spectrum, channel grid, number of components).
+    theta : numpy.ndarray, shape (p,)
+        Fitted parameters ``(tau_1..n, A_1..n, shift_ns, background)``.
+    jac : numpy.ndarray, shape (n_channels, p)
+        Jacobian ``dm/dtheta`` at `theta`.
+    model : numpy.ndarray, shape (n_channels,)
+        Fitted expected counts.
+    counts : numpy.ndarray, shape (n_channels,)
+        Observed counts.
+    mask : numpy.ndarray of bool, shape (n_channels,)
+        Fitted channels.
+    covariance : numpy.ndarray, shape (p, p)
+        Inverse Fisher information of the fitted parameters.
+    n_lifetimes : int, optional
+        Number of trial lifetimes on the log grid. Default is 16.
+
+    Returns
+    -------
+    z : float
+        Largest score z (nan if no trial lifetime is usable).
+    tau : float
+        Its lifetime in ns (nan if none).
     """
     n_exp = model_fn.n_exp
     lifetimes = np.exp(np.linspace(np.log(0.5 * model_fn.dt), np.log(model_fn.n_period * model_fn.dt),
@@ -862,7 +1071,13 @@ class TrplFit:
     fit_mask: np.ndarray = field(repr=False)
 
     def summary(self) -> dict:
-        """JSON-serialisable scalars (no arrays): what the collect step and tables need."""
+        """JSON-serialisable scalars (no arrays): what the collect step and tables need.
+
+        Returns
+        -------
+        dict
+            The scalar and tuple fields (tuples as lists) and ``'check'``, the :class:`ModelCheck` as a dict.
+        """
         keys = ("method", "objective", "n_exponentials", "tau_ns", "tau_err_ns", "amplitudes",
                 "amplitudes_err", "amplitude_fractions", "amplitude_fractions_err",
                 "intensity_fractions", "intensity_fractions_err", "tau_avg_amp_ns",
@@ -878,7 +1093,14 @@ class TrplFit:
         return out
 
     def curves(self) -> dict[str, np.ndarray]:
-        """Arrays for figures: time, counts, fitted model, weighted residuals, fit mask."""
+        """Arrays for figures: time, counts, fitted model, weighted residuals, fit mask.
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            ``time_ns`` (ns), ``counts``, ``model`` (counts per channel), ``weighted_residuals`` and
+            ``fit_mask`` (bool), each of shape (n_channels,).
+        """
         return {"time_ns": self.time_ns, "counts": self.counts, "model": self.model,
                 "weighted_residuals": self.weighted_residuals, "fit_mask": self.fit_mask}
 
@@ -888,6 +1110,23 @@ def lifetime_statistics(tau_ns, amplitudes) -> dict[str, np.ndarray | float]:
 
     ``a_i = A_i/sum A``, ``f_i = A_i tau_i/sum A tau``, ``<tau>_amp = sum A tau/sum A``,
     ``<tau>_int = sum A tau^2/sum A tau``.
+
+    Parameters
+    ----------
+    tau_ns : array-like, shape (n_exp,)
+        Lifetimes in ns.
+    amplitudes : array-like, shape (n_exp,)
+        Amplitudes ``A_i`` (any common unit, e.g. counts per channel).
+
+    Returns
+    -------
+    dict
+        ``amplitude_fractions`` and ``intensity_fractions`` (arrays, shape (n_exp,), 0..1),
+        ``tau_avg_amp_ns`` and ``tau_avg_int_ns`` (floats, ns).
+
+    References
+    ----------
+    .. [1] Lakowicz, *Principles of Fluorescence Spectroscopy*, 3rd ed., Springer, 2006, ch. 4.10.
     """
     tau = np.asarray(tau_ns, dtype=float)
     amp = np.asarray(amplitudes, dtype=float)
@@ -927,6 +1166,21 @@ def mean_decay_time(time_ns: np.ndarray, counts: np.ndarray, background: float) 
 
     For ``sum A_i exp(-t/tau_i)`` the first moment is ``sum A tau^2 / sum A tau`` (Lakowicz ch. 4.10),
     so this is a model-free starting value for the intensity-weighted lifetime.
+
+    Parameters
+    ----------
+    time_ns : numpy.ndarray, shape (n,)
+        Channel times in ns.
+    counts : numpy.ndarray, shape (n,)
+        Counts per channel.
+    background : float
+        Background in counts per channel, subtracted before the moment (negative excess clipped to 0).
+
+    Returns
+    -------
+    float
+        The first moment in ns, at least two channel widths; a tenth of the time after the peak if no
+        signal is left above the background.
     """
     peak = int(np.argmax(counts))
     elapsed = time_ns[peak:] - time_ns[peak]
@@ -1038,6 +1292,49 @@ def fit_decay(time_ns, counts, irf_counts=None, *, n_exponentials: int = 2, obje
     ``tail_start_ns`` (default: 2 ns after the peak) and needs no IRF (biased when tau ~ IRF width).
     ``period_ns`` is the laser repetition period (default: the time window). ``bootstrap=N`` replaces
     the Fisher-information errors by the spread of N parametric-bootstrap refits.
+
+    Parameters
+    ----------
+    time_ns : array-like, shape (n,)
+        Channel start times in ns (uniform step).
+    counts : array-like, shape (n,)
+        Decay histogram, counts per channel.
+    irf_counts : array-like, shape (n,), optional
+        Measured IRF on the same channels; required for ``method='reconvolution'``.
+    n_exponentials : int, optional
+        Number of exponential components. Default is 2.
+    objective : {'poisson', 'neyman', 'pearson'}, optional
+        Poisson deviance (maximum likelihood) or weighted least squares. Default is ``'poisson'``.
+    method : {'reconvolution', 'tail'}, optional
+        Model. Default is ``'reconvolution'``.
+    period_ns : float, optional
+        Laser repetition period in ns. Default (None) is the time window.
+    fit_range_ns : tuple of float, optional
+        (start, end) in ns of the fitted channels (reconvolution). Default (None) fits all channels.
+    tail_start_ns : float, optional
+        Start of a tail fit in ns. Default (None) is 2 ns after the peak.
+    bootstrap : int, optional
+        Number of parametric-bootstrap refits for the errors; 0 uses the Fisher information. Default is 0.
+    rng : numpy.random.Generator, optional
+        Random generator of the bootstrap. Default (None) is a fresh ``default_rng()``.
+    max_irf_shift_ns : float, optional
+        Bound on the absolute IRF shift in ns. Default is 5.0.
+    irf_noise : bool, optional
+        Add the covariance caused by the IRF's own Poisson noise (reconvolution). Default is True.
+
+    Returns
+    -------
+    TrplFit
+        Lifetimes (ns), amplitudes (counts per channel), fractions, averages, IRF shift, background, each
+        with its 1-sigma error, goodness-of-fit numbers, the model check and the fitted curves.
+
+    Raises
+    ------
+    ValueError
+        If `objective` or `method` is unknown, or reconvolution is asked for without `irf_counts`.
+    AnalysisError
+        If the fit does not converge, the IRF has no counts above its dark level, or `period_ns` is
+        shorter than the time window.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -1208,6 +1505,13 @@ class TrplAnalysis:
     candidates: tuple[dict, ...]
 
     def summary(self) -> dict:
+        """JSON-serialisable summary of the chosen fit with its flag and the candidate models.
+
+        Returns
+        -------
+        dict
+            :meth:`TrplFit.summary` plus ``flag``, ``n_exponentials_setting`` and ``candidates``.
+        """
         return {**self.fit.summary(), "flag": self.flag, "n_exponentials_setting": self.n_exponentials_setting,
                 "candidates": [dict(c) for c in self.candidates]}
 
@@ -1235,7 +1539,26 @@ def _check_axes(time_ns: np.ndarray, irf_time_ns: np.ndarray) -> None:
 
 
 def irf_fwhm_channels(irf_counts: np.ndarray, time_step_ns: float) -> float:
-    """FWHM of the measured IRF in channels (half-maximum crossings interpolated linearly)."""
+    """FWHM of the measured IRF in channels (half-maximum crossings interpolated linearly).
+
+    Parameters
+    ----------
+    irf_counts : numpy.ndarray, shape (n,)
+        Measured IRF histogram, counts per channel (raw; :func:`prepare_irf` is applied here).
+    time_step_ns : float
+        Channel width in ns.
+
+    Returns
+    -------
+    float
+        Full width at half maximum in channels; nan if the response does not fall below half maximum
+        on both sides of its peak.
+
+    Raises
+    ------
+    AnalysisError
+        If the IRF has no counts above its dark level.
+    """
     response = prepare_irf(irf_counts, time_step_ns=time_step_ns)
     peak = int(np.argmax(response))
     half = 0.5 * response[peak]
@@ -1260,7 +1583,20 @@ def _fit_or_none(fit_kwargs: dict, n_exp: int) -> TrplFit | None:
 
 
 def decay_settings(config: dict) -> dict:
-    """Keyword arguments of :func:`analyse_decay` from the ``trpl`` section of ``config.yaml``."""
+    """Keyword arguments of :func:`analyse_decay` from the ``trpl`` section of ``config.yaml``.
+
+    Parameters
+    ----------
+    config : dict
+        The ``trpl`` section: ``n_exponentials``, ``objective``, ``adequacy`` (``max_deviance_z``,
+        ``min_runs_z``, ``max_component_z``) and ``max_exponentials``, all optional.
+
+    Returns
+    -------
+    dict
+        ``n_exponentials``, ``objective``, ``limits`` (:class:`AdequacyLimits`) and ``max_exponentials``,
+        with the defaults filled in.
+    """
     adequacy = config.get("adequacy", {}) or {}
     defaults = AdequacyLimits()
     return {"n_exponentials": config.get("n_exponentials", 2), "objective": config.get("objective", "poisson"),
@@ -1366,7 +1702,22 @@ def analyse_decay(time_ns, counts, irf_time_ns, irf_counts, *, n_exponentials: i
 # quantities for the reproduction report / Table S1
 # ----------------------------------------------------------------------------------------------
 def quantities_from_summary(summary: dict, sample: str) -> list[Quantity]:
-    """Table S1 quantities of one fit summary (:meth:`TrplFit.summary`), names as in the contract."""
+    """Table S1 quantities of one fit summary (:meth:`TrplFit.summary`), names as in the contract.
+
+    Parameters
+    ----------
+    summary : dict
+        A fit summary (:meth:`TrplFit.summary` or :meth:`TrplAnalysis.summary`; its ``flag``, if any, is
+        given to every quantity).
+    sample : str
+        Sample name.
+
+    Returns
+    -------
+    list of Quantity
+        ``tau{i}_ns`` (ns), ``A{i}_percent`` (%), ``tau_avg_ns`` (intensity-weighted, ns),
+        ``tau_avg_amp_ns`` (ns) and ``f1_intensity_percent`` (%), each with its error and flag.
+    """
     method = f"TCSPC {summary['method']} fit, {summary['n_exponentials']}-exp, {summary['objective']}"
     flag = summary.get("flag", OK)
     out = []

@@ -151,6 +151,24 @@ def gl_product(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3):
     ``int exp(-a u^2)/(1 + b u^2) du = pi/sqrt(b) * exp(a/b) erfc(sqrt(a/b))``), and
     ``I(0) = sqrt(pi / (4 ln2))`` (pure Gaussian). ``fwhm`` is the nominal width parameter; the
     true FWHM is ``fwhm x`` :func:`fwhm_factor` ``('GL', m)``.
+
+    Parameters
+    ----------
+    x : array-like
+        Binding energy in eV (any shape).
+    area : float, optional
+        Integral of the line over energy ((count rate) x eV). Default is 1.0.
+    center : float, optional
+        Centre in eV. Default is 0.0.
+    fwhm : float, optional
+        Width parameter in eV. Default is 1.0.
+    mixing : float, optional
+        Lorentzian fraction ``m = p/100``, clipped to 0..1. Default is 0.3.
+
+    Returns
+    -------
+    numpy.ndarray
+        Line intensity (area per eV), same shape as `x`.
     """
     m = float(np.clip(mixing, 0.0, 1.0))
     u = (np.asarray(x, dtype=float) - center) / fwhm
@@ -167,6 +185,24 @@ def gl_sum(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3):
 
     ``f(x) = area * [(1-m) G(x) + m L(x)]``, ``G`` and ``L`` unit-area Gaussian and Lorentzian of
     full width ``fwhm``: ``G = sqrt(4 ln2/pi)/fwhm * exp(-4 ln2 u^2)``, ``L = 2/(pi fwhm) / (1 + 4 u^2)``.
+
+    Parameters
+    ----------
+    x : array-like
+        Binding energy in eV (any shape).
+    area : float, optional
+        Integral of the line over energy ((count rate) x eV). Default is 1.0.
+    center : float, optional
+        Centre in eV. Default is 0.0.
+    fwhm : float, optional
+        Full width at half maximum in eV. Default is 1.0.
+    mixing : float, optional
+        Lorentzian fraction ``m = p/100``, clipped to 0..1. Default is 0.3.
+
+    Returns
+    -------
+    numpy.ndarray
+        Line intensity (area per eV), same shape as `x`.
     """
     m = float(np.clip(mixing, 0.0, 1.0))
     u = (np.asarray(x, dtype=float) - center) / fwhm
@@ -185,6 +221,28 @@ def gl_sum_tail(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3, tail=0.1, tail_ev
     ``(1/(2 tau)) exp(-(x - center)^2/(2 s^2)) erfcx(z)`` where ``z >= 0`` to avoid overflow.
     This is the tail CasaXPS adds with its ``T`` modifier, a stand-in for intrinsic (Doniach-Sunjic)
     and near-peak extrinsic losses; ``center`` is *not* the maximum (see :func:`line_geometry`).
+
+    Parameters
+    ----------
+    x : array-like
+        Binding energy in eV (any shape).
+    area : float, optional
+        Integral of the line over energy ((count rate) x eV). Default is 1.0.
+    center : float, optional
+        Centre in eV. Default is 0.0.
+    fwhm : float, optional
+        Width parameter in eV. Default is 1.0.
+    mixing : float, optional
+        Lorentzian fraction ``m = p/100``, clipped to 0..1. Default is 0.3.
+    tail : float, optional
+        Fraction ``t`` of the area in the tail, clipped to 0..1. Default is 0.1.
+    tail_ev : float, optional
+        Decay length ``tau`` of the tail in eV (floored at 1e-6). Default is 1.0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Line intensity (area per eV), same shape as `x`.
     """
     x = np.asarray(x, dtype=float)
     t = float(np.clip(tail, 0.0, 1.0))
@@ -208,6 +266,18 @@ def fwhm_factor(lineshape: str, mixing: float) -> float:
 
     For the product form the half maximum solves ``4 ln2 (1-m) u^2 + ln(1 + 4 m u^2) = ln 2``
     (left side increasing in ``u``), solved by Brent's method.
+
+    Parameters
+    ----------
+    lineshape : str
+        A key of :data:`LINESHAPES` (``'GL'``, ``'SGL'``, ``'SGLT'``).
+    mixing : float
+        Lorentzian fraction, clipped to 0..1.
+
+    Returns
+    -------
+    float
+        Ratio of the true FWHM to the width parameter.
     """
     m = float(np.clip(mixing, 0.0, 1.0))
     if lineshape != "GL" or m < 1e-12 or m > 1 - 1e-12:
@@ -223,6 +293,26 @@ def line_geometry(lineshape: str, center: float, fwhm: float, mixing: float, **s
     Symmetric families peak at ``center`` and their FWHM is ``fwhm x`` :func:`fwhm_factor`; the
     tailed family is measured on the curve (bounded Brent search for the maximum, Brent's method
     for the half-maximum crossings), so both numbers mean what they mean for a measured line.
+
+    Parameters
+    ----------
+    lineshape : str
+        A key of :data:`LINESHAPES`.
+    center : float
+        Centre parameter in eV.
+    fwhm : float
+        Width parameter in eV.
+    mixing : float
+        Lorentzian fraction, 0..1.
+    **shape
+        The family's further parameters (:data:`SHAPE_PARAMETERS`: ``tail``, ``tail_ev`` for SGLT).
+
+    Returns
+    -------
+    position : float
+        Binding energy of the maximum in eV.
+    fwhm : float
+        True full width at half maximum in eV (nan if no half-maximum crossing is found).
     """
     if not SHAPE_PARAMETERS[lineshape]:
         return center, fwhm * fwhm_factor(lineshape, mixing)
@@ -265,7 +355,27 @@ def shirley_background(binding_energy_ev, intensity, *, n_average=5):
     method; trapezoidal rule as in the iteration; if no Shirley step of the peaks reaches ``I_hi``,
     the ``k`` that comes closest). Where the iteration converges both agree
     (tests/test_xps.py checks this against a plain iterative implementation).
-    Returns the background in the input's channel order.
+
+    Parameters
+    ----------
+    binding_energy_ev : array-like, shape (n,)
+        Binding energy in eV, in any order.
+    intensity : array-like, shape (n,)
+        Count rate (cps) per channel.
+    n_average : int, optional
+        Number of end channels averaged for ``I_lo`` and ``I_hi`` (at most a quarter of the channels).
+        Default is 5.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The background (cps), in the input's channel order. A straight line between the end levels if
+        no net peak area can produce the step.
+
+    References
+    ----------
+    .. [1] D. A. Shirley, *Phys. Rev. B* 5 (1972) 4709.
+    .. [2] A. Proctor, P. M. A. Sherwood, *Anal. Chem.* 54 (1982) 13.
     """
     x = np.asarray(binding_energy_ev, dtype=float)
     y = np.asarray(intensity, dtype=float)
@@ -321,7 +431,22 @@ def _shirley_integrate(x: np.ndarray, y: np.ndarray, start: float, k: float) -> 
 
 
 def linear_background(binding_energy_ev, intensity, *, n_average=5):
-    """Straight line through the mean intensities of the ``n_average`` end channels."""
+    """Straight line through the mean intensities of the ``n_average`` end channels.
+
+    Parameters
+    ----------
+    binding_energy_ev : array-like, shape (n,)
+        Binding energy in eV, in any order.
+    intensity : array-like, shape (n,)
+        Count rate (cps) per channel.
+    n_average : int, optional
+        Number of end channels averaged at each end (at most a quarter of the channels). Default is 5.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The background (cps), in the input's channel order.
+    """
     x = np.asarray(binding_energy_ev, dtype=float)
     y = np.asarray(intensity, dtype=float)
     order = np.argsort(x)
@@ -373,10 +498,15 @@ def region_spectra(experiment) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, 
     ``'I 3d'``, :meth:`qdanalysis.io.vamas.VamasFile.regions`). The script, the tests and the recovery
     benchmark all go through here, so they cannot drift apart.
 
+    Parameters
+    ----------
+    experiment : qdanalysis.io.vamas.VamasFile
+        A read VAMAS file.
+
     Returns
     -------
     spectra : dict
-        ``{region: (binding energy / eV, count rate / cps, its Poisson sigma)}``.
+        ``{region: (binding energy / eV, count rate / cps, its Poisson sigma)}``, arrays of shape (n,).
     unmatched : tuple of VamasBlock
         Blocks whose label names no region (not fitted; the caller says so).
     """
@@ -386,7 +516,18 @@ def region_spectra(experiment) -> tuple[dict[str, tuple[np.ndarray, np.ndarray, 
 
 
 def halide_in(treatment: str | None) -> str | None:
-    """The halogen a treatment label carries ('ZnBr2', 'OAm-Br', 'BPO+OAm-Br' -> 'Br'), or None."""
+    """The halogen a treatment label carries ('ZnBr2', 'OAm-Br', 'BPO+OAm-Br' -> 'Br'), or None.
+
+    Parameters
+    ----------
+    treatment : str or None
+        Treatment label from the sample sheet.
+
+    Returns
+    -------
+    str or None
+        ``'Cl'``, ``'Br'`` or ``'I'``; None if the label names no halogen (or is None).
+    """
     match = re.search(r"(Cl|Br|I)(?=2|$|\W)", treatment or "")
     return match.group(1) if match else None
 
@@ -399,6 +540,19 @@ def chemical_states(region: str, treatment: str | None) -> tuple[str, ...]:
     state (higher binding energy, more electronegative neighbour) after a halide treatment, an oxide
     state after the BPO oxidation without halide (In-O lies above In-P; Cd-O below Cd-Se). Whether
     the extra state is justified is checked per fit (F-test, area significance) and reported.
+
+    Parameters
+    ----------
+    region : str
+        Region label (``'In 3d'``).
+    treatment : str or None
+        Treatment label from the sample sheet.
+
+    Returns
+    -------
+    tuple of str
+        State names in ascending binding energy (``('InP', 'InX')``); the element symbol for regions
+        without a chemistry model.
     """
     halide = halide_in(treatment)
     oxidised = "BPO" in (treatment or "")
@@ -488,13 +642,40 @@ class RegionFit:
         return max(self.states, key=lambda s: s.total_area)
 
     def state(self, name: str) -> StateResult:
+        """The fitted state called `name`.
+
+        Parameters
+        ----------
+        name : str
+            State name (``'InP'``).
+
+        Returns
+        -------
+        StateResult
+
+        Raises
+        ------
+        KeyError
+            If the region has no such state.
+        """
         for s in self.states:
             if s.name == name:
                 return s
         raise KeyError(f"{self.region}: no state {name!r} in {[s.name for s in self.states]}")
 
     def reasons(self, state: str | None = None) -> list[str]:
-        """Flag reasons of the whole region, plus those of ``state`` if given."""
+        """Flag reasons of the whole region, plus those of ``state`` if given.
+
+        Parameters
+        ----------
+        state : str, optional
+            State name. Default (None) gives the region's reasons only.
+
+        Returns
+        -------
+        list of str
+            The reasons (empty: no flag).
+        """
         return [*self.flags.get("", ()), *(self.flags.get(state, ()) if state else ())]
 
 
@@ -521,6 +702,20 @@ def find_spikes(intensity, sigma, *, threshold: float = SPIKE_THRESHOLD) -> np.n
     (so a sharp line top at high counts is not mistaken for a spike); the median also ignores up
     to two spikes side by side. Spikes smaller than the curvature allowance are not found, but
     they move a fit by less than its noise.
+
+    Parameters
+    ----------
+    intensity : array-like, shape (n,)
+        Count rate (cps) per channel, in energy order.
+    sigma : array-like, shape (n,)
+        Its 1-sigma uncertainty (cps).
+    threshold : float, optional
+        Departure, in noise sigma, that marks a spike. Default is :data:`SPIKE_THRESHOLD` (8).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+        True for spike channels (all False for fewer than 7 channels).
     """
     y = np.asarray(intensity, dtype=float)
     s = np.asarray(sigma, dtype=float)
@@ -1174,26 +1369,37 @@ def fit_region(binding_energy_ev, intensity, sigma, region: str, *, n_states: in
         estimate, which weights the fit).
     region : str
         A key of :data:`REGIONS` (``'In 3d'``).
-    n_states, state_names : int, tuple of str
-        Number of chemical states and their names in ascending binding energy.
-    lineshape : {'auto', 'GL', 'SGL'}
-        ``'auto'`` (default) fits both families and reports the one with the lower BIC.
-    mixing, vary_mixing : float, bool
-        Gaussian-Lorentzian mixing (start value) and whether it is fitted (default True).
-    background : {'active_shirley', 'shirley', 'linear'}
+    n_states : int, optional
+        Number of chemical states. Default is 1.
+    state_names : tuple of str, optional
+        Their names in ascending binding energy. Default (None) is ``state1``, ``state2``, ...
+    lineshape : {'auto', 'GL', 'SGL', 'SGLT'}, optional
+        ``'auto'`` (default) fits both families of :data:`FAMILIES` (GL, SGL) and reports the one with
+        the lower BIC; a family name forces it.
+    mixing : float, optional
+        Gaussian-Lorentzian mixing (start value, 0..1). Default is 0.3.
+    vary_mixing : bool, optional
+        Whether the mixing is fitted. Default is True.
+    background : {'active_shirley', 'shirley', 'linear'}, optional
+        Background model. Default is ``'active_shirley'``.
     window_ev : (float, float), optional
-        Charge-corrected range fitted (default: the region's).
-    fwhm_bounds_ev : (float, float)
-        Bounds of each state's width parameter (eV).
-    shift_ev : float
-        Charge correction added to ``binding_energy_ev`` (from :func:`charge_correction`).
+        Charge-corrected range fitted, eV (default: the region's).
+    fwhm_bounds_ev : (float, float), optional
+        Bounds of each state's width parameter, eV. Default is (0.4, 3.5).
+    shift_ev : float, optional
+        Charge correction added to ``binding_energy_ev`` (from :func:`charge_correction`), eV.
+        Default is 0.0.
 
     Returns
     -------
     RegionFit
+        States (positions, true FWHMs, areas, fractions with 1-sigma errors), centroid, model and family
+        checks, flags and the curves on the charge-corrected axis.
 
     Raises
     ------
+    ValueError
+        ``n_states < 1``, names that do not match ``n_states``, or an unknown line shape.
     AnalysisError
         No channels in the window, non-finite data, a spike-ridden block, no peak above the noise,
         or a fit that fails; the message names the region.
@@ -1214,6 +1420,39 @@ def charge_correction(binding_energy_ev, intensity, sigma, *, reference_ev: floa
     is found. The returned C 1s fit is on the corrected axis. ``reasons`` lists why the reference
     may not be trusted: C-C/C-H below :data:`C1S_MIN_CC_FRACTION` of the C 1s area, a C-C width or
     chemical shift at its bound, a poor fit.
+
+    Parameters
+    ----------
+    binding_energy_ev, intensity, sigma : array-like, shape (N,)
+        Measured (uncorrected) C 1s binding energy (eV), count rate (cps) and its 1-sigma uncertainty.
+    reference_ev : float, optional
+        Binding energy assigned to C-C/C-H, eV. Default is :data:`DEFAULT_REFERENCE_EV` (284.8).
+    n_states : {1, 2, 3, 4}, optional
+        Number of C 1s components (:data:`C1S_NAMES`). Default is 4.
+    state_names : tuple of str, optional
+        Their names in ascending binding energy. Default (None) is ``C1S_NAMES[n_states]``.
+    search_window_ev : (float, float), optional
+        Measured-energy range fitted, eV. Default (None) is the whole block.
+    **fit_options
+        ``lineshape``, ``mixing``, ``vary_mixing``, ``background``, ``fwhm_bounds_ev`` as in
+        :func:`fit_region` (defaults ``'auto'``, 0.3, True, ``'active_shirley'``, (0.7, 2.5)).
+
+    Returns
+    -------
+    ChargeCorrection
+        Reference, fitted C-C/C-H position and its 1-sigma error (with a line-shape systematic), the shift
+        in eV, the C 1s fit on the corrected axis and the reasons for doubt.
+
+    Raises
+    ------
+    ValueError
+        If `n_states` is not a key of :data:`C1S_NAMES`.
+    AnalysisError
+        If the C 1s fit fails (see :func:`fit_region`).
+
+    References
+    ----------
+    .. [1] Barr & Seal, *J. Vac. Sci. Technol. A* 13 (1995) 1239 (the 284.8 eV convention).
     """
     if n_states not in C1S_NAMES:
         raise ValueError(f"c1s_states must be one of {sorted(C1S_NAMES)}, got {n_states}")
@@ -1260,7 +1499,23 @@ DEFAULT_SETTINGS = {
 
 
 def settings_with_defaults(overrides: dict | None) -> dict:
-    """The workflow's ``xps:`` config merged over :data:`DEFAULT_SETTINGS` (unknown keys refused)."""
+    """The workflow's ``xps:`` config merged over :data:`DEFAULT_SETTINGS` (unknown keys refused).
+
+    Parameters
+    ----------
+    overrides : dict or None
+        The ``xps`` section of the workflow config.
+
+    Returns
+    -------
+    dict
+        All settings of :data:`DEFAULT_SETTINGS`, overridden where given.
+
+    Raises
+    ------
+    ValueError
+        Unknown keys, an unknown line shape or an unknown background kind.
+    """
     settings = dict(DEFAULT_SETTINGS)
     unknown = set(overrides or {}) - set(settings)
     if unknown:
@@ -1295,6 +1550,23 @@ def fit_sample(sample: str, spectra: dict[str, tuple], treatment: str | None, se
 
     C 1s must be present (it sets the charge correction); regions without a :data:`REGIONS` entry
     are skipped (the caller can log them).
+
+    Parameters
+    ----------
+    sample : str
+        Sample name (selects per-sample state overrides).
+    spectra : dict of str to tuple
+        Region label -> (binding energy / eV, count rate / cps, its 1-sigma uncertainty), arrays of
+        shape (n,), as from :func:`region_spectra`.
+    treatment : str or None
+        Treatment label (sets the default chemical states, :func:`chemical_states`).
+    settings : dict
+        Settings as from :func:`settings_with_defaults`.
+
+    Returns
+    -------
+    SampleFit
+        The charge correction and the fit of every region (C 1s included, on the corrected axis).
 
     Raises
     ------
@@ -1340,6 +1612,16 @@ def sample_quantities(fit: SampleFit) -> list[Quantity]:
     regions also ``<key>_<state>_eV`` per state, ``<key>_mean_eV`` (area-weighted centroid of the
     major line) and, with more than one state, ``<state>_area_percent`` (lower-case state name);
     plus ``xps_charge_shift_eV``. Binding energies include the charge reference's uncertainty.
+
+    Parameters
+    ----------
+    fit : SampleFit
+        The sample's fits (:func:`fit_sample`).
+
+    Returns
+    -------
+    list of Quantity
+        Values in eV or %, with 1-sigma errors, method text and flags.
     """
     sample = fit.sample
     charge = fit.charge
@@ -1384,7 +1666,19 @@ def sample_quantities(fit: SampleFit) -> list[Quantity]:
 # ----------------------------------------------------------------------------------- serialising
 
 def sample_fit_details(fit: SampleFit) -> dict:
-    """JSON-ready charge correction and region fits (with curves) for the per-sample fit record."""
+    """JSON-ready charge correction and region fits (with curves) for the per-sample fit record.
+
+    Parameters
+    ----------
+    fit : SampleFit
+        The sample's fits (:func:`fit_sample`).
+
+    Returns
+    -------
+    dict
+        ``charge_correction`` (reference, fitted position, its error, shift in eV, reasons) and
+        ``regions`` (label -> :func:`region_fit_to_dict`).
+    """
     charge = fit.charge
     return {
         "charge_correction": {"reference_ev": charge.reference_ev, "fitted_ev": charge.fitted_ev,
@@ -1395,8 +1689,22 @@ def sample_fit_details(fit: SampleFit) -> dict:
 
 
 def region_fit_to_dict(fit: RegionFit) -> dict:
-    """Numbers, per-state results, model checks and the curves for plotting (arrays left to
-    :func:`qdanalysis.results.write_json`, which also turns NaN into null)."""
+    """Numbers, per-state results, model checks and the curves for plotting.
+
+    Arrays are left to :func:`qdanalysis.results.write_json`, which also turns NaN into null.
+
+    Parameters
+    ----------
+    fit : RegionFit
+        One fitted region.
+
+    Returns
+    -------
+    dict
+        Scalars, ``states``, ``model_checks`` and ``family_checks`` (as dicts), ``flags``,
+        ``excluded_channels_ev`` and ``curves`` (binding energy in eV, intensity, sigma, background,
+        envelope and per-state components in cps, arrays of shape (n,)).
+    """
     return {
         "region": fit.region, "key": fit.key, "lineshape": fit.lineshape, "mixing": fit.mixing,
         "background": fit.background_kind, "redchi": fit.redchi,

@@ -20,6 +20,18 @@ MODULES = {"optical": ("uvvis", "pl", "plqy"), "trpl": ("trpl",), "xps": ("xps",
 
 
 def available_modules() -> list[str]:
+    """Technique simulators of :data:`MODULES` that can be imported (missing ones are skipped).
+
+    Returns
+    -------
+    list of str
+        Module names, in the order of :data:`MODULES`.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        If a simulator exists but one of its own imports is missing.
+    """
     names = []
     for name in MODULES:
         try:
@@ -33,7 +45,24 @@ def available_modules() -> list[str]:
 
 
 def write_raw_tree(out_dir: Path, seed: int = DEFAULT_SEED, modules: list[str] | None = None) -> pd.DataFrame:
-    """Write every selected technique's raw files plus samples.csv and ground_truth.json."""
+    """Write every selected technique's raw files plus samples.csv and ground_truth.json.
+
+    Each technique draws from its own random stream, seeded by ``[seed, crc32(module name)]``.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Directory of the raw tree (created if needed).
+    seed : int, optional
+        Master seed. Default is :data:`DEFAULT_SEED`.
+    modules : list of str, optional
+        Technique modules to run. Default (None) is every available module (:func:`available_modules`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The sample sheet written to ``samples.csv`` (sheet columns, then extra columns, with sha256).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, truth = [], {"seed": seed}
@@ -58,6 +87,13 @@ def write_raw_tree(out_dir: Path, seed: int = DEFAULT_SEED, modules: list[str] |
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: parse ``--out``, ``--seed``, ``--modules`` and write the raw tree.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments. Default (None) is ``sys.argv[1:]``.
+    """
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("raw"), help="raw directory to write")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

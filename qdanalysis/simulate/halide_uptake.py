@@ -97,18 +97,65 @@ class ExchangeKinetics:
     exchange_ev: float = 0.0
 
     def d_eff_m2_s(self, temperature_C: float) -> float:
+        """Effective (fast-exchange) diffusivity ``D_eff = D0 exp(-dH/kT)``.
+
+        Parameters
+        ----------
+        temperature_C : float
+            Treatment temperature, degrees Celsius.
+
+        Returns
+        -------
+        float
+            ``D_eff`` in m^2/s.
+        """
         return self.d0_m2_s * math.exp(-self.dh_ev / (BOLTZMANN_EV_PER_K * (temperature_C + 273.15)))
 
     def exchange_rate_per_s(self, temperature_C: float) -> float:
+        """Interstitial-substitutional exchange rate ``k = k0 exp(-E_k/kT)``.
+
+        Parameters
+        ----------
+        temperature_C : float
+            Treatment temperature, degrees Celsius.
+
+        Returns
+        -------
+        float
+            ``k`` in 1/s (``inf`` for local equilibrium).
+        """
         if math.isinf(self.exchange_rate0_per_s):
             return math.inf
         return self.exchange_rate0_per_s * math.exp(-self.exchange_ev / (BOLTZMANN_EV_PER_K * (temperature_C + 273.15)))
 
     def solubility(self, se_fraction: np.ndarray) -> np.ndarray:
+        """Substitutional solubility ``K = K_Se x_Se + K_S (1 - x_Se)`` of a layer.
+
+        Parameters
+        ----------
+        se_fraction : numpy.ndarray
+            Se site fraction ``x_Se`` (0..1), any shape.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``K`` (dimensionless), same shape as `se_fraction`.
+        """
         return self.k_se * se_fraction + self.k_s * (1.0 - se_fraction)
 
     def relative_capacity(self, se_fraction: float) -> float:
-        """``(1 + K)/(1 + K_Se)``: the layer's Br capacity relative to ZnSe (the fit's partition)."""
+        """``(1 + K)/(1 + K_Se)``: the layer's Br capacity relative to ZnSe (the fit's partition).
+
+        Parameters
+        ----------
+        se_fraction : float
+            Se site fraction of the layer (0..1).
+
+        Returns
+        -------
+        float
+            Relative capacity (1 for ZnSe).
+        """
         return float((1.0 + self.solubility(np.asarray(se_fraction))) / (1.0 + self.k_se))
 
 
@@ -123,7 +170,18 @@ class UptakeProfiles:
     weight: np.ndarray = field(repr=False)  # quadrature weights (sum 1)
 
     def total_per_cell_nm3(self, k_se: float) -> np.ndarray:
-        """Br in each cell in nm^3 of ZnSe-equivalent saturated lattice."""
+        """Br in each cell in nm^3 of ZnSe-equivalent saturated lattice.
+
+        Parameters
+        ----------
+        k_se : float
+            Substitutional solubility on Se sites, ``K_Se``.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_sizes, n_cells)
+            ``(c_i + c_s) x cell volume / (1 + K_Se)``, nm^3.
+        """
         volume = 4 * np.pi / 3 * np.diff(self.faces_nm ** 3, axis=1)
         return (self.interstitial + self.substitutional) * volume / (1.0 + k_se)
 
@@ -153,7 +211,34 @@ def _time_steps(total_s: float, n_steps: int, first_fraction: float = 1e-7) -> n
 def simulate_uptake(stack: ShellStack, kinetics: ExchangeKinetics, temperature_C: float, time_s: float, *,
                     relative_sd: float = 0.0, size_nodes: int = 15, n_cells: int = 400,
                     n_steps: int = 500) -> UptakeProfiles:
-    """Interstitial and substitutional Br after ``time_s`` at ``temperature_C`` for an ensemble of sizes."""
+    """Interstitial and substitutional Br after ``time_s`` at ``temperature_C`` for an ensemble of sizes.
+
+    Parameters
+    ----------
+    stack : ShellStack
+        The layers (outer radii in nm, Se fractions).
+    kinetics : ExchangeKinetics
+        Diffusion and exchange constants.
+    temperature_C : float
+        Treatment temperature, degrees Celsius.
+    time_s : float
+        Treatment time, s.
+    relative_sd : float, optional
+        Relative standard deviation of the particle size factor ``s``; 0 for one size. Default is 0.0.
+    size_nodes : int, optional
+        Gauss-Hermite nodes over the sizes. Default is 15.
+    n_cells : int, optional
+        Radial finite-volume cells from the core to the surface. Default is 400.
+    n_steps : int, optional
+        Implicit time steps (geometrically growing). Default is 500.
+
+    Returns
+    -------
+    UptakeProfiles
+        Cell faces (nm) and interstitial and substitutional Br per cell (in units of the interstitial
+        concentration in equilibrium with the bath), shape (n_sizes, n_cells), with the size factors and
+        their weights.
+    """
     scale, weight = _size_nodes(relative_sd, size_nodes)
     radii = np.asarray(stack.outer_radius_nm, dtype=float)
     se = np.array([np.nan if x is None else float(x) for x in stack.se_fraction])
@@ -221,6 +306,22 @@ def br_per_etch(profiles: UptakeProfiles, k_se: float, etch_diameter_nm, depth_s
     particle of size factor ``s`` loses ``s^depth_scaling`` times the nominal thickness per cycle
     (1: the same fraction of every particle, 0: the same thickness); a nominal diameter 0 dissolves
     every particle.
+
+    Parameters
+    ----------
+    profiles : UptakeProfiles
+        Br profiles after the treatment (:func:`simulate_uptake`).
+    k_se : float
+        Substitutional solubility on Se sites, ``K_Se``.
+    etch_diameter_nm : array-like, shape (n_cycles + 1,)
+        Nominal particle diameter before etching and after each cycle, nm.
+    depth_scaling : float, optional
+        Exponent of the size factor in the removed thickness. Default is 1.0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_cycles,)
+        Br released by each etch, nm^3 of ZnSe-equivalent saturated lattice per particle.
     """
     nominal = np.asarray(etch_diameter_nm, dtype=float) / 2
     depth = nominal[0] - nominal
@@ -236,7 +337,34 @@ def br_per_etch(profiles: UptakeProfiles, k_se: float, etch_diameter_nm, depth_s
 def etch_profile(stack: ShellStack, kinetics: ExchangeKinetics, temperature_C: float, time_s: float,
                  etch_diameter_nm, *, lattice_scale: float, surface_amount: float, relative_sd: float = 0.0,
                  **numerics) -> np.ndarray:
-    """Br per etch in the caller's unit: ``lattice_scale x`` lattice Br + ``surface_amount`` in etch 1."""
+    """Br per etch in the caller's unit: ``lattice_scale x`` lattice Br + ``surface_amount`` in etch 1.
+
+    Parameters
+    ----------
+    stack : ShellStack
+        The layers.
+    kinetics : ExchangeKinetics
+        Diffusion and exchange constants.
+    temperature_C : float
+        Treatment temperature, degrees Celsius.
+    time_s : float
+        Treatment time, s.
+    etch_diameter_nm : array-like, shape (n_cycles + 1,)
+        Nominal particle diameter before etching and after each cycle, nm.
+    lattice_scale : float
+        Caller's unit per nm^3 of ZnSe-equivalent saturated lattice (e.g. mg/L in the supernatant).
+    surface_amount : float
+        Surface-bound Br released by the first etch, in the caller's unit.
+    relative_sd : float, optional
+        Relative standard deviation of the particle size. Default is 0.0.
+    **numerics
+        ``size_nodes``, ``n_cells``, ``n_steps`` of :func:`simulate_uptake`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_cycles,)
+        Br released by each etch, in the caller's unit.
+    """
     profiles = simulate_uptake(stack, kinetics, temperature_C, time_s, relative_sd=relative_sd, **numerics)
     amounts = lattice_scale * br_per_etch(profiles, kinetics.k_se, etch_diameter_nm)
     amounts[0] += surface_amount

@@ -88,7 +88,20 @@ SECH_FWHM = 2 * math.acosh(2.0)  # FWHM of sech(x) in units of x
 
 # ------------------------------------------------------------------------------------------ instrument
 def triangular_slit(step_nm: float, bandpass_nm: float) -> np.ndarray:
-    """Unit-sum triangular slit function (FWHM = ``bandpass_nm``) sampled every ``step_nm``."""
+    """Unit-sum triangular slit function (FWHM = ``bandpass_nm``) sampled every ``step_nm``.
+
+    Parameters
+    ----------
+    step_nm : float
+        Sampling step in nm.
+    bandpass_nm : float
+        Spectral bandpass (FWHM of the triangle) in nm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2 k + 1,)
+        Kernel weights summing to 1, ``k = ceil(bandpass_nm / step_nm)`` (at least 1).
+    """
     half = max(int(math.ceil(bandpass_nm / step_nm)), 1)
     offsets = np.arange(-half, half + 1) * step_nm
     kernel = np.clip(1 - np.abs(offsets) / bandpass_nm, 0, None)
@@ -96,6 +109,22 @@ def triangular_slit(step_nm: float, bandpass_nm: float) -> np.ndarray:
 
 
 def fine_grid(start_nm: float, stop_nm: float, margin_nm: float = 0.0, step_nm: float = FINE_STEP_NM) -> np.ndarray:
+    """Uniform wavelength grid from ``start_nm - margin_nm`` to ``stop_nm + margin_nm``.
+
+    Parameters
+    ----------
+    start_nm, stop_nm : float
+        Range to cover, nm.
+    margin_nm : float, optional
+        Extension on both sides, nm. Default is 0.0.
+    step_nm : float, optional
+        Grid step, nm. Default is :data:`FINE_STEP_NM` (0.05).
+
+    Returns
+    -------
+    numpy.ndarray
+        Wavelengths in nm, ascending, both ends included.
+    """
     return np.arange(start_nm - margin_nm, stop_nm + margin_nm + step_nm / 2, step_nm)
 
 
@@ -104,6 +133,20 @@ def apply_bandpass(fine_nm: np.ndarray, values: np.ndarray, bandpass_nm: float) 
 
     The edges (within one bandpass of either end) are only approximately right; callers compute on a
     grid extended by a margin and sample inside it.
+
+    Parameters
+    ----------
+    fine_nm : numpy.ndarray, shape (n,)
+        Uniform wavelength grid, nm.
+    values : numpy.ndarray, shape (n,)
+        Spectral density on that grid (any unit).
+    bandpass_nm : float
+        Spectral bandpass (FWHM of the triangular slit), nm; <= 0 returns `values` unchanged.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The slit-averaged values (same unit).
     """
     if bandpass_nm <= 0:
         return values
@@ -113,6 +156,22 @@ def apply_bandpass(fine_nm: np.ndarray, values: np.ndarray, bandpass_nm: float) 
 
 
 def sample_at(fine_nm: np.ndarray, values: np.ndarray, channels_nm: np.ndarray) -> np.ndarray:
+    """Values of a fine-grid curve at the instrument's channel wavelengths (linear interpolation).
+
+    Parameters
+    ----------
+    fine_nm : numpy.ndarray, shape (n,)
+        Fine wavelength grid, nm, ascending.
+    values : numpy.ndarray, shape (n,)
+        Curve on that grid.
+    channels_nm : numpy.ndarray, shape (m,)
+        Channel wavelengths, nm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The curve at the channels.
+    """
     return np.interp(channels_nm, fine_nm, values)
 
 
@@ -137,18 +196,63 @@ class QDEnsemble:
 
 
 def size_quadrature(dispersion: float, n: int = 81) -> tuple[np.ndarray, np.ndarray]:
-    """Relative sizes u and normalised Gaussian weights covering +-4.5 standard deviations (u >= 0.25)."""
+    """Relative sizes u and normalised Gaussian weights covering +-4.5 standard deviations (u >= 0.25).
+
+    Parameters
+    ----------
+    dispersion : float
+        Relative standard deviation of the diameter.
+    n : int, optional
+        Number of nodes. Default is 81.
+
+    Returns
+    -------
+    u : numpy.ndarray, shape (n,)
+        Relative diameters ``d / d_mean``.
+    weights : numpy.ndarray, shape (n,)
+        Gaussian weights summing to 1.
+    """
     u = np.linspace(max(0.25, 1 - 4.5 * dispersion), 1 + 4.5 * dispersion, n)
     w = np.exp(-0.5 * ((u - 1) / dispersion) ** 2)
     return u, w / w.sum()
 
 
 def transition_energy(ensemble: QDEnsemble, u, ratio: float = 1.0):
+    """Energy of a transition for dots of relative size ``u``: ``limit + ratio * confinement * u**-exponent``.
+
+    Parameters
+    ----------
+    ensemble : QDEnsemble
+        The batch (limit and confinement energies in eV, size exponent).
+    u : array-like
+        Relative diameters ``d / d_mean``.
+    ratio : float, optional
+        Confinement ratio of the transition (1 for the first exciton). Default is 1.0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Transition energies in eV, same shape as `u`.
+    """
     return ensemble.limit_ev + ratio * ensemble.confinement_ev * np.asarray(u, dtype=float) ** -ensemble.exponent
 
 
 def ensemble_absorption(energy_ev: np.ndarray, ensemble: QDEnsemble) -> np.ndarray:
-    """Absorption (arbitrary units) of the batch at ``energy_ev``: excitonic lines plus continuum."""
+    """Absorption (arbitrary units) of the batch at ``energy_ev``: excitonic lines plus continuum.
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray, shape (n,)
+        Photon energies, eV.
+    ensemble : QDEnsemble
+        The batch.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Size-averaged absorption (arbitrary units; :attr:`AbsorptionSample.scale` converts it to
+        absorbance).
+    """
     energy = np.asarray(energy_ev, dtype=float)[None, :]
     u, weight = size_quadrature(ensemble.dispersion)
     u, weight = u[:, None], weight[:, None]
@@ -181,7 +285,22 @@ class AbsorptionSample:
 
 
 def sample_absorbance(wavelength_nm, sample: AbsorptionSample, *, include_scatter: bool = True) -> np.ndarray:
-    """True absorbance of the sample (no instrument): QDs + shell (+ scattering extinction)."""
+    """True absorbance of the sample (no instrument): QDs + shell (+ scattering extinction).
+
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Wavelengths, nm.
+    sample : AbsorptionSample
+        The sample.
+    include_scatter : bool, optional
+        Add the ``(400 nm / lambda)^exponent`` scattering extinction. Default is True.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Absorbance (base-10 optical density).
+    """
     wavelength = np.asarray(wavelength_nm, dtype=float)
     energy = HC / wavelength
     absorbance = sample.scale * ensemble_absorption(energy, sample.ensemble)
@@ -199,6 +318,18 @@ def absorbance_curve(wavelength_nm, sample: AbsorptionSample) -> np.ndarray:
 
     The slit averages the transmitted *intensity*, so the bandpass acts on 10^-A, not on A; the
     baseline offset/slope (cuvette and solvent mismatch) is added afterwards.
+
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Channel wavelengths, nm.
+    sample : AbsorptionSample
+        The sample (with its bandpass and baseline).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Recorded absorbance.
     """
     channels = np.asarray(wavelength_nm, dtype=float)
     fine = fine_grid(channels.min(), channels.max(), 2 * sample.bandpass_nm + 1)
@@ -232,6 +363,22 @@ def absorption_features(wavelength_nm, absorbance, search_range_nm=(400.0, 750.0
     First exciton: the longest-wavelength local maximum inside the search range. Valley: the lowest
     point between it and the nearest point on its blue side where the curve rises above the peak
     (or the search range's start).
+
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Uniform ascending wavelength grid, nm.
+    absorbance : array-like, shape (n,)
+        Noiseless absorbance on that grid.
+    search_range_nm : (float, float), optional
+        Range searched for the first exciton, nm. Default is (400.0, 750.0).
+
+    Returns
+    -------
+    AbsorptionTruth or None
+        First-exciton and valley wavelengths (nm, parabolic vertices), valley depth
+        ``1 - A_valley / A_peak`` and the first-exciton absorbance; None if there is no maximum or no
+        valley in the range.
     """
     x = np.asarray(wavelength_nm, dtype=float)
     y = np.asarray(absorbance, dtype=float)
@@ -265,9 +412,36 @@ def _features_near(sample: AbsorptionSample, exciton_nm: float, search_range_nm)
 
 def design_absorption(exciton_nm: float, valley_depth: float, template: AbsorptionSample, *,
                       search_range_nm=(400.0, 750.0), peak_absorbance: float | None = None) -> AbsorptionSample:
-    """The template with its size dispersion and energy offset solved so that the recorded curve has
+    """Solve a template's size dispersion and energy offset for a target first exciton and valley depth.
+
+    The template with its size dispersion and energy offset solved so that the recorded curve has
     its first exciton at ``exciton_nm`` and valley depth ``valley_depth`` (and, optionally, the given
-    absorbance at the first exciton). Raises ValueError if the target cannot be reached."""
+    absorbance at the first exciton).
+
+    Parameters
+    ----------
+    exciton_nm : float
+        Target first-exciton wavelength of the recorded curve, nm.
+    valley_depth : float
+        Target valley depth ``1 - A_valley / A_peak``.
+    template : AbsorptionSample
+        Starting sample (material, shell, scatter, baseline, bandpass).
+    search_range_nm : (float, float), optional
+        Range searched for the features, nm. Default is (400.0, 750.0).
+    peak_absorbance : float, optional
+        Target absorbance at the first exciton; every absorbing part is scaled to it. Default (None)
+        keeps the template's scale.
+
+    Returns
+    -------
+    AbsorptionSample
+        The solved sample.
+
+    Raises
+    ------
+    ValueError
+        If the target cannot be reached.
+    """
     sample = template
 
     def with_params(dispersion, limit_ev):
@@ -315,7 +489,24 @@ def _solve_position(features_of, limit_ev, target_nm, position_of, tol_nm=1e-3) 
 
 
 def absorbance_scan(rng, wavelength_nm, sample: AbsorptionSample, noise_at_zero: float = 6e-4) -> np.ndarray:
-    """Recorded absorbance with photometric noise sigma = noise_at_zero * 10^(A/2)."""
+    """Recorded absorbance with photometric noise sigma = noise_at_zero * 10^(A/2).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    wavelength_nm : array-like, shape (n,)
+        Channel wavelengths, nm.
+    sample : AbsorptionSample
+        The sample.
+    noise_at_zero : float, optional
+        Noise standard deviation at zero absorbance (A clipped to 0..3 for the noise). Default is 6e-4.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Noisy recorded absorbance.
+    """
     clean = absorbance_curve(wavelength_nm, sample)
     sigma = noise_at_zero * 10.0 ** (0.5 * np.clip(clean, 0.0, 3.0))
     return clean + rng.normal(0.0, 1.0, clean.shape) * sigma
@@ -354,7 +545,20 @@ def _energy_grid(line: EmissionLine, step_ev: float = 5e-4) -> np.ndarray:
 
 
 def emission_density_per_ev(energy_ev: np.ndarray, line: EmissionLine) -> np.ndarray:
-    """Photons per eV (arbitrary scale) at ``energy_ev`` (uniform ascending grid)."""
+    """Photons per eV (arbitrary scale) at ``energy_ev`` (uniform ascending grid).
+
+    Parameters
+    ----------
+    energy_ev : numpy.ndarray, shape (n,)
+        Uniform ascending photon-energy grid, eV.
+    line : EmissionLine
+        The ensemble emission.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Emission density per eV; the band-edge emission peaks at 1, plus the trap band if any.
+    """
     energy = np.asarray(energy_ev, dtype=float)
     step = energy[1] - energy[0]
     # zero-phonon energies of the size distribution: u = ((E - limit)/conf)^(-1/k), weight N(u;1,s) u^3 |du/dE|
@@ -386,7 +590,20 @@ def emission_density_per_ev(energy_ev: np.ndarray, line: EmissionLine) -> np.nda
 
 
 def emission_density_per_nm(wavelength_nm: np.ndarray, line: EmissionLine) -> np.ndarray:
-    """Photons per nm (same arbitrary scale) at ``wavelength_nm``: I(lambda) = I(E) hc / lambda^2."""
+    """Photons per nm (same arbitrary scale) at ``wavelength_nm``: I(lambda) = I(E) hc / lambda^2.
+
+    Parameters
+    ----------
+    wavelength_nm : numpy.ndarray, shape (n,)
+        Wavelengths, nm.
+    line : EmissionLine
+        The ensemble emission.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Emission density per nm (0 outside the computed energy range).
+    """
     energy = _energy_grid(line)
     density = emission_density_per_ev(energy, line)
     wavelength = np.asarray(wavelength_nm, dtype=float)
@@ -394,7 +611,22 @@ def emission_density_per_nm(wavelength_nm: np.ndarray, line: EmissionLine) -> np
 
 
 def recorded_emission(wavelength_nm: np.ndarray, line: EmissionLine, bandpass_nm: float) -> np.ndarray:
-    """Emission as the scanning monochromator records it at ``wavelength_nm`` (noiseless, no background)."""
+    """Emission as the scanning monochromator records it at ``wavelength_nm`` (noiseless, no background).
+
+    Parameters
+    ----------
+    wavelength_nm : numpy.ndarray, shape (n,)
+        Channel wavelengths, nm.
+    line : EmissionLine
+        The ensemble emission.
+    bandpass_nm : float
+        Emission bandpass, nm.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Recorded emission per nm (arbitrary scale).
+    """
     channels = np.asarray(wavelength_nm, dtype=float)
     fine = fine_grid(channels.min(), channels.max(), 2 * bandpass_nm + 1)
     recorded = apply_bandpass(fine, emission_density_per_nm(fine, line), bandpass_nm)
@@ -425,7 +657,22 @@ def _peak_and_width(x, y) -> tuple[float, float]:
 
 
 def emission_truth(line: EmissionLine, bandpass_nm: float, *, in_energy: bool = True) -> EmissionTruth:
-    """Peak and FWHM of the recorded (bandpass-convolved) emission, per nm and (if ``in_energy``) per eV."""
+    """Peak and FWHM of the recorded (bandpass-convolved) emission, per nm and (if ``in_energy``) per eV.
+
+    Parameters
+    ----------
+    line : EmissionLine
+        The ensemble emission.
+    bandpass_nm : float
+        Emission bandpass, nm.
+    in_energy : bool, optional
+        Also measure the curve per eV. Default is True.
+
+    Returns
+    -------
+    EmissionTruth
+        ``peak_nm``, ``fwhm_nm``, ``peak_ev`` and ``fwhm_mev`` (the last two nan if not `in_energy`).
+    """
     energy = _energy_grid(line)
     lo, hi = HC / energy[-1], HC / energy[0]
     fine = fine_grid(lo, hi, 2 * bandpass_nm + 1, step_nm=0.01)
@@ -443,8 +690,32 @@ def emission_truth(line: EmissionLine, bandpass_nm: float, *, in_energy: bool = 
 
 
 def design_emission(peak_nm: float, fwhm_nm: float, template: EmissionLine, bandpass_nm: float) -> EmissionLine:
-    """The template with its size dispersion and energy offset solved so that the recorded emission
-    peaks at ``peak_nm`` with half-maximum width ``fwhm_nm``. Raises ValueError if unreachable."""
+    """Solve a template's size dispersion and energy offset for a target recorded peak and FWHM.
+
+    The template with its size dispersion and energy offset solved so that the recorded emission
+    peaks at ``peak_nm`` with half-maximum width ``fwhm_nm``.
+
+    Parameters
+    ----------
+    peak_nm : float
+        Target peak wavelength of the recorded emission, nm.
+    fwhm_nm : float
+        Target full width at half maximum, nm.
+    template : EmissionLine
+        Starting emission (material presets, trap band).
+    bandpass_nm : float
+        Emission bandpass, nm.
+
+    Returns
+    -------
+    EmissionLine
+        The solved emission.
+
+    Raises
+    ------
+    ValueError
+        If the target is unreachable.
+    """
     line = replace(template, limit_ev=HC / peak_nm - template.confinement_ev)
     for _ in range(6):
         for _ in range(30):
@@ -470,6 +741,30 @@ def pl_counts(rng, wavelength_nm, line: EmissionLine, *, peak_counts: float = 4.
     Mean counts: the recorded emission scaled to ``peak_counts`` at its maximum, plus the grating-scatter
     wing of the excitation line (``rayleigh_at_10nm`` of the emission peak at 10 nm from the
     excitation, falling as 1/(lambda - lambda_ex)^2) and a flat dark level.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    wavelength_nm : array-like, shape (n,)
+        Channel wavelengths, nm.
+    line : EmissionLine
+        The ensemble emission.
+    peak_counts : float, optional
+        Expected counts at the emission maximum (above dark level). Default is 4.0e4.
+    dark_counts : float, optional
+        Dark counts per channel. Default is 25.0.
+    bandpass_nm : float, optional
+        Emission bandpass, nm. Default is 1.0.
+    excitation_nm : float, optional
+        Excitation wavelength, nm. Default is 450.0.
+    rayleigh_at_10nm : float, optional
+        Scatter wing at 10 nm from the excitation, relative to the emission peak. Default is 2e-4.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n,)
+        Counts per channel.
     """
     channels = np.asarray(wavelength_nm, dtype=float)
     emission = recorded_emission(channels, line, bandpass_nm)
@@ -506,7 +801,20 @@ class SphereSetup:
 
 
 def excitation_density(fine_nm: np.ndarray, setup: SphereSetup) -> np.ndarray:
-    """Photons per nm leaving the excitation monochromator (unit integral of line + wings)."""
+    """Photons per nm leaving the excitation monochromator (unit integral of line + wings).
+
+    Parameters
+    ----------
+    fine_nm : numpy.ndarray, shape (n,)
+        Wavelengths, nm.
+    setup : SphereSetup
+        Excitation wavelength, bandpass and wing parameters.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Excitation density per nm: triangular line plus Lorentzian grating-scatter wings.
+    """
     offset = fine_nm - setup.excitation_nm
     core = np.clip(1 - np.abs(offset) / setup.excitation_bandpass_nm, 0, None) / setup.excitation_bandpass_nm
     wings = setup.wing_hwhm_nm / math.pi / (offset**2 + setup.wing_hwhm_nm**2)
@@ -514,7 +822,20 @@ def excitation_density(fine_nm: np.ndarray, setup: SphereSetup) -> np.ndarray:
 
 
 def responsivity_error(wavelength_nm, setup: SphereSetup) -> np.ndarray:
-    """Relative error (1 + delta) of the spectral correction at ``wavelength_nm``."""
+    """Relative error (1 + delta) of the spectral correction at ``wavelength_nm``.
+
+    Parameters
+    ----------
+    wavelength_nm : array-like
+        Wavelengths, nm.
+    setup : SphereSetup
+        Calibration error, its transition width and ripple.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``1 + calibration_error * smoothstep + ripple``, same shape as `wavelength_nm`.
+    """
     x = np.clip((np.asarray(wavelength_nm, dtype=float) - setup.excitation_nm) / setup.calibration_transition_nm, 0, 1)
     smooth_step = x * x * (3 - 2 * x)
     phase = 2 * math.pi * np.asarray(wavelength_nm) / setup.ripple_period_nm + setup.ripple_phase
@@ -539,6 +860,34 @@ def sphere_scans(rng, wavelength_nm, *, plqy: float, absorptance: float, out_of_
     excitation wavelength and ``out_of_beam_fraction`` the fraction of diffuse excitation light the
     sample absorbs (mu). Both scale with the absorbance shape at other wavelengths (Beer-Lambert),
     which is what makes emission overlapping the absorption edge re-absorbed.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator.
+    wavelength_nm : array-like, shape (n,)
+        Channel wavelengths, nm.
+    plqy : float
+        True photoluminescence quantum yield, 0..1.
+    absorptance : float
+        Direct-beam absorptance at the excitation wavelength, 0..1.
+    out_of_beam_fraction : float
+        Fraction ``mu`` of diffuse excitation light absorbed, 0..1.
+    line : EmissionLine
+        The sample's emission.
+    absorbance_shape : callable
+        ``absorbance_shape(wavelength_nm)``: absorbance relative to the excitation wavelength
+        (:func:`relative_absorbance`).
+    setup : SphereSetup
+        Measurement conditions and instrument imperfections.
+
+    Returns
+    -------
+    counts : dict of str to numpy.ndarray
+        ``'empty'``, ``'out_of_beam'``, ``'in_beam'`` -> counts per channel, shape (n,).
+    truth : SphereTruth
+        True PLQY, absorptance over the line's core, the PLQY after self-absorption and the
+        self-absorbed fraction.
     """
     channels = np.asarray(wavelength_nm, dtype=float)
     fine = fine_grid(channels.min(), channels.max(), 2 * setup.emission_bandpass_nm + 1)
@@ -597,6 +946,22 @@ ZNSE_EDGE_EV, ZNS_EDGE_EV = 2.70, 3.60
 
 
 def emission_template(material: str, peak_nm: float, **overrides) -> EmissionLine:
+    """A starting :class:`EmissionLine` of a material emitting near ``peak_nm``.
+
+    Parameters
+    ----------
+    material : {'InP', 'CdSe'}
+        Key of :data:`MATERIALS` (limit energy, size exponent, phonon and line-width presets).
+    peak_nm : float
+        Emission wavelength, nm (sets the confinement energy).
+    **overrides
+        Any :class:`EmissionLine` field.
+
+    Returns
+    -------
+    EmissionLine
+        With dispersion 0.05 unless overridden; :func:`design_emission` solves it.
+    """
     preset = MATERIALS[material]
     limit = preset["limit_ev"]
     params = dict(limit_ev=limit, confinement_ev=HC / peak_nm - limit, exponent=preset["exponent"],
@@ -607,6 +972,24 @@ def emission_template(material: str, peak_nm: float, **overrides) -> EmissionLin
 
 
 def absorption_template(material: str, exciton_nm: float, shell_edge_ev: float | None, **overrides) -> AbsorptionSample:
+    """A starting :class:`AbsorptionSample` of a material with its first exciton near ``exciton_nm``.
+
+    Parameters
+    ----------
+    material : {'InP', 'CdSe'}
+        Key of :data:`MATERIALS`.
+    exciton_nm : float
+        First-exciton wavelength, nm (sets the confinement energy).
+    shell_edge_ev : float or None
+        Absorption edge of the shell, eV (:data:`ZNSE_EDGE_EV`, :data:`ZNS_EDGE_EV`), or None.
+    **overrides
+        Any :class:`AbsorptionSample` field.
+
+    Returns
+    -------
+    AbsorptionSample
+        With dispersion 0.06 and scale 0.1 unless overridden; :func:`design_absorption` solves it.
+    """
     preset = MATERIALS[material]
     limit = preset["limit_ev"] - 0.05  # a starting point: design_absorption solves the energy offset
     ensemble = QDEnsemble(limit_ev=limit, confinement_ev=HC / exciton_nm - limit,
@@ -666,11 +1049,36 @@ PL_BANDPASS_NM = 1.0
 
 
 def material_of(sample: str) -> str:
+    """Core material of a shipped sample, from its name.
+
+    Parameters
+    ----------
+    sample : str
+        Sample name.
+
+    Returns
+    -------
+    str
+        ``'CdSe'`` for names starting with CdSe, else ``'InP'``.
+    """
     return "CdSe" if sample.startswith("CdSe") else "InP"
 
 
 def shipped_absorption(rng, sample: str) -> AbsorptionSample:
-    """The shipped sample's absorption: assumed scatter/baseline drawn, then VD and exciton solved."""
+    """The shipped sample's absorption: assumed scatter/baseline drawn, then VD and exciton solved.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Random generator (scatter, baseline and first-exciton absorbance draws).
+    sample : str
+        A key of :data:`ABSORPTION`.
+
+    Returns
+    -------
+    AbsorptionSample
+        Solved by :func:`design_absorption`, with a first-exciton absorbance of 0.10-0.20.
+    """
     material, exciton_nm, vd, shell = ABSORPTION[sample]
     template = absorption_template(
         material, exciton_nm, shell, scatter_at_400nm=float(rng.uniform(0.005, 0.02)),
@@ -680,16 +1088,60 @@ def shipped_absorption(rng, sample: str) -> AbsorptionSample:
 
 
 def recorded_absorption_truth(sample: AbsorptionSample, exciton_nm: float) -> AbsorptionTruth:
+    """Features of the recorded (noiseless) absorbance near the target first exciton.
+
+    Parameters
+    ----------
+    sample : AbsorptionSample
+        The sample.
+    exciton_nm : float
+        Expected first-exciton wavelength, nm (centre of the search).
+
+    Returns
+    -------
+    AbsorptionTruth or None
+        As :func:`absorption_features`, searched within 400-750 nm.
+    """
     return _features_near(sample, exciton_nm, (400.0, 750.0))
 
 
 def shipped_emission(sample: str, peak_nm: float, fwhm_nm: float) -> EmissionLine:
+    """The shipped sample's emission, solved for its recorded peak and FWHM.
+
+    Parameters
+    ----------
+    sample : str
+        Sample name (selects the material and trap fraction).
+    peak_nm : float
+        Recorded peak wavelength, nm.
+    fwhm_nm : float
+        Recorded FWHM, nm.
+
+    Returns
+    -------
+    EmissionLine
+        Solved by :func:`design_emission` at :data:`PL_BANDPASS_NM`.
+    """
     template = emission_template(material_of(sample), peak_nm, trap_fraction=TRAP_FRACTION.get(sample, 0.0))
     return design_emission(peak_nm, fwhm_nm, template, PL_BANDPASS_NM)
 
 
 def relative_absorbance(sample: AbsorptionSample, reference_nm: float):
-    """absorbance_shape callable for :func:`sphere_scans`: QD + shell absorbance relative to reference_nm."""
+    """absorbance_shape callable for :func:`sphere_scans`: QD + shell absorbance relative to reference_nm.
+
+    Parameters
+    ----------
+    sample : AbsorptionSample
+        The sample.
+    reference_nm : float
+        Wavelength where the relative absorbance is 1, nm (the excitation).
+
+    Returns
+    -------
+    callable
+        ``f(wavelength_nm) -> numpy.ndarray``, absorbance without scatter divided by its value at
+        `reference_nm`.
+    """
     reference = float(sample_absorbance(np.array([reference_nm]), sample, include_scatter=False)[0])
     return lambda wavelength: sample_absorbance(wavelength, sample, include_scatter=False) / reference
 
@@ -704,7 +1156,23 @@ def _cary_method(index: int) -> dict:
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write raw/uvvis, raw/pl and raw/plqy; return sample-sheet rows and the ground truth."""
+    """Write raw/uvvis, raw/pl and raw/plqy; return sample-sheet rows and the ground truth.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Root of the raw tree.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    rows : list of dict
+        Sample-sheet rows of the written files.
+    truth : dict
+        ``uvvis`` (first exciton in nm, valley depth), ``pl`` (peak and FWHM in nm, eV, meV) and
+        ``plqy`` (PLQY in %, absorptance, observed PLQY in %) per sample.
+    """
     rows, truth = [], {"uvvis": {}, "pl": {}, "plqy": {}}
     for sub in ("uvvis", "pl", "plqy"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)

@@ -40,18 +40,57 @@ class Sample:
 
 
 def temperature_sample(temperature_C: int) -> str:
-    """ZnBr2-treated multishell QDs of the temperature series (60 min at ``temperature_C``)."""
+    """ZnBr2-treated multishell QDs of the temperature series (60 min at ``temperature_C``).
+
+    Parameters
+    ----------
+    temperature_C : int
+        Treatment temperature, degrees Celsius.
+
+    Returns
+    -------
+    str
+        Sample id ``InP_MS_ZnBr2_T<temperature>``.
+    """
     return f"InP_MS_ZnBr2_T{temperature_C}"
 
 
 def time_series_sample(temperature_C: int, time_min: int) -> str:
-    """ZnBr2-treated multishell QDs taken out after ``time_min`` minutes at ``temperature_C``."""
+    """ZnBr2-treated multishell QDs taken out after ``time_min`` minutes at ``temperature_C``.
+
+    Parameters
+    ----------
+    temperature_C : int
+        Treatment temperature, degrees Celsius.
+    time_min : int
+        Treatment time, minutes.
+
+    Returns
+    -------
+    str
+        Sample id ``InP_MS_ZnBr2_T<temperature>_t<mm>``.
+    """
     return f"InP_MS_ZnBr2_T{temperature_C}_t{time_min:02d}"
 
 
 def etched_sample(cycle: int, temperature_C: int | None = None) -> str:
-    """Supernatant/particles after etch ``cycle``: of the temperature-series sample treated at
-    ``temperature_C`` (ion chromatography), or, without a temperature, of the TEM etch series."""
+    """Supernatant/particles after an etch cycle, of the temperature series or the TEM etch series.
+
+    Supernatant/particles after etch ``cycle``: of the temperature-series sample treated at
+    ``temperature_C`` (ion chromatography), or, without a temperature, of the TEM etch series.
+
+    Parameters
+    ----------
+    cycle : int
+        Etch cycle number.
+    temperature_C : int, optional
+        Treatment temperature, degrees Celsius. Default (None): the TEM etch series.
+
+    Returns
+    -------
+    str
+        Sample id ``InP_MS_ZnBr2_T<temperature>_etch<cycle>`` or ``InP_MS_ZnBr2_etch<cycle>``.
+    """
     if temperature_C is None:
         return f"InP_MS_ZnBr2_etch{cycle}"
     return f"InP_MS_ZnBr2_T{temperature_C}_etch{cycle}"
@@ -100,6 +139,29 @@ def sheet_row(file: str, technique: str, sample: str, role: str = "measurement",
     (``series``, ``material``, ...) override them and must give at least ``series`` and ``material``
     for an id that is not catalogued (a reference measurement). Any other keyword argument
     (``sphere_position``, ``concentration_mg_L``) is appended as an extra column, in the order given.
+
+    Parameters
+    ----------
+    file : str
+        Path of the raw file relative to the raw tree.
+    technique : str
+        Sheet technique (``'uvvis'``, ``'trpl'``, ...).
+    sample : str
+        Sample id.
+    role : str, optional
+        Sheet role (``'measurement'``, ``'irf'``, ``'blank'``, ...). Default is ``'measurement'``.
+    **extra
+        Metadata overrides (:data:`METADATA_FIELDS`) and extra columns.
+
+    Returns
+    -------
+    dict
+        Column name -> value.
+
+    Raises
+    ------
+    KeyError
+        If `sample` is not catalogued and `series` and `material` are not both given.
     """
     overrides = {name: extra.pop(name) for name in METADATA_FIELDS if name in extra}
     if sample in SAMPLES:

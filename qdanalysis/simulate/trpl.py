@@ -133,7 +133,20 @@ class Instrument:
         return time_axis(self.n_channels, self.time_step_ns)
 
     def irf_density(self, time_ns, shift_ns: float = 0.0) -> np.ndarray:
-        """IRF density (1/ns, unit area over the real line) at ``time_ns``, delayed by ``shift_ns``."""
+        """IRF density (1/ns, unit area over the real line) at ``time_ns``, delayed by ``shift_ns``.
+
+        Parameters
+        ----------
+        time_ns : array-like
+            Times in ns (any shape).
+        shift_ns : float, optional
+            Extra delay of the IRF in ns (colour shift). Default is 0.0.
+
+        Returns
+        -------
+        numpy.ndarray
+            IRF density in 1/ns, same shape as `time_ns`.
+        """
         x = np.asarray(time_ns, dtype=float) - self.irf_center_ns - shift_ns
         sigma = self.irf_fwhm_ns / (2 * np.sqrt(2 * np.log(2)))
 
@@ -145,13 +158,43 @@ class Instrument:
                 + self.reflection_fraction * core(x - self.reflection_delay_ns))
 
     def oversampling(self) -> int:
-        """Fine bins per channel: at least 8, and fine bins no wider than 1/8 of the IRF FWHM."""
+        """Fine bins per channel: at least 8, and fine bins no wider than 1/8 of the IRF FWHM.
+
+        Returns
+        -------
+        int
+            Number of fine bins per channel.
+        """
         return max(8, int(np.ceil(8 * self.time_step_ns / self.irf_fwhm_ns)))
 
 
 def instrument_response(time_ns, *, center_ns=IRF_CENTER_NS, fwhm_ns=IRF_FWHM_NS, tail_ns=IRF_TAIL_NS,
                         **instrument_fields) -> np.ndarray:
-    """IRF density (1/ns) of an :class:`Instrument` with the given centre, FWHM, tail and other fields."""
+    """IRF density (1/ns) of an :class:`Instrument` with the given centre, FWHM, tail and other fields.
+
+    Parameters
+    ----------
+    time_ns : array-like
+        Times in ns.
+    center_ns : float, optional
+        Centre of the Gaussian jitter in ns. Default is ``IRF_CENTER_NS`` (20 ns).
+    fwhm_ns : float, optional
+        FWHM of the Gaussian jitter in ns. Default is ``IRF_FWHM_NS`` (0.6 ns).
+    tail_ns : float, optional
+        Fast diffusion tail in ns. Default is ``IRF_TAIL_NS`` (0.25 ns).
+    **instrument_fields
+        Any other :class:`Instrument` field.
+
+    Returns
+    -------
+    numpy.ndarray
+        IRF density in 1/ns, same shape as `time_ns`.
+
+    Raises
+    ------
+    ValueError
+        If the period is shorter than the window (from :class:`Instrument`).
+    """
     instrument = Instrument(irf_center_ns=center_ns, irf_fwhm_ns=fwhm_ns, irf_tail_ns=tail_ns,
                             **instrument_fields)
     return instrument.irf_density(time_ns)
@@ -168,8 +211,22 @@ class MultiExponential:
     amplitudes: tuple[float, ...]
 
     def bin_masses(self, edges_ns: np.ndarray, period_ns: float) -> np.ndarray:
-        """``int_a^b sum_k I(u + kT) du`` for consecutive edges:
-        ``A tau e^-a/tau (1 - e^-(b-a)/tau)/(1 - e^-T/tau)``."""
+        """Bin masses ``int_a^b sum_k I(u + kT) du`` of the periodic decay for consecutive edges.
+
+        Closed form: ``A tau e^-a/tau (1 - e^-(b-a)/tau)/(1 - e^-T/tau)`` per component.
+
+        Parameters
+        ----------
+        edges_ns : numpy.ndarray, shape (n + 1,)
+            Bin edges in ns from the laser pulse, increasing, within one period.
+        period_ns : float
+            Laser repetition period ``T`` in ns.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Integral of the periodic decay over each bin (amplitude x ns).
+        """
         a, width = edges_ns[:-1], np.diff(edges_ns)
         out = np.zeros(a.size)
         for tau, amp in zip(self.tau_ns, self.amplitudes, strict=False):
@@ -208,6 +265,23 @@ class StretchedExponential:
     beta: float
 
     def bin_masses(self, edges_ns: np.ndarray, period_ns: float) -> np.ndarray:
+        """Bin masses ``int_a^b sum_k I(u + kT) du`` of the periodic Kohlrausch decay for consecutive edges.
+
+        Exact, from the regularised upper incomplete gamma function, summed over earlier pulses until their
+        remaining tail is below 1e-13.
+
+        Parameters
+        ----------
+        edges_ns : numpy.ndarray, shape (n + 1,)
+            Bin edges in ns from the laser pulse, increasing, within one period.
+        period_ns : float
+            Laser repetition period ``T`` in ns.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Integral of the periodic decay over each bin (amplitude x ns).
+        """
         s = 1.0 / self.beta
         scale = self.tau_ns * gamma(s) / self.beta
         out = np.zeros(edges_ns.size - 1)
@@ -241,11 +315,32 @@ class LognormalLifetimes:
     n_nodes: int = 48
 
     def components(self) -> MultiExponential:
+        """The Gauss-Hermite discretisation of the lifetime distribution.
+
+        Returns
+        -------
+        MultiExponential
+            ``n_nodes`` lifetimes (ns) with amplitude fractions (the normalised quadrature weights).
+        """
         nodes, weights = np.polynomial.hermite_e.hermegauss(self.n_nodes)
         taus = self.median_tau_ns * np.exp(self.sigma_ln * nodes)
         return MultiExponential(tuple(taus), tuple(weights / weights.sum()))
 
     def bin_masses(self, edges_ns: np.ndarray, period_ns: float) -> np.ndarray:
+        """Bin masses ``int_a^b sum_k I(u + kT) du`` of the periodic decay, from :meth:`components`.
+
+        Parameters
+        ----------
+        edges_ns : numpy.ndarray, shape (n + 1,)
+            Bin edges in ns from the laser pulse, increasing, within one period.
+        period_ns : float
+            Laser repetition period ``T`` in ns.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+            Integral of the periodic decay over each bin (amplitude x ns).
+        """
         return self.components().bin_masses(edges_ns, period_ns)
 
     @property
@@ -298,17 +393,20 @@ def expected_histogram(law, instrument: Instrument = Instrument(), *, irf_shift_
     ----------
     law : MultiExponential, StretchedExponential or LognormalLifetimes
         Anything with ``bin_masses(edges_ns, period_ns)``.
-    instrument : Instrument
-    irf_shift_ns : float
-        Colour shift: delay of the decay's IRF relative to the instrument's (scatter) IRF.
-    peak_counts : float
-        Expected counts of the highest channel above the dark level.
+    instrument : Instrument, optional
+        The TCSPC set-up (time axis, period, IRF, afterpulsing, dark counts). Default is ``Instrument()``.
+    irf_shift_ns : float, optional
+        Colour shift: delay of the decay's IRF relative to the instrument's (scatter) IRF, in ns.
+        Default is 0.0.
+    peak_counts : float, optional
+        Expected counts of the highest channel above the dark level. Default is ``PEAK_COUNTS`` (1e4).
     oversample : int, optional
         Fine bins per channel; default :meth:`Instrument.oversampling`.
 
     Returns
     -------
-    ndarray, shape (n_channels,)
+    numpy.ndarray, shape (n_channels,)
+        Expected counts per channel, including afterpulses and dark counts.
     """
     oversample = oversample or instrument.oversampling()
     step = instrument.time_step_ns / oversample
@@ -324,7 +422,22 @@ def expected_histogram(law, instrument: Instrument = Instrument(), *, irf_shift_
 
 def expected_irf_histogram(instrument: Instrument = Instrument(), *, peak_counts: float = PEAK_COUNTS,
                            oversample: int | None = None) -> np.ndarray:
-    """Expected counts per channel of the IRF measurement (scatter from a Ludox suspension)."""
+    """Expected counts per channel of the IRF measurement (scatter from a Ludox suspension).
+
+    Parameters
+    ----------
+    instrument : Instrument, optional
+        The TCSPC set-up. Default is ``Instrument()``.
+    peak_counts : float, optional
+        Expected counts of the highest channel above the dark level. Default is ``PEAK_COUNTS`` (1e4).
+    oversample : int, optional
+        Fine bins per channel; default :meth:`Instrument.oversampling`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_channels,)
+        Expected counts per channel, including afterpulses and dark counts.
+    """
     oversample = oversample or instrument.oversampling()
     step = instrument.time_step_ns / oversample
     n_fine = instrument.n_period * oversample
@@ -335,7 +448,20 @@ def expected_irf_histogram(instrument: Instrument = Instrument(), *, peak_counts
 
 
 def measure(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Poisson counting in every channel (independent channels: no pile-up)."""
+    """Poisson counting in every channel (independent channels: no pile-up).
+
+    Parameters
+    ----------
+    expected : numpy.ndarray, shape (n,)
+        Expected counts per channel.
+    rng : numpy.random.Generator
+        Random generator.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Counts per channel.
+    """
     return rng.poisson(expected)
 
 
@@ -361,6 +487,33 @@ def expected_decay(time_ns, tau_ns, amplitude_fractions, *, irf_center_ns=IRF_CE
     """Expected histogram of a multi-exponential on the axis ``time_ns`` (first channel at 0).
 
     Keywords ``fwhm_ns``/``tail_ns`` and any :class:`Instrument` field override the defaults.
+
+    Parameters
+    ----------
+    time_ns : array-like, shape (n,)
+        Channel start times in ns (uniform step; sets the number of channels and their width).
+    tau_ns : float or array-like, shape (n_exp,)
+        Lifetimes in ns.
+    amplitude_fractions : float or array-like, shape (n_exp,)
+        Amplitudes ``A_i`` (need not be normalised).
+    irf_center_ns : float, optional
+        Centre of the decay's IRF in ns (its offset from the instrument's IRF is the colour shift).
+        Default is ``IRF_CENTER_NS`` (20 ns).
+    peak_counts : float, optional
+        Expected counts of the highest channel above the dark level. Default is ``PEAK_COUNTS`` (1e4).
+    background : float, optional
+        Dark counts per channel. Default is ``DARK_COUNTS`` (2).
+    period_ns : float, optional
+        Laser repetition period in ns. Default (None) is the window.
+    oversample : int, optional
+        Fine bins per channel; default :meth:`Instrument.oversampling`.
+    **instrument_fields
+        ``fwhm_ns``, ``tail_ns`` or any :class:`Instrument` field.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Expected counts per channel.
     """
     instrument = _instrument_for(time_ns, period_ns=period_ns, background=background, **instrument_fields)
     law = MultiExponential(tuple(np.atleast_1d(tau_ns)), tuple(np.atleast_1d(amplitude_fractions)))
@@ -369,19 +522,77 @@ def expected_decay(time_ns, tau_ns, amplitude_fractions, *, irf_center_ns=IRF_CE
 
 
 def simulate_decay(time_ns, tau_ns, amplitude_fractions, rng, **kwargs) -> np.ndarray:
-    """Poisson TCSPC histogram of :func:`expected_decay` (integer counts)."""
+    """Poisson TCSPC histogram of :func:`expected_decay` (integer counts).
+
+    Parameters
+    ----------
+    time_ns : array-like, shape (n,)
+        Channel start times in ns.
+    tau_ns : float or array-like, shape (n_exp,)
+        Lifetimes in ns.
+    amplitude_fractions : float or array-like, shape (n_exp,)
+        Amplitudes ``A_i`` (need not be normalised).
+    rng : numpy.random.Generator
+        Random generator.
+    **kwargs
+        Keywords of :func:`expected_decay`.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Counts per channel.
+    """
     return measure(expected_decay(time_ns, tau_ns, amplitude_fractions, **kwargs), rng)
 
 
 def simulate_irf(time_ns, rng, *, center_ns=IRF_CENTER_NS, peak_counts=PEAK_COUNTS, background=DARK_COUNTS,
                  period_ns=None, oversample=None, **instrument_fields) -> np.ndarray:
-    """Poisson histogram of a measured IRF on the axis ``time_ns``."""
+    """Poisson histogram of a measured IRF on the axis ``time_ns``.
+
+    Parameters
+    ----------
+    time_ns : array-like, shape (n,)
+        Channel start times in ns.
+    rng : numpy.random.Generator
+        Random generator.
+    center_ns : float, optional
+        IRF centre in ns. Default is ``IRF_CENTER_NS`` (20 ns).
+    peak_counts : float, optional
+        Expected counts of the highest channel above the dark level. Default is ``PEAK_COUNTS`` (1e4).
+    background : float, optional
+        Dark counts per channel. Default is ``DARK_COUNTS`` (2).
+    period_ns : float, optional
+        Laser repetition period in ns. Default (None) is the window.
+    oversample : int, optional
+        Fine bins per channel; default :meth:`Instrument.oversampling`.
+    **instrument_fields
+        ``fwhm_ns``, ``tail_ns`` or any :class:`Instrument` field.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Counts per channel.
+    """
     instrument = _instrument_for(time_ns, period_ns=period_ns, background=background, center_ns=center_ns,
                                  **instrument_fields)
     return measure(expected_irf_histogram(instrument, peak_counts=peak_counts, oversample=oversample), rng)
 
 
 def time_axis(n_channels=N_CHANNELS, time_step_ns=TIME_STEP_NS) -> np.ndarray:
+    """Channel start times of a TCSPC window (the first channel starts at 0).
+
+    Parameters
+    ----------
+    n_channels : int, optional
+        Number of channels. Default is ``N_CHANNELS`` (2000).
+    time_step_ns : float, optional
+        Channel width in ns. Default is ``TIME_STEP_NS`` (0.25 ns).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_channels,)
+        Times in ns.
+    """
     return np.arange(n_channels) * time_step_ns
 
 
@@ -392,6 +603,24 @@ def tcspc_export(time_ns, counts, *, label: str, role: str, period_ns: float) ->
     comes from the sample sheet's role, not from ``Type``). The export does not carry the laser rate:
     only when the period is longer than the window is ``rep_rate_MHz=<f>`` typed into ``Comment``
     (the reader's optional convention); otherwise the analysis takes the window as the period.
+
+    Parameters
+    ----------
+    time_ns : array-like, shape (n,)
+        Channel start times in ns.
+    counts : array-like, shape (n,)
+        Counts per channel.
+    label : str
+        Label of the curve (the sample name).
+    role : {'decay', 'irf'}
+        What the histogram is.
+    period_ns : float
+        Laser repetition period in ns.
+
+    Returns
+    -------
+    str
+        The CSV file's text.
     """
     step = float(time_ns[1] - time_ns[0])
     window_ns = len(time_ns) * step
@@ -437,6 +666,20 @@ def tau2_for(tau1_ns: float, a1: float, tau_avg_ns: float) -> float:
     """Long lifetime giving ``sum a tau^2 / sum a tau = tau_avg`` for amplitude fractions (a1, 1-a1).
 
     ``a2 tau2^2 - tau_avg a2 tau2 + a1 tau1 (tau1 - tau_avg) = 0``, positive root.
+
+    Parameters
+    ----------
+    tau1_ns : float
+        Short (band-edge) lifetime in ns.
+    a1 : float
+        Amplitude fraction of ``tau1``, 0..1 (exclusive of 1).
+    tau_avg_ns : float
+        Intensity-weighted average lifetime in ns.
+
+    Returns
+    -------
+    float
+        ``tau2`` in ns.
     """
     a2 = 1.0 - a1
     b, c = -tau_avg_ns * a2, a1 * tau1_ns * (tau1_ns - tau_avg_ns)
@@ -444,7 +687,23 @@ def tau2_for(tau1_ns: float, a1: float, tau_avg_ns: float) -> float:
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write ``out_dir/trpl/*.csv`` (decays and one IRF per series); return (sheet rows, truth)."""
+    """Write ``out_dir/trpl/*.csv`` (decays and one IRF per series); return (sheet rows, truth).
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Root of the raw tree.
+    rng : numpy.random.Generator
+        Random generator (colour-shift jitter and Poisson counts).
+
+    Returns
+    -------
+    rows : list of dict
+        Sample-sheet rows (:func:`~qdanalysis.simulate.samples.sheet_row`) of the written files.
+    truth : dict
+        ``definitions``, ``instrument`` (settings) and ``samples`` (lifetimes in ns, percentages and the
+        IRF offset of each decay).
+    """
     folder = Path(out_dir) / "trpl"
     folder.mkdir(parents=True, exist_ok=True)
     instrument = Instrument()

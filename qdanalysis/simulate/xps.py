@@ -159,15 +159,18 @@ def line_profile(binding_energy_ev, peak_ev: float, fwhm_ev: float, shape: LineS
     ----------
     binding_energy_ev : array-like
         Where to evaluate (eV).
-    peak_ev, fwhm_ev : float
-        Position of the maximum and true FWHM (eV); for asymmetric lines both are measured on
-        the line itself, not parameters of a formula.
+    peak_ev : float
+        Position of the maximum (eV); for asymmetric lines measured on the line itself, not a parameter
+        of a formula.
+    fwhm_ev : float
+        True FWHM (eV), likewise measured on the line.
     shape : LineShape
+        Family, Lorentzian share and asymmetry.
 
     Returns
     -------
-    ndarray
-        Intensity per eV (the integral over all energies is 1).
+    numpy.ndarray
+        Intensity per eV (the integral over all energies is 1), same shape as `binding_energy_ev`.
     """
     unit_fwhm, unit_peak, unit_area = _unit_geometry(shape)
     width = fwhm_ev / unit_fwhm
@@ -203,7 +206,25 @@ class Background:
 
 
 def core_line_spectrum(binding_energy_ev, region: str, states: list[StateTruth], shape: LineShape) -> np.ndarray:
-    """Primary (no-loss) photoelectron spectrum of a region: every state's spin-orbit doublet (cps)."""
+    """Primary (no-loss) photoelectron spectrum of a region: every state's spin-orbit doublet (cps).
+
+    Parameters
+    ----------
+    binding_energy_ev : array-like, shape (n,)
+        Charge-corrected binding energies (eV).
+    region : str
+        Core-level label (``'In 3d'``); its splitting and branching ratio come from
+        :func:`~qdanalysis.core_levels.load_core_levels`.
+    states : list of StateTruth
+        Chemical states (major-line maximum, FWHM, area).
+    shape : LineShape
+        Line shape of every line.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Count rate density (cps; areas in cps x eV).
+    """
     level = load_core_levels()[region]
     x = np.asarray(binding_energy_ev, dtype=float)
     peaks = np.zeros_like(x)
@@ -223,6 +244,24 @@ def inelastic_background(binding_energy_ev: np.ndarray, primary: np.ndarray, bac
     proportional to the primary intensity at lower binding energy, scaled so the full rise is
     ``shirley_step`` x the tallest line; the Tougaard cross-section weights the losses by
     ``B T / (C + T^2)^2``. The linear part of :class:`Background` is not included.
+
+    Parameters
+    ----------
+    binding_energy_ev : numpy.ndarray, shape (n,)
+        Uniform ascending binding-energy grid (eV).
+    primary : numpy.ndarray, shape (n,)
+        Primary spectrum on that grid (cps), from :func:`core_line_spectrum`.
+    background : Background
+        Shirley step and Tougaard strength ``B`` (eV^2).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        Shirley-type plus Tougaard background (cps).
+
+    References
+    ----------
+    .. [1] S. Tougaard, *Surf. Interface Anal.* 11 (1988) 453 (universal cross-section, ``C = 1643 eV^2``).
     """
     x = binding_energy_ev
     step = x[1] - x[0]
@@ -244,6 +283,30 @@ def region_rate(binding_energy_ev, region: str, states: list[StateTruth], shape:
     Lines and backgrounds are computed on a fine grid reaching ``margin_ev`` below the lowest
     requested energy (so lines there still feed the inelastic background) and averaged over each
     channel of width ``channel_width_ev`` (0: point values).
+
+    Parameters
+    ----------
+    binding_energy_ev : array-like, shape (n,)
+        Charge-corrected binding energies (eV), channel centres.
+    region : str
+        Core-level label (``'In 3d'``).
+    states : list of StateTruth
+        Chemical states of the region.
+    shape : LineShape
+        Line shape.
+    background : Background
+        Baseline, slope, Shirley step and Tougaard strength.
+    channel_width_ev : float, optional
+        Channel width over which the rate is averaged (eV); 0 gives point values. Default is 0.0.
+    margin_ev : float, optional
+        Extent of the fine grid below the lowest energy (eV). Default is 25.0.
+
+    Returns
+    -------
+    rate : numpy.ndarray, shape (n,)
+        Total expected count rate (cps).
+    background : numpy.ndarray, shape (n,)
+        Its background part (cps).
     """
     x = np.asarray(binding_energy_ev, dtype=float)
     half = channel_width_ev / 2
@@ -264,14 +327,43 @@ def region_rate(binding_energy_ev, region: str, states: list[StateTruth], shape:
 
 
 def transmission(kinetic_energy_ev, exponent: float = 0.5) -> np.ndarray:
-    """Relative analyser transmission ``(KE / 1000 eV)^-exponent`` (fixed retardation ratio-like)."""
+    """Relative analyser transmission ``(KE / 1000 eV)^-exponent`` (fixed retardation ratio-like).
+
+    Parameters
+    ----------
+    kinetic_energy_ev : array-like
+        Kinetic energy inside the analyser (eV).
+    exponent : float, optional
+        Power of the kinetic energy. Default is 0.5.
+
+    Returns
+    -------
+    numpy.ndarray
+        Transmission relative to 1000 eV (dimensionless), same shape as `kinetic_energy_ev`.
+    """
     return (np.asarray(kinetic_energy_ev, dtype=float) / 1000.0) ** -exponent
 
 
 def analyser_kinetic_energy_ev(binding_energy_ev, source_energy_ev: float = SOURCE_ENERGY_EV,
                                work_function_ev: float = WORK_FUNCTION_EV):
-    """Kinetic energy inside the analyser for a (measured) binding energy: ``hv - BE - work function``
-    (the exported scale is Fermi-referenced, ``hv - BE``; :func:`simulate_block`)."""
+    """Kinetic energy inside the analyser for a (measured) binding energy: ``hv - BE - work function``.
+
+    The exported scale is Fermi-referenced, ``hv - BE`` (:func:`simulate_block`).
+
+    Parameters
+    ----------
+    binding_energy_ev : array-like
+        Measured binding energy (eV).
+    source_energy_ev : float, optional
+        Photon energy ``hv`` (eV). Default is :data:`SOURCE_ENERGY_EV` (1486.6, Al K-alpha).
+    work_function_ev : float, optional
+        Analyser work function (eV). Default is :data:`WORK_FUNCTION_EV` (4.5).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        Kinetic energy (eV), same shape as `binding_energy_ev`.
+    """
     return source_energy_ev - np.asarray(binding_energy_ev, dtype=float) - work_function_ev
 
 
@@ -293,6 +385,31 @@ def simulate_block(sample: str, acquisition: Acquisition, states: list[StateTrut
 
     The recorded (charged) binding energy is ``true + charge_shift_ev``; the grid covers
     ``acquisition.be_range_ev`` in measured binding energy.
+
+    Parameters
+    ----------
+    sample : str
+        Sample identifier written into the block.
+    acquisition : Acquisition
+        Region, measured binding-energy range (eV), step (eV), scans and dwell time (s).
+    states : list of StateTruth
+        Chemical states of the region (charge-corrected energies).
+    shape : LineShape
+        Line shape.
+    background : Background
+        Background under the region.
+    charge_shift_ev : float
+        Charging shift added to the true binding energy (eV).
+    rng : numpy.random.Generator
+        Random generator for the Poisson counts.
+    transmission_exponent : float, optional
+        Exponent of :func:`transmission`. Default is 0.5.
+
+    Returns
+    -------
+    qdanalysis.io.vamas.VamasRegion
+        Counts per channel (summed over scans) with the Fermi-referenced kinetic-energy axis, dwell
+        time, scans, source energy, work function and transmission.
     """
     be_lo, be_hi = acquisition.be_range_ev
     step = acquisition.step_ev
@@ -317,7 +434,22 @@ def simulate_block(sample: str, acquisition: Acquisition, states: list[StateTrut
 
 
 def add_spikes(region: VamasRegion, channels, factor: float = 3.0) -> VamasRegion:
-    """A copy of ``region`` with detector spikes: the counts of ``channels`` multiplied by ``factor``."""
+    """A copy of ``region`` with detector spikes: the counts of ``channels`` multiplied by ``factor``.
+
+    Parameters
+    ----------
+    region : qdanalysis.io.vamas.VamasRegion
+        The block to corrupt.
+    channels : iterable of int
+        Channel indices of the spikes.
+    factor : float, optional
+        Multiplier of their counts (rounded). Default is 3.0.
+
+    Returns
+    -------
+    qdanalysis.io.vamas.VamasRegion
+        The block with the spiked counts.
+    """
     counts = np.array(region.counts, dtype=float)
     counts[list(channels)] = np.round(counts[list(channels)] * factor)
     return replace(region, counts=counts)
@@ -380,13 +512,42 @@ C1S_STATES = [("C-C", 284.8, 1.3, 0.68), ("C-O", 286.3, 1.4, 0.20), ("C=O", 287.
 
 
 def states_from_fractions(region: str, fractions, total_area: float | None = None) -> list[StateTruth]:
-    """(name, centre, FWHM, area fraction) tuples -> states sharing the region's total area."""
+    """(name, centre, FWHM, area fraction) tuples -> states sharing the region's total area.
+
+    Parameters
+    ----------
+    region : str
+        Core-level label; selects the default total area in :data:`TOTAL_AREA`.
+    fractions : iterable of tuple
+        ``(name, centre eV, FWHM eV, area fraction)`` per state.
+    total_area : float, optional
+        Total major-line area (cps x eV). Default (None) is ``TOTAL_AREA[region]``.
+
+    Returns
+    -------
+    list of StateTruth
+    """
     total = TOTAL_AREA[region] if total_area is None else total_area
     return [StateTruth(name, center, fwhm, total * fraction) for name, center, fwhm, fraction in fractions]
 
 
 def sample_states(cation_region: str, cation_states, halogen: str | None) -> dict[str, list[StateTruth]]:
-    """Every region written for a sample: C 1s, the cation core level, Zn 2p, its halogen (if any)."""
+    """Every region written for a sample: C 1s, the cation core level, Zn 2p, its halogen (if any).
+
+    Parameters
+    ----------
+    cation_region : str
+        ``'In 3d'`` or ``'Cd 3d'``.
+    cation_states : iterable of tuple
+        ``(name, centre eV, FWHM eV, area fraction)`` of the cation's states.
+    halogen : str or None
+        ``'Cl'``, ``'Br'``, ``'I'`` or None.
+
+    Returns
+    -------
+    dict of str to list of StateTruth
+        Region label -> its states.
+    """
     regions = {"C 1s": states_from_fractions("C 1s", C1S_STATES),
                cation_region: states_from_fractions(cation_region, cation_states),
                "Zn 2p": states_from_fractions("Zn 2p", [("Zn", 1022.0, 1.6, 1.0)])}
@@ -398,7 +559,23 @@ def sample_states(cation_region: str, cation_states, halogen: str | None) -> dic
 
 def truth_record(charge_shift_ev: float, regions: dict[str, list[StateTruth]],
                  shapes: dict[str, LineShape]) -> dict:
-    """The ground-truth entry of one sample (charge-corrected energies, area fractions, shapes)."""
+    """The ground-truth entry of one sample (charge-corrected energies, area fractions, shapes).
+
+    Parameters
+    ----------
+    charge_shift_ev : float
+        Charging shift of the sample (eV).
+    regions : dict of str to list of StateTruth
+        Region label -> states (:func:`sample_states`).
+    shapes : dict of str to LineShape
+        Region label -> line shape.
+
+    Returns
+    -------
+    dict
+        ``charge_shift_ev`` and ``regions`` (per region: ``line_shape`` and ``states`` with centre and
+        FWHM in eV and area fraction).
+    """
     total = {region: sum(s.area for s in states) for region, states in regions.items()}
     return {
         "charge_shift_ev": charge_shift_ev,
@@ -412,7 +589,22 @@ def truth_record(charge_shift_ev: float, regions: dict[str, list[StateTruth]],
 
 
 def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]:
-    """Write ``out_dir/xps/<sample>.vms`` for every XPS sample; return sheet rows and truths."""
+    """Write ``out_dir/xps/<sample>.vms`` for every XPS sample; return sheet rows and truths.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Root of the raw tree.
+    rng : numpy.random.Generator
+        Random generator (charge shifts and Poisson counts).
+
+    Returns
+    -------
+    rows : list of dict
+        Sample-sheet rows of the written files.
+    truth : dict
+        Sample -> :func:`truth_record`.
+    """
     out_dir = Path(out_dir)
     rows, truth = [], {}
     for sample, (cation, cation_states, halogen) in CATION_STATES.items():
