@@ -55,6 +55,17 @@ MIN_CURVATURE_SNR = 5.0  # below it the vertex of the local quartic is a ratio o
 
 @dataclass(frozen=True)
 class Extremum:
+    """A refined extremum of an absorbance spectrum.
+
+    Attributes
+    ----------
+    wavelength_nm, wavelength_err : float
+        Position and its 1-sigma error, in nm.
+    absorbance, absorbance_err : float
+        Absorbance at the extremum and its 1-sigma error.
+    curvature_snr : float
+        |p''(x*)| / its sigma: below ~5 the linearised position error fails. Default is inf.
+    """
     wavelength_nm: float
     wavelength_err: float
     absorbance: float
@@ -64,6 +75,29 @@ class Extremum:
 
 @dataclass(frozen=True)
 class ValleyDepth:
+    """Result of :func:`valley_depth`.
+
+    Attributes
+    ----------
+    peak : Extremum
+        The first-exciton maximum (position error including the window-dependence term).
+    valley : Extremum
+        The minimum on its blue side.
+    valley_depth, valley_depth_err : float
+        VD = 1 - Abs_min / Abs_max and its total 1-sigma error (statistical and model-dependence).
+    noise_sigma : float
+        Point noise at the peak, in absorbance units.
+    valley_depth_stat : float
+        Statistical part of ``valley_depth_err``.
+    first_exciton_stat : float
+        Statistical part of the first exciton's position error, in nm.
+    window_nm : float
+        Half-width of the first exciton's refinement window, in nm.
+    reasons : tuple of str
+        Flags of the valley depth.
+    exciton_reasons : tuple of str
+        Flags of the first-exciton position.
+    """
     peak: Extremum
     valley: Extremum
     valley_depth: float

@@ -36,7 +36,17 @@ FAILURE_COLUMNS = ["technique", "sample", "files", "error"]
 
 @dataclass(frozen=True)
 class Task:
-    """One sample's share of a batch job: its id, the raw files it reads, its parameters."""
+    """One sample's share of a batch job: its id, the raw files it reads, its parameters.
+
+    Attributes
+    ----------
+    sample : str
+        Sample id.
+    files : tuple of str
+        Raw files the step reads (named in error messages).
+    params : dict
+        Per-sample parameters (e.g. the sheet ``row``).
+    """
 
     sample: str
     files: tuple[str, ...]
@@ -61,7 +71,19 @@ class Task:
 
 @dataclass(frozen=True)
 class Failure:
-    """A sample the step could not turn into a record, and the one-line reason."""
+    """A sample the step could not turn into a record, and the one-line reason.
+
+    Attributes
+    ----------
+    technique : str
+        Technique of the batch job.
+    sample : str
+        Sample id.
+    files : tuple of str
+        Raw files of the task.
+    error : str
+        The one-line error (``error: <file>: sample <S>: <reason>``).
+    """
 
     technique: str
     sample: str
@@ -71,6 +93,15 @@ class Failure:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """Outcome of :func:`run_tasks`.
+
+    Attributes
+    ----------
+    records : list of dict
+        The records written, in task order.
+    failures : list of Failure
+        The samples that produced no record.
+    """
     records: list[dict]
     failures: list[Failure]
 

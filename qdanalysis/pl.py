@@ -51,7 +51,19 @@ EDGE_FRACTION = 0.02  # an end of the scan this far above the dark level (fracti
 
 @dataclass(frozen=True)
 class LineFeatures:
-    """Peak and half-maximum width of one spectrum on one axis (nm or eV)."""
+    """Peak and half-maximum width of one spectrum on one axis (nm or eV).
+
+    Attributes
+    ----------
+    peak, peak_err : float
+        Position of the maximum and its 1-sigma error, in axis units.
+    height, height_err : float
+        Height of the maximum and its 1-sigma error, in signal units.
+    fwhm, fwhm_err : float
+        Full width at half maximum and its 1-sigma error, in axis units.
+    left, right : float
+        The half-maximum crossings, in axis units.
+    """
 
     peak: float
     peak_err: float
@@ -65,6 +77,25 @@ class LineFeatures:
 
 @dataclass(frozen=True)
 class PLPeak:
+    """Result of :func:`analyse_pl`.
+
+    Attributes
+    ----------
+    peak_wavelength_nm, peak_wavelength_err : float
+        Emission maximum and its 1-sigma error, in nm.
+    fwhm_nm, fwhm_nm_err : float
+        FWHM and its 1-sigma error, in nm.
+    peak_energy_ev, peak_energy_err : float
+        Maximum of the Jacobian-corrected energy spectrum and its 1-sigma error, in eV.
+    fwhm_mev, fwhm_mev_err : float
+        FWHM in energy and its 1-sigma error, in meV.
+    dark_level : float
+        Dark level subtracted, in counts per channel.
+    baseline : numpy.ndarray, shape (n,)
+        The (flat) baseline, per channel in ascending wavelength order.
+    reasons : tuple of str
+        Flags of the PL numbers.
+    """
     peak_wavelength_nm: float
     peak_wavelength_err: float
     fwhm_nm: float

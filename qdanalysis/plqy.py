@@ -64,12 +64,32 @@ TRUNCATION_FRACTION = 0.01  # flag a band whose extrapolated tail beyond the sca
 
 @dataclass(frozen=True)
 class BandIntegral:
+    """A summed band of counts.
+
+    Attributes
+    ----------
+    value : float
+        Background-subtracted sum, in counts.
+    variance : float
+        Its variance, in counts^2.
+    """
     value: float
     variance: float
 
 
 @dataclass(frozen=True)
 class PLQYResult:
+    """PLQY values with counting-statistics errors (fractions, not %).
+
+    Attributes
+    ----------
+    plqy, plqy_err : float
+        The main PLQY (three-measurement if available) and its 1-sigma error.
+    absorptance, absorptance_err : float
+        The absorptance A and its 1-sigma error.
+    plqy_two_measurement, plqy_two_measurement_err : float or None
+        The two-measurement PLQY and its 1-sigma error.
+    """
     plqy: float
     plqy_err: float
     absorptance: float
@@ -80,7 +100,17 @@ class PLQYResult:
 
 @dataclass(frozen=True)
 class ExcitationLine:
-    """Where the excitation line is, from the blank."""
+    """Where the excitation line is, from the blank.
+
+    Attributes
+    ----------
+    peak_nm : float
+        Line centre, in nm.
+    window_nm : (float, float)
+        The window holding the line, in nm.
+    offline_level : float
+        The blank's level away from the line, in counts.
+    """
 
     peak_nm: float
     window_nm: tuple[float, float]
@@ -89,7 +119,25 @@ class ExcitationLine:
 
 @dataclass(frozen=True)
 class PLQYAnalysis:
-    """A de Mello result with its windows, its stat and sys uncertainties and its flags."""
+    """A de Mello result with its windows, its stat and sys uncertainties and its flags.
+
+    Attributes
+    ----------
+    result : PLQYResult
+        The values; errors: counting statistics only.
+    sys_relative : float
+        Relative 1-sigma sphere/calibration systematic of the PLQY.
+    excitation : ExcitationLine
+        The excitation line and its window.
+    emission_window_nm : (float, float)
+        The emission integration window, in nm.
+    integrals : dict
+        ``La``, ``Lb``, ``Lc``, ``Eb``, ``Ec`` in counts (None where not measured).
+    reasons : tuple of str
+        Flags of the PLQY values.
+    absorptance_reasons : tuple of str
+        Flags of the absorptance (emission truncation does not touch it).
+    """
 
     result: PLQYResult  # errors: counting statistics only
     sys_relative: float

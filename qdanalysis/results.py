@@ -28,7 +28,15 @@ WARN_PREFIX = "warn: "
 
 @dataclass(frozen=True)
 class Estimate:
-    """A fitted or derived number with its 1-sigma uncertainty (NaN when not determined)."""
+    """A fitted or derived number with its 1-sigma uncertainty (NaN when not determined).
+
+    Attributes
+    ----------
+    value : float
+        The number.
+    uncertainty : float
+        Its 1-sigma uncertainty, NaN when not determined.
+    """
 
     value: float
     uncertainty: float
@@ -40,6 +48,28 @@ class Quantity:
 
     A NaN ``uncertainty`` means "none by nature" (an etch-cycle index, an upper limit, a noise level);
     a fit that should have given one and did not must say so with a warn ``flag``.
+
+    Attributes
+    ----------
+    quantity : str
+        Quantity id, e.g. ``plqy_percent``.
+    sample : str
+        Sample id.
+    value : float
+        The number (NaN only with a warn flag).
+    uncertainty : float
+        Its 1-sigma uncertainty.
+    unit : str
+        Unit (``""`` for dimensionless).
+    method : str
+        How it was obtained. Default is "".
+    flag : str
+        ``'ok'`` (default) or ``'warn: <reason>'``.
+
+    Raises
+    ------
+    ValueError
+        On construction, for a malformed flag or a non-finite value without a warn flag.
     """
 
     quantity: str

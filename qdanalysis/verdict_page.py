@@ -38,7 +38,23 @@ _RST_SPECIAL = "\\`*_|[]<>"
 
 @dataclass(frozen=True)
 class FigureEntry:
-    """A composite figure as the verdict page lists it."""
+    """A composite figure as the verdict page lists it.
+
+    Attributes
+    ----------
+    name : str
+        Composite stem, e.g. "Figure1".
+    title : str
+        The paper's caption title.
+    category : str
+        Snakemake report category of its panels and composite.
+    panels_present : int
+        Data panels this run regenerated.
+    panels_total : int
+        Data panels of the layout (schematics excluded).
+    built : bool
+        Whether the composite exists in this run.
+    """
 
     name: str            # composite stem, e.g. "Figure1"
     title: str           # the paper's caption title
