@@ -66,6 +66,7 @@ class Extremum:
     curvature_snr : float
         |p''(x*)| / its sigma: below ~5 the linearised position error fails. Default is inf.
     """
+
     wavelength_nm: float
     wavelength_err: float
     absorbance: float
@@ -98,6 +99,7 @@ class ValleyDepth:
     exciton_reasons : tuple of str
         Flags of the first-exciton position.
     """
+
     peak: Extremum
     valley: Extremum
     valley_depth: float

@@ -102,6 +102,7 @@ class BatchResult:
     failures : list of Failure
         The samples that produced no record.
     """
+
     records: list[dict]
     failures: list[Failure]
 

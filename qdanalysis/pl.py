@@ -96,6 +96,7 @@ class PLPeak:
     reasons : tuple of str
         Flags of the PL numbers.
     """
+
     peak_wavelength_nm: float
     peak_wavelength_err: float
     fwhm_nm: float

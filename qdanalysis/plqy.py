@@ -73,6 +73,7 @@ class BandIntegral:
     variance : float
         Its variance, in counts^2.
     """
+
     value: float
     variance: float
 
@@ -90,6 +91,7 @@ class PLQYResult:
     plqy_two_measurement, plqy_two_measurement_err : float or None
         The two-measurement PLQY and its 1-sigma error.
     """
+
     plqy: float
     plqy_err: float
     absorptance: float
