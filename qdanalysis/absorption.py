@@ -55,6 +55,18 @@ MIN_CURVATURE_SNR = 5.0  # below it the vertex of the local quartic is a ratio o
 
 @dataclass(frozen=True)
 class Extremum:
+    """A refined extremum of an absorbance spectrum.
+
+    Attributes
+    ----------
+    wavelength_nm, wavelength_err : float
+        Position and its 1-sigma error, in nm.
+    absorbance, absorbance_err : float
+        Absorbance at the extremum and its 1-sigma error.
+    curvature_snr : float
+        |p''(x*)| / its sigma: below ~5 the linearised position error fails. Default is inf.
+    """
+
     wavelength_nm: float
     wavelength_err: float
     absorbance: float
@@ -64,6 +76,30 @@ class Extremum:
 
 @dataclass(frozen=True)
 class ValleyDepth:
+    """Result of :func:`valley_depth`.
+
+    Attributes
+    ----------
+    peak : Extremum
+        The first-exciton maximum (position error including the window-dependence term).
+    valley : Extremum
+        The minimum on its blue side.
+    valley_depth, valley_depth_err : float
+        VD = 1 - Abs_min / Abs_max and its total 1-sigma error (statistical and model-dependence).
+    noise_sigma : float
+        Point noise at the peak, in absorbance units.
+    valley_depth_stat : float
+        Statistical part of ``valley_depth_err``.
+    first_exciton_stat : float
+        Statistical part of the first exciton's position error, in nm.
+    window_nm : float
+        Half-width of the first exciton's refinement window, in nm.
+    reasons : tuple of str
+        Flags of the valley depth.
+    exciton_reasons : tuple of str
+        Flags of the first-exciton position.
+    """
+
     peak: Extremum
     valley: Extremum
     valley_depth: float
@@ -82,7 +118,18 @@ def _odd_points(window_nm: float, step_nm: float, minimum: int = 5) -> int:
 
 
 def estimate_noise(absorbance: np.ndarray) -> float:
-    """Point-to-point noise from second differences (robust MAD): sigma = MAD(d2)/0.6745/sqrt(6)."""
+    """Point-to-point noise from second differences (robust MAD): sigma = MAD(d2)/0.6745/sqrt(6).
+
+    Parameters
+    ----------
+    absorbance : numpy.ndarray, shape (n,)
+        Absorbance values on a uniform wavelength grid (absorbance units).
+
+    Returns
+    -------
+    float
+        The estimated per-point noise sigma, in absorbance units.
+    """
     d2 = np.diff(absorbance, 2)
     mad = np.median(np.abs(d2 - np.median(d2)))
     return float(mad / 0.6745 / np.sqrt(6.0))
@@ -96,6 +143,33 @@ def refine_extremum(wavelength_nm: np.ndarray, absorbance: np.ndarray, center_nm
     d p(x*)/d c_k = x*^k, and dx*/dc_k = -k x*^(k-1) / p''(x*), which propagate the least-squares
     covariance to the value and the position. The point noise is ``sigma`` (a number, or one per
     point: a weighted fit) or, if None, the fit's own residual RMS.
+
+    Parameters
+    ----------
+    wavelength_nm : numpy.ndarray, shape (n,)
+        Wavelengths in nm.
+    absorbance : numpy.ndarray, shape (n,)
+        Absorbance at each wavelength.
+    center_nm : float
+        Centre of the fit window, in nm (the expected position of the extremum).
+    half_width_nm : float
+        Half-width of the fit window, in nm.
+    sigma : float or numpy.ndarray of shape (n,) or None, optional
+        Point noise in absorbance units, one value or one per point (a weighted fit); None (default)
+        uses the residual RMS of an unweighted fit.
+    degree : int, optional
+        Degree of the local polynomial. Default is 4.
+
+    Returns
+    -------
+    Extremum
+        Position (nm) and value (absorbance) of the extremum with their 1-sigma errors, and the
+        curvature's signal-to-noise ratio ``curvature_snr``.
+
+    Raises
+    ------
+    AnalysisError
+        Fewer than ``degree + 4`` points in the window, or no real extremum of the fit within it.
     """
     mask = np.abs(wavelength_nm - center_nm) <= half_width_nm
     if mask.sum() < degree + 4:
@@ -157,6 +231,20 @@ def photometric_noise(absorbance: np.ndarray) -> np.ndarray:
     keeps 2/3 of the noise variance) are fitted with that model by non-negative least squares, once
     more without the points the first fit calls outliers (where the smooth cannot follow a sharp
     feature); hundreds of points make the level far more precise than a local estimate.
+
+    Parameters
+    ----------
+    absorbance : numpy.ndarray, shape (n,)
+        Absorbance spectrum on a uniform wavelength grid (at least 7 points).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+        The modelled noise sigma of each point, in absorbance units.
+
+    References
+    ----------
+    Rothman, L. D., Crouch, S. R. & Ingle, J. D. Anal. Chem. 1975, 47, 1226.
     """
     smooth = savgol_filter(absorbance, 7, 3)
     residual2 = 1.5 * (absorbance - smooth)[3:-3] ** 2
@@ -239,18 +327,27 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
 
     Parameters
     ----------
-    wavelength_nm, absorbance : array-like, shape (N,)
-        The absorbance spectrum (any order).
-    smoothing_window_nm : float
-        Savitzky-Golay window used to locate the extrema. Default is 9.
-    fit_half_width_nm : float or None
-        Half-width of the local quartics; None (default) = half the peak's red half-width, 4-20 nm.
-    search_range_nm : (float, float)
-        Where the first exciton is searched. Default is (400, 750).
-    min_prominence : float
+    wavelength_nm, absorbance : array-like, shape (n,)
+        The absorbance spectrum: wavelengths in nm and absorbance (any order).
+    smoothing_window_nm : float, optional
+        Savitzky-Golay window in nm used to locate the extrema. Default is 9.
+    fit_half_width_nm : float or None, optional
+        Half-width in nm of the local quartics; None (default) = adaptive, starting at 0.3 of the peak's
+        red half-width (between 4 points and 0.45 of the peak-valley distance or 20 nm) and widened
+        while the refinement does not change significantly.
+    search_range_nm : (float, float), optional
+        Where the first exciton is searched, in nm. Default is (400, 750).
+    min_prominence : float, optional
         Minimum peak prominence in absorbance units, raised to 5x the smoothed noise. Default 0.005.
-    min_valley_separation_nm : float
-        The valley must lie at least this far blue of the peak. Default is 5.
+    min_valley_separation_nm : float, optional
+        The valley must lie at least this far (nm) blue of the peak. Default is 5.
+
+    Returns
+    -------
+    ValleyDepth
+        The refined first-exciton peak and valley (:class:`Extremum`), the valley depth
+        VD = 1 - Abs_min / Abs_max with its total and statistical errors, the point noise at the peak,
+        the refinement window (nm) and the flag reasons of the valley depth and of the exciton position.
 
     Raises
     ------
@@ -335,7 +432,21 @@ METHOD = "SG-located extrema, local quartic refinement (+ window-dependence term
 
 
 def absorption_quantities(result: ValleyDepth, sample: str) -> list[Quantity]:
-    """The absorption step's reported numbers (``valley_depth``, ``first_exciton_nm``) with their flags."""
+    """The absorption step's reported numbers (``valley_depth``, ``first_exciton_nm``) with their flags.
+
+    Parameters
+    ----------
+    result : ValleyDepth
+        Result of :func:`valley_depth`.
+    sample : str
+        Sample name the quantities belong to.
+
+    Returns
+    -------
+    list of Quantity
+        ``valley_depth`` (dimensionless) and ``first_exciton_nm`` (nm), each with its 1-sigma error
+        and flag.
+    """
     return [
         Quantity("valley_depth", sample, result.valley_depth, result.valley_depth_err, "", METHOD,
                  flag_from(result.reasons)),

@@ -36,7 +36,17 @@ FAILURE_COLUMNS = ["technique", "sample", "files", "error"]
 
 @dataclass(frozen=True)
 class Task:
-    """One sample's share of a batch job: its id, the raw files it reads, its parameters."""
+    """One sample's share of a batch job: its id, the raw files it reads, its parameters.
+
+    Attributes
+    ----------
+    sample : str
+        Sample id.
+    files : tuple of str
+        Raw files the step reads (named in error messages).
+    params : dict
+        Per-sample parameters (e.g. the sheet ``row``).
+    """
 
     sample: str
     files: tuple[str, ...]
@@ -44,13 +54,36 @@ class Task:
 
     @classmethod
     def from_dict(cls, spec: dict) -> Task:
-        """From the plain dict a rule passes as a param (``sample``, ``files``, ``params``)."""
+        """From the plain dict a rule passes as a param (``sample``, ``files``, ``params``).
+
+        Parameters
+        ----------
+        spec : dict
+            ``sample`` (str), ``files`` (sequence of str paths) and optionally ``params`` (dict).
+
+        Returns
+        -------
+        Task
+            The task, with ``files`` as a tuple and ``params`` copied (empty if absent).
+        """
         return cls(spec["sample"], tuple(spec["files"]), dict(spec.get("params", {})))
 
 
 @dataclass(frozen=True)
 class Failure:
-    """A sample the step could not turn into a record, and the one-line reason."""
+    """A sample the step could not turn into a record, and the one-line reason.
+
+    Attributes
+    ----------
+    technique : str
+        Technique of the batch job.
+    sample : str
+        Sample id.
+    files : tuple of str
+        Raw files of the task.
+    error : str
+        The one-line error (``error: <file>: sample <S>: <reason>``).
+    """
 
     technique: str
     sample: str
@@ -60,6 +93,16 @@ class Failure:
 
 @dataclass(frozen=True)
 class BatchResult:
+    """Outcome of :func:`run_tasks`.
+
+    Attributes
+    ----------
+    records : list of dict
+        The records written, in task order.
+    failures : list of Failure
+        The samples that produced no record.
+    """
+
     records: list[dict]
     failures: list[Failure]
 
@@ -70,6 +113,32 @@ def run_tasks(tasks: Iterable[Task], step: Callable[[Task, logging.Logger], dict
 
     Each sample's log receives what the step logs (logger ``qdanalysis``) and, on failure, the line
     ``error: <file>: sample <S>: <reason>``, which also goes to ``log`` (the job's log).
+
+    Parameters
+    ----------
+    tasks : iterable of Task
+        The samples to process.
+    step : callable
+        ``step(task, logger) -> record``: analyses one sample and returns its record (a dict, as
+        :func:`qdanalysis.results.fit_record` builds). It may raise
+        :class:`~qdanalysis.io.errors.RawDataError` or :class:`~qdanalysis.errors.AnalysisError` for bad input.
+    fits_dir : str or pathlib.Path
+        Directory of the per-sample records and logs (created if missing).
+    technique : str
+        Technique name recorded with each failure.
+    log : logging.Logger or None, optional
+        The job's log, which receives every failure line. Default is the ``qdanalysis`` logger.
+
+    Returns
+    -------
+    BatchResult
+        The records written (``records``, in task order) and the samples that failed (``failures``,
+        a list of :class:`Failure`).
+
+    Raises
+    ------
+    Exception
+        Any exception of ``step`` other than ``RawDataError`` and ``AnalysisError`` (a bug) propagates.
     """
     fits_dir = Path(fits_dir)
     fits_dir.mkdir(parents=True, exist_ok=True)
@@ -112,23 +181,69 @@ class _sample_log:
 
 
 def failures_frame(failures: list[Failure]) -> pd.DataFrame:
+    """The failures of a batch job as a table.
+
+    Parameters
+    ----------
+    failures : list of Failure
+        The failed samples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per failure, columns ``technique``, ``sample``, ``files`` (comma-separated) and ``error``.
+    """
     return pd.DataFrame([{"technique": f.technique, "sample": f.sample, "files": ", ".join(f.files),
                           "error": f.error} for f in failures], columns=FAILURE_COLUMNS)
 
 
 def write_failures(failures: list[Failure], path: str | Path) -> None:
-    """``failures.csv`` of a batch job (a header only when every sample went through)."""
+    """``failures.csv`` of a batch job (a header only when every sample went through).
+
+    Parameters
+    ----------
+    failures : list of Failure
+        The failed samples (may be empty).
+    path : str or pathlib.Path
+        Output CSV path.
+    """
     write_table(failures_frame(failures), path)
 
 
 def read_failures(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """Concatenate the ``failures.csv`` files of several batch jobs.
+
+    Parameters
+    ----------
+    paths : iterable of str or pathlib.Path
+        The ``failures.csv`` files, read as strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All their failure rows (columns ``technique``, ``sample``, ``files``, ``error``); empty, with
+        those columns, when no job had a failure.
+    """
     frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)
 
 
 def existing_records(fits_dir: str | Path, samples: Iterable[str]) -> dict[str, dict]:
-    """The records of ``samples`` that a batch job wrote (a failed sample has none), by sample id."""
+    """The records of ``samples`` that a batch job wrote (a failed sample has none), by sample id.
+
+    Parameters
+    ----------
+    fits_dir : str or pathlib.Path
+        Directory holding ``<sample>.json`` records.
+    samples : iterable of str
+        Sample ids to look for.
+
+    Returns
+    -------
+    dict of str to dict
+        The record of each sample whose JSON file exists, keyed by sample id.
+    """
     from qdanalysis.results import read_json
 
     fits_dir = Path(fits_dir)

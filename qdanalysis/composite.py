@@ -156,6 +156,16 @@ def _validate(layout: FigureLayout) -> None:
 def load_layouts(path: str | Path = LAYOUTS) -> dict[str, FigureLayout]:
     """Every figure layout of the YAML file, in file order, validated.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        The layout file. Default is the package's ``data/figure_layouts.yaml``.
+
+    Returns
+    -------
+    dict of str to FigureLayout
+        The layouts by figure name, in file order.
+
     Raises
     ------
     LayoutError
@@ -179,7 +189,20 @@ def load_layouts(path: str | Path = LAYOUTS) -> dict[str, FigureLayout]:
 
 def panels_made(layout: FigureLayout, figures: list[str]) -> list[str]:
     """The layout's panel stems among a run's figure files (``FIGURES`` of the rules: paths
-    without extension), in the layout's order."""
+    without extension), in the layout's order.
+
+    Parameters
+    ----------
+    layout : FigureLayout
+        The paper figure.
+    figures : list of str
+        The run's figure files, paths without extension.
+
+    Returns
+    -------
+    list of str
+        The stems of ``layout`` whose file name appears in ``figures``.
+    """
     made = {Path(figure).name for figure in figures}
     return [stem for stem in layout.stems if stem in made]
 
@@ -215,14 +238,15 @@ def place_panels(layout: FigureLayout,
     Parameters
     ----------
     layout : FigureLayout
-    sizes_mm : dict
+        The paper figure.
+    sizes_mm : dict of str to (float, float)
         ``stem -> (width_mm, height_mm)`` of the panel files present in this run; a panel whose stem
         is missing here becomes a placeholder.
 
     Returns
     -------
     width_mm, height_mm : float
-        The composite page.
+        The composite page, in mm.
     placements : list of Placement
         In the layout's panel order. A file is scaled uniformly to fit its cell (at most
         :data:`MAX_SCALE`), centred horizontally and aligned with the cell's top (so the letters
@@ -251,7 +275,18 @@ def place_panels(layout: FigureLayout,
 
 # ---------------------------------------------------------------- panel files
 def pdf_page_size_mm(path: str | Path) -> tuple[float, float]:
-    """Width and height (mm) of the first page of a PDF."""
+    """Width and height (mm) of the first page of a PDF.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The PDF file.
+
+    Returns
+    -------
+    width_mm, height_mm : float
+        The first page's media box, in mm.
+    """
     from pypdf import PdfReader
 
     box = PdfReader(path).pages[0].mediabox
@@ -265,6 +300,16 @@ def panel_letters(path: str | Path) -> list[str]:
     text is extractable); no other text of a panel is a bold single letter. Top-to-bottom, then
     left-to-right within one panel file; in a composite the letters of placed panels (Form XObjects)
     are found, in an order that need not be the reading order.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A PDF figure file (its first page is read).
+
+    Returns
+    -------
+    list of str
+        The letters found, top-to-bottom then left-to-right.
     """
     from pypdf import PdfReader, apply_configuration
 
@@ -289,6 +334,21 @@ def check_panel_letters(panel: PanelSpec, found: list[str], path: str | Path) ->
     A file drawn for fewer samples than the paper's (e.g. Fig. S2 with three of five treatments)
     carries the first letters only; it may not carry a letter the layout does not declare, nor miss
     the first one.
+
+    Parameters
+    ----------
+    panel : PanelSpec
+        The layout's panel, with the declared letters.
+    found : list of str
+        The letters the file carries (:func:`panel_letters`).
+    path : str or pathlib.Path
+        The panel file, named in the error.
+
+    Raises
+    ------
+    LayoutError
+        A letter the layout does not declare, the first declared letter missing, or letters on a
+        panel the paper prints without one.
     """
     declared = list(panel.letters)
     if not declared:
@@ -302,7 +362,19 @@ def check_panel_letters(panel: PanelSpec, found: list[str], path: str | Path) ->
 
 # ---------------------------------------------------------------- placeholders and background
 def placeholder_text(panel: PanelSpec) -> tuple[str, str]:
-    """Heading and body of a placeholder cell."""
+    """Heading and body of a placeholder cell.
+
+    Parameters
+    ----------
+    panel : PanelSpec
+        A panel without a file in this run.
+
+    Returns
+    -------
+    heading, body : str
+        "Schematic in the paper" with the schematic's description, "Not regenerated" with the reason,
+        or "Not in this data set" with a note naming the missing ``figures/<stem>``.
+    """
     if panel.schematic:
         return "Schematic in the paper", panel.schematic
     if panel.absent:
@@ -318,7 +390,22 @@ def _wrap(text: str, width_mm: float, fontsize_pt: float) -> str:
 
 
 def draw_background(layout: FigureLayout, width_mm: float, height_mm: float, placements: list[Placement]):
-    """Matplotlib figure of the whole page: title strip and placeholders, panels left blank."""
+    """Matplotlib figure of the whole page: title strip and placeholders, panels left blank.
+
+    Parameters
+    ----------
+    layout : FigureLayout
+        The paper figure (its title is drawn).
+    width_mm, height_mm : float
+        Page size in mm (from :func:`place_panels`).
+    placements : list of Placement
+        The placements; those without content are drawn as placeholders with their letters.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The page figure; the caller closes it.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -351,7 +438,13 @@ def draw_background(layout: FigureLayout, width_mm: float, height_mm: float, pla
 
 def exact_page():
     """Context in which ``savefig`` keeps the figure's exact size: the project style crops every
-    panel to its ink (``savefig.bbox: tight``), and ``bbox_inches=None`` falls back to that setting."""
+    panel to its ink (``savefig.bbox: tight``), and ``bbox_inches=None`` falls back to that setting.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        A ``matplotlib.rc_context`` setting ``savefig.bbox`` to ``"standard"``.
+    """
     import matplotlib
 
     return matplotlib.rc_context({"savefig.bbox": "standard"})
@@ -385,7 +478,15 @@ def _px(mm: float) -> int:
 # ---------------------------------------------------------------- writers
 def write_deterministic_pdf(writer, path: str | Path) -> None:
     """Write a ``pypdf.PdfWriter`` with no /Info dates or producer and no /ID (pypdf adds an /ID
-    only when encrypting or cloning a reader's trailer; a test checks none appears)."""
+    only when encrypting or cloning a reader's trailer; a test checks none appears).
+
+    Parameters
+    ----------
+    writer : pypdf.PdfWriter
+        The document; its metadata is dropped.
+    path : str or pathlib.Path
+        Output file (parent directories are created).
+    """
     writer.metadata = None  # drops the /Info dictionary (pypdf would write /Producer into it)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
@@ -418,6 +519,15 @@ def place_pages(writer, page, placed: list[tuple[object, float, float, float]]) 
     Why not ``pypdf.PageObject.merge_transformed_page``: it parses and rewrites every operator of the
     source's content stream, which for a panel with thousands of markers costs seconds per panel
     (issue 12); a placed Form XObject is what the PDF format provides for exactly this.
+
+    Parameters
+    ----------
+    writer : pypdf.PdfWriter
+        The document that owns ``page``.
+    page : pypdf.PageObject
+        The page to draw on (modified in place).
+    placed : list of (pypdf.PageObject, float, float, float)
+        ``(source page, scale, x_pt, y_pt)`` for each page to place; positions in points.
     """
     from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 
@@ -438,7 +548,21 @@ def place_pages(writer, page, placed: list[tuple[object, float, float, float]]) 
 
 def compose_pdf(background_pdf: bytes, placements: list[Placement], panel_pdfs: dict[str, Path],
                 height_mm: float, path: str | Path) -> None:
-    """Vector composite: the background page with every panel's PDF page placed in its box (:func:`place_pages`)."""
+    """Vector composite: the background page with every panel's PDF page placed in its box (:func:`place_pages`).
+
+    Parameters
+    ----------
+    background_pdf : bytes
+        The one-page background PDF (title and placeholders).
+    placements : list of Placement
+        Where each panel goes (boxes in mm from the page's top-left corner).
+    panel_pdfs : dict of str to pathlib.Path
+        ``stem -> PDF file`` of each placed panel.
+    height_mm : float
+        Page height in mm (to convert to PDF's bottom-left origin).
+    path : str or pathlib.Path
+        Output PDF.
+    """
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter()
@@ -456,7 +580,19 @@ def compose_pdf(background_pdf: bytes, placements: list[Placement], panel_pdfs: 
 
 
 def compose_png(background, placements: list[Placement], panel_pngs: dict[str, Path], path: str | Path) -> None:
-    """Raster composite at 300 dpi: every panel's PNG resized (Lanczos) into the box the PDF uses."""
+    """Raster composite at 300 dpi: every panel's PNG resized (Lanczos) into the box the PDF uses.
+
+    Parameters
+    ----------
+    background : PIL.Image.Image
+        The RGB background page at 300 dpi.
+    placements : list of Placement
+        Where each panel goes (boxes in mm from the page's top-left corner).
+    panel_pngs : dict of str to pathlib.Path
+        ``stem -> PNG file`` of each placed panel.
+    path : str or pathlib.Path
+        Output PNG (parent directories are created).
+    """
     from PIL import Image
 
     page = background.copy()
@@ -481,15 +617,17 @@ def compose_figure(layout: FigureLayout, panel_pdfs: dict[str, str | Path], pane
     Parameters
     ----------
     layout : FigureLayout
-    panel_pdfs, panel_pngs : dict
+        The paper figure.
+    panel_pdfs, panel_pngs : dict of str to (str or pathlib.Path)
         ``stem -> path`` of the panel files this run made; stems of the layout not in them are drawn
         as "not in this data set" placeholders.
-    pdf_path, png_path : path
+    pdf_path, png_path : str or pathlib.Path
         Outputs.
 
     Returns
     -------
     list of Placement
+        Where each panel was placed, in the layout's panel order.
 
     Raises
     ------
@@ -517,6 +655,17 @@ def compose_figure(layout: FigureLayout, panel_pdfs: dict[str, str | Path], pane
 
 
 def letters_in_reading_order(layout: FigureLayout) -> list[str]:
-    """The layout's letters ordered as a reader scans the page (row, then column)."""
+    """The layout's letters ordered as a reader scans the page (row, then column).
+
+    Parameters
+    ----------
+    layout : FigureLayout
+        The paper figure.
+
+    Returns
+    -------
+    list of str
+        The panel letters, panels sorted by grid row then column.
+    """
     ordered = sorted(layout.panels, key=lambda p: (p.cell[0], p.cell[1]))
     return [x for p in ordered for x in p.letters]

@@ -109,6 +109,7 @@ class Flow:
             self._new_page()
 
     def page_break(self) -> None:
+        """Start a new page unless the current one is still empty."""
         if self.pages[-1].lines or self.pages[-1].figures:
             self._new_page()
 
@@ -116,7 +117,18 @@ class Flow:
         self.pages[-1].lines.append(TextLine(text, x_mm, self.y_mm, size_pt, **style))
 
     def heading(self, text: str, size_pt: float = 11.0, section: bool = True) -> None:
-        """A bold heading (kept with at least three lines of what follows)."""
+        """A bold heading (kept with at least three lines of what follows).
+
+        Parameters
+        ----------
+        text : str
+            The heading, wrapped to the text width.
+        size_pt : float, optional
+            Font size in points. Default is 11.
+        section : bool, optional
+            Record the heading and its page number in :attr:`sections` (the table of contents).
+            Default is True.
+        """
         wrapped = textwrap.wrap(text, _chars(self.width_mm, size_pt, mono=False)) or [""]
         self._need(_line_mm(size_pt) * (len(wrapped) + 1) + 3 * _line_mm(MONO_PT))
         if section:
@@ -127,6 +139,19 @@ class Flow:
         self.y_mm += 0.4 * _line_mm(size_pt)
 
     def paragraph(self, text: str, size_pt: float = 8.0, colour: str = "black", mono: bool = False) -> None:
+        """A paragraph wrapped to the text width, breaking pages between lines as needed.
+
+        Parameters
+        ----------
+        text : str
+            The paragraph.
+        size_pt : float, optional
+            Font size in points. Default is 8.
+        colour : str, optional
+            Matplotlib text colour. Default is "black".
+        mono : bool, optional
+            Set in DejaVu Sans Mono instead of DejaVu Sans. Default is False.
+        """
         for line in textwrap.wrap(text, _chars(self.width_mm, size_pt, mono=mono)) or [""]:
             self._need(_line_mm(size_pt))
             self._put(line, size_pt, colour=colour, mono=mono)
@@ -137,7 +162,26 @@ class Flow:
               colours: list[dict[int, str]] | None = None, notes: list[tuple[str, str]] | None = None) -> None:
         """Fixed-width table: cells wrapped to their column's width (characters), header repeated on
         every page. ``colours[i]`` maps a column index to a text colour (bold) for row ``i``;
-        ``notes[i]`` is ``(text, colour)`` printed under row ``i`` across columns 1 to the last."""
+        ``notes[i]`` is ``(text, colour)`` printed under row ``i`` across columns 1 to the last.
+
+        Parameters
+        ----------
+        header : list of str
+            Column headings.
+        rows : list of list of str
+            The cells, one list per row.
+        widths : list of int
+            Width of each column, in characters of the monospaced font.
+        colours : list of dict of int to str, optional
+            Per row, text colours of some columns (those cells are set in bold). Default is None.
+        notes : list of (str, str), optional
+            Per row, a note and its colour printed under it. Default is None.
+
+        Raises
+        ------
+        ValueError
+            If the table is wider than the text width.
+        """
         line = _line_mm(MONO_PT)
         offsets = [MARGIN_MM + sum(widths[:i]) * MONO_CHAR_MM + i * 2 * MONO_CHAR_MM for i in range(len(widths))]
         total_chars = sum(widths) + 2 * (len(widths) - 1)
@@ -182,7 +226,15 @@ class Flow:
 
     def figure(self, pdf_path: Path, size_mm: tuple[float, float]) -> None:
         """Reserve a box for a composite figure below what is on the page (its section heading):
-        at print size when it fits, else scaled down to the text width and the space left."""
+        at print size when it fits, else scaled down to the text width and the space left.
+
+        Parameters
+        ----------
+        pdf_path : pathlib.Path
+            The composite figure's PDF, placed when the pages are merged.
+        size_mm : (float, float)
+            Its width and height at print size, in mm.
+        """
         width, height = size_mm
         scale = min(self.width_mm / width, (self.bottom_mm - self.y_mm) / height, 1.0)
         box = Box(MARGIN_MM + (self.width_mm - width * scale) / 2, self.y_mm, width * scale, height * scale)
@@ -342,17 +394,27 @@ def build_dossier(layouts: list[FigureLayout], composites: dict[str, Path], repo
     ----------
     layouts : list of FigureLayout
         Every composite figure of the paper's layout file, in the paper's order.
-    composites : dict
+    composites : dict of str to pathlib.Path
         ``figure name -> figures/<name>.pdf`` of the composites this run built (others are listed
         as not built, with their claims).
-    report : DataFrame
+    report : pandas.DataFrame
         ``results/reproduction_report.csv``.
-    table_s1 : DataFrame
+    table_s1 : pandas.DataFrame
         ``results/TableS1.csv``.
     provenance : dict
         ``results/provenance.json``.
-    path : path
+    path : str or pathlib.Path
         Output PDF.
+
+    Returns
+    -------
+    int
+        Number of pages, the cover included.
+
+    Raises
+    ------
+    ValueError
+        If the cover does not fit on one page or a table is wider than the page.
     """
     from qdanalysis.composite import pdf_page_size_mm
 
@@ -414,4 +476,16 @@ def _cover(layouts, composites, report, sections) -> Flow:
 
 
 def read_provenance(path: str | Path) -> dict:
+    """Read a provenance record (``results/provenance.json``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The JSON file.
+
+    Returns
+    -------
+    dict
+        The parsed record.
+    """
     return json.loads(Path(path).read_text(encoding="utf-8"))

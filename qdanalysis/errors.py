@@ -34,7 +34,20 @@ class AnalysisError(ValueError):
         return ": ".join([*parts, self.what])
 
     def located(self, path: str | Path | None, sample: str | None) -> AnalysisError:
-        """A copy that names ``path`` and ``sample`` (keeping any the error already carries)."""
+        """A copy that names ``path`` and ``sample`` (keeping any the error already carries).
+
+        Parameters
+        ----------
+        path : str or pathlib.Path or None
+            Raw file (or comma-separated files) the failed analysis read.
+        sample : str or None
+            Sample id.
+
+        Returns
+        -------
+        AnalysisError
+            A new error with the same reason; its own ``path``/``sample`` take precedence over the arguments.
+        """
         return AnalysisError(self.what, path=self.path or path, sample=self.sample or sample)
 
 
@@ -43,6 +56,23 @@ def analysing(path: str | Path | list | tuple | None, sample: str | None = None)
     """Attach the raw file(s) and sample to any :class:`AnalysisError` raised inside the block.
 
     Several files (a decay and its IRF, three sphere scans) are named together, comma-separated.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path or list or tuple or None
+        The raw file, or several (empty entries are skipped).
+    sample : str or None, optional
+        Sample id. Default is None.
+
+    Yields
+    ------
+    None
+        Control to the block.
+
+    Raises
+    ------
+    AnalysisError
+        An ``AnalysisError`` raised in the block, re-raised located with ``path`` and ``sample``.
     """
     if isinstance(path, (list, tuple)):
         path = ", ".join(str(p) for p in path if p)

@@ -15,7 +15,30 @@ import numpy as np
 
 def weighted_polyfit(x, y, variance, degree: int, centre: float):
     """Weighted least-squares polynomial in (x - centre): coefficients (ascending), covariance,
-    reduced chi-square."""
+    reduced chi-square.
+
+    Parameters
+    ----------
+    x : array-like, shape (n,)
+        Abscissae (e.g. nm or eV).
+    y : array-like, shape (n,)
+        Data values.
+    variance : array-like, shape (n,)
+        Variance of each point; the weights are 1/sqrt(variance).
+    degree : int
+        Polynomial degree.
+    centre : float
+        Expansion point, in the units of ``x``.
+
+    Returns
+    -------
+    coef : numpy.ndarray, shape (degree + 1,)
+        Coefficients of (x - centre)^k, ascending in k.
+    cov : numpy.ndarray, shape (degree + 1, degree + 1)
+        Their covariance from the weights (not scaled by the reduced chi-square).
+    redchi : float
+        Reduced chi-square of the fit (degrees of freedom at least 1).
+    """
     dx = np.asarray(x, dtype=float) - centre
     design = np.vander(dx, degree + 1, increasing=True)
     weights = 1 / np.sqrt(np.asarray(variance, dtype=float))
@@ -29,13 +52,39 @@ def weighted_polyfit(x, y, variance, degree: int, centre: float):
 
 def misfit_inflation(redchi: float, dof: int) -> float:
     """Covariance scale of a local fit: its reduced chi-square when that exceeds what the noise
-    allows (1 + 3 sqrt(2/dof)) - the polynomial does not follow the line -, else 1."""
+    allows (1 + 3 sqrt(2/dof)) - the polynomial does not follow the line -, else 1.
+
+    Parameters
+    ----------
+    redchi : float
+        Reduced chi-square of the fit.
+    dof : int
+        Its degrees of freedom (taken as at least 1).
+
+    Returns
+    -------
+    float
+        ``redchi`` if it is significantly above 1, else 1.0.
+    """
     return redchi if redchi > 1 + 3 * math.sqrt(2 / max(dof, 1)) else 1.0
 
 
 def significant_excess(delta: float, noise_variance: float) -> float:
     """Variance of a systematic seen as the change ``delta`` between nested fits whose noise alone
     would give it the variance ``noise_variance``: delta^2 - noise_variance when the change is
-    significant (beyond 2 sigma), else 0 - a change the noise explains says nothing about a bias."""
+    significant (beyond 2 sigma), else 0 - a change the noise explains says nothing about a bias.
+
+    Parameters
+    ----------
+    delta : float
+        Change of the estimate between the nested fits.
+    noise_variance : float
+        Variance of that change expected from the noise alone (negative values count as 0).
+
+    Returns
+    -------
+    float
+        The excess variance, in the squared units of ``delta`` (0 if not significant).
+    """
     noise_variance = max(noise_variance, 0.0)
     return delta**2 - noise_variance if delta**2 > 4 * noise_variance else 0.0

@@ -59,6 +59,16 @@ _PIECES = re.compile(r"[A-Za-z]+|[0-9]|\+|[^A-Za-z0-9+]")
 def macro_stem(identifier: str) -> str:
     """Letters-only CamelCase form of a quantity or sample id (rules 1-3 of the module docstring).
 
+    Parameters
+    ----------
+    identifier : str
+        A quantity or sample id, e.g. ``InP_MS_ZnBr2``.
+
+    Returns
+    -------
+    str
+        The macro-name part, e.g. ``InPMSZnBrTwo``.
+
     Raises
     ------
     ValueError
@@ -114,8 +124,23 @@ class Number:
 def assign_macro_names(keys: list[tuple[str, str]]) -> dict[tuple[str, str, str], str]:
     """Unique macro names for ``(quantity, sample)`` keys, both forms (``''`` and ``'Pm'``).
 
-    Returns ``{(quantity, sample, form): name}``; collisions get ``Alt`` suffixes in sorted key
-    order (module docstring).
+    Collisions get ``Alt`` suffixes in sorted key order (module docstring).
+
+    Parameters
+    ----------
+    keys : list of (str, str)
+        The ``(quantity, sample)`` pairs (duplicates are named once).
+
+    Returns
+    -------
+    dict of (str, str, str) to str
+        ``{(quantity, sample, form): name}`` with ``form`` ``''`` (value) or ``'Pm'`` (value with
+        uncertainty); names without the backslash.
+
+    Raises
+    ------
+    ValueError
+        An id that has no macro-name spelling (:func:`macro_stem`).
     """
     used: set[str] = set()
     names = {}
@@ -132,6 +157,17 @@ def assign_macro_names(keys: list[tuple[str, str]]) -> dict[tuple[str, str, str]
 
 def numbers_from_quantities(regenerated: pd.DataFrame) -> list[Number]:
     """One :class:`Number` per (quantity, sample) row, sorted by quantity then sample.
+
+    Parameters
+    ----------
+    regenerated : pandas.DataFrame
+        The concatenated ``quantities.csv`` tables: columns ``quantity``, ``sample``, ``value``,
+        ``uncertainty``, ``unit``, ``method`` and ``flag``.
+
+    Returns
+    -------
+    list of Number
+        The numbers with their macro names; a missing flag counts as ``ok``.
 
     Raises
     ------
@@ -158,7 +194,18 @@ def numbers_from_quantities(regenerated: pd.DataFrame) -> list[Number]:
 
 # ---------------------------------------------------------------- LaTeX
 def tex_number(text: str) -> str:
-    """A formatted number as TeX maths: ``1.2e+05`` -> ``1.2\\times10^{5}``, ``±`` -> ``\\pm``."""
+    """A formatted number as TeX maths: ``1.2e+05`` -> ``1.2\\times10^{5}``, ``±`` -> ``\\pm``.
+
+    Parameters
+    ----------
+    text : str
+        A number as :func:`qdanalysis.report.format_measurement` prints it, possibly ``value ± sigma``.
+
+    Returns
+    -------
+    str
+        The TeX maths text (without ``$`` or ``\\ensuremath``).
+    """
     def exponent(match: re.Match) -> str:
         return rf"{match.group(1)}\times10^{{{int(match.group(2))}}}"
 
@@ -176,7 +223,18 @@ def _comment(text: str) -> str:
 
 
 def numbers_tex(numbers: list[Number]) -> str:
-    """The text of ``numbers.tex``: a header, ``\\qdFlagMark``, then two ``\\newcommand`` per number."""
+    """The text of ``numbers.tex``: a header, ``\\qdFlagMark``, then two ``\\newcommand`` per number.
+
+    Parameters
+    ----------
+    numbers : list of Number
+        The numbers, in the order they are written.
+
+    Returns
+    -------
+    str
+        The file's text, ending in a newline.
+    """
     lines = [
         "% Regenerated numbers of Yuan et al., Chem. Sci. 2023, 14, 13119 (written by rule write_numbers;",
         "% do not edit). Use: \\input{numbers.tex}, then e.g. \\qdPlqyPercentInPMSZnBrTwo.",
@@ -203,7 +261,18 @@ def _finite_or_none(value: float):
 
 
 def numbers_json(numbers: list[Number]) -> str:
-    """The text of ``numbers.json``: the same numbers with full precision, units, flags and macro names."""
+    """The text of ``numbers.json``: the same numbers with full precision, units, flags and macro names.
+
+    Parameters
+    ----------
+    numbers : list of Number
+        The numbers, in the order they are written.
+
+    Returns
+    -------
+    str
+        The JSON document (``description`` and ``numbers``; NaN written as null), ending in a newline.
+    """
     entries = [{
         "quantity": n.quantity, "sample": n.sample, "value": _finite_or_none(n.value),
         "uncertainty": _finite_or_none(n.uncertainty), "unit": n.unit, "method": n.method, "flag": n.flag,
@@ -218,7 +287,25 @@ def numbers_json(numbers: list[Number]) -> str:
 
 
 def write_numbers(regenerated: pd.DataFrame, tex_path: str | Path, json_path: str | Path) -> list[Number]:
-    """Write ``numbers.tex`` and ``numbers.json`` from the concatenated quantities tables."""
+    """Write ``numbers.tex`` and ``numbers.json`` from the concatenated quantities tables.
+
+    Parameters
+    ----------
+    regenerated : pandas.DataFrame
+        The concatenated ``quantities.csv`` tables (see :func:`numbers_from_quantities`).
+    tex_path, json_path : str or pathlib.Path
+        Output files.
+
+    Returns
+    -------
+    list of Number
+        The numbers written, sorted by quantity then sample.
+
+    Raises
+    ------
+    ValueError
+        A (quantity, sample) given twice, or an id without a macro-name spelling.
+    """
     numbers = numbers_from_quantities(regenerated)
     Path(tex_path).write_text(numbers_tex(numbers), encoding="utf-8")
     Path(json_path).write_text(numbers_json(numbers), encoding="utf-8")

@@ -33,6 +33,16 @@ def log_to(log_path: str | Path) -> logging.Logger:
     is written as one line (``error: <file>[, line N]: [sample S: ]<reason>``) to the log and to the
     job's stderr, and the script exits with status 1 (Snakemake then removes the job's outputs, so
     nothing half-written remains). Other exceptions are bugs and keep their traceback in the log.
+
+    Parameters
+    ----------
+    log_path : str or pathlib.Path
+        The rule's log file (overwritten; parent directories are created).
+
+    Returns
+    -------
+    logging.Logger
+        The ``qdanalysis`` logger, writing to the log file at level INFO.
     """
     if os.environ.get("QDANALYSIS_RECORD_JOBS"):
         _record_job(Path(os.environ["QDANALYSIS_RECORD_JOBS"]), sys._getframe(1).f_globals)
@@ -78,6 +88,23 @@ def config_bool(value, name: str) -> bool:
     ``snakemake --config check_hashes=false`` hands over the *string* ``'false'`` (Snakemake parses
     only ``True``/``False`` as booleans), so ``true/false/yes/no/on/off/1/0`` in any case are accepted
     and anything else is refused with a message naming the key.
+
+    Parameters
+    ----------
+    value : bool or str or int
+        The config value.
+    name : str
+        The config key, named in the error message.
+
+    Returns
+    -------
+    bool
+        The value as a boolean.
+
+    Raises
+    ------
+    ValueError
+        If the value is not one of the accepted words.
     """
     if isinstance(value, bool):
         return value

@@ -51,7 +51,19 @@ EDGE_FRACTION = 0.02  # an end of the scan this far above the dark level (fracti
 
 @dataclass(frozen=True)
 class LineFeatures:
-    """Peak and half-maximum width of one spectrum on one axis (nm or eV)."""
+    """Peak and half-maximum width of one spectrum on one axis (nm or eV).
+
+    Attributes
+    ----------
+    peak, peak_err : float
+        Position of the maximum and its 1-sigma error, in axis units.
+    height, height_err : float
+        Height of the maximum and its 1-sigma error, in signal units.
+    fwhm, fwhm_err : float
+        Full width at half maximum and its 1-sigma error, in axis units.
+    left, right : float
+        The half-maximum crossings, in axis units.
+    """
 
     peak: float
     peak_err: float
@@ -65,6 +77,26 @@ class LineFeatures:
 
 @dataclass(frozen=True)
 class PLPeak:
+    """Result of :func:`analyse_pl`.
+
+    Attributes
+    ----------
+    peak_wavelength_nm, peak_wavelength_err : float
+        Emission maximum and its 1-sigma error, in nm.
+    fwhm_nm, fwhm_nm_err : float
+        FWHM and its 1-sigma error, in nm.
+    peak_energy_ev, peak_energy_err : float
+        Maximum of the Jacobian-corrected energy spectrum and its 1-sigma error, in eV.
+    fwhm_mev, fwhm_mev_err : float
+        FWHM in energy and its 1-sigma error, in meV.
+    dark_level : float
+        Dark level subtracted, in counts per channel.
+    baseline : numpy.ndarray, shape (n,)
+        The (flat) baseline, per channel in ascending wavelength order.
+    reasons : tuple of str
+        Flags of the PL numbers.
+    """
+
     peak_wavelength_nm: float
     peak_wavelength_err: float
     fwhm_nm: float
@@ -79,7 +111,24 @@ class PLPeak:
 
 
 def to_energy(wavelength_nm, intensity):
-    """Energy axis (eV, ascending) and intensity per unit energy via the Jacobian lambda^2/hc."""
+    """Energy axis (eV, ascending) and intensity per unit energy via the Jacobian lambda^2/hc.
+
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Wavelengths in nm.
+    intensity : array-like, shape (n,)
+        Intensity per unit wavelength (e.g. counts per channel).
+
+    Returns
+    -------
+    energy : numpy.ndarray, shape (n,)
+        Photon energy hc/lambda in eV, ascending.
+    per_energy : numpy.ndarray, shape (n,)
+        Intensity per unit energy, I(lambda) lambda^2 / (hc), in the order of ``energy``.
+    order : numpy.ndarray of int, shape (n,)
+        Indices that sort the input arrays into ascending energy.
+    """
     wavelength_nm = np.asarray(wavelength_nm, dtype=float)
     energy = HC_EV_NM / wavelength_nm
     per_energy = np.asarray(intensity, dtype=float) * wavelength_nm**2 / HC_EV_NM
@@ -92,9 +141,25 @@ def flat_baseline(counts: np.ndarray, n_points: int) -> tuple[float, float, str,
 
     Dark counts are flat; what raises one end above the other is emission that has not returned to
     baseline (a trap tail at the red end, the high-energy tail at the blue end) or the excitation's
-    scattered wing - so the lower end is the better estimate of the dark level. Returns the level,
-    its standard error (median of n Poisson points: 1.2533 sigma / sqrt(n)), which end is the
-    other ('short' or 'long') and how far that end lies above the level.
+    scattered wing - so the lower end is the better estimate of the dark level.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray, shape (n,)
+        Counts per channel, in ascending wavelength order.
+    n_points : int
+        Number of channels at each end of the scan.
+
+    Returns
+    -------
+    level : float
+        The dark level in counts (median of the lower end).
+    level_err : float
+        Its standard error (median of n Poisson points: 1.2533 sigma / sqrt(n)).
+    other_end : str
+        Which end is the other one ('short' or 'long' wavelength).
+    excess : float
+        How far that other end's median lies above the level, in counts.
     """
     left, right = counts[:n_points], counts[-n_points:]
     medians = {"short": float(np.median(left)), "long": float(np.median(right))}
@@ -198,18 +263,25 @@ def line_features(x, y, variance, smoothing_points: int, crossing_fraction: floa
 
     Parameters
     ----------
-    x : array-like, shape (N,)
+    x : array-like, shape (n,)
         Ascending axis (nm or eV), not necessarily uniform.
-    y : array-like, shape (N,)
+    y : array-like, shape (n,)
         Baseline-subtracted signal.
-    variance : array-like, shape (N,)
+    variance : array-like, shape (n,)
         Variance of each point (Poisson: the smoothed raw counts).
     smoothing_points : int
         Savitzky-Golay window (points) used only to locate the maximum and the crossings.
-    crossing_fraction : float
+    crossing_fraction : float, optional
         Half-width of each crossing's local fit as a fraction of the (rough) FWHM. Default is 0.12.
-    sides : (str, str)
-        Names of the low-x and high-x sides, for error messages.
+    sides : (str, str), optional
+        Names of the low-x and high-x sides, for error messages. Default is
+        ("short-wavelength", "long-wavelength").
+
+    Returns
+    -------
+    LineFeatures
+        Peak position and height, FWHM, each with its 1-sigma error, and the left and right
+        half-maximum crossings, all in the units of ``x`` (height in those of ``y``).
 
     Raises
     ------
@@ -255,10 +327,18 @@ def analyse_pl(wavelength_nm, counts, *, baseline_points: int = 20) -> PLPeak:
 
     Parameters
     ----------
-    wavelength_nm, counts : array-like, shape (N,)
-        The emission scan (any order; N >= 20).
-    baseline_points : int
+    wavelength_nm, counts : array-like, shape (n,)
+        The emission scan: wavelengths in nm and counts per channel (any order; n >= 20 and at least
+        3 * ``baseline_points``).
+    baseline_points : int, optional
         Channels at each end of the scan used for the baseline. Default is 20.
+
+    Returns
+    -------
+    PLPeak
+        Peak wavelength (nm) and FWHM (nm), peak energy (eV) and FWHM (meV), each with its 1-sigma
+        error, the dark level (counts), the flat baseline (shape (n,), sorted by wavelength) and the
+        flag reasons.
 
     Raises
     ------
@@ -305,7 +385,21 @@ def analyse_pl(wavelength_nm, counts, *, baseline_points: int = 20) -> PLPeak:
 
 
 def pl_quantities(result: PLPeak, sample: str) -> list[Quantity]:
-    """The PL step's reported numbers, in nm and in energy, with their flags."""
+    """The PL step's reported numbers, in nm and in energy, with their flags.
+
+    Parameters
+    ----------
+    result : PLPeak
+        Result of :func:`analyse_pl`.
+    sample : str
+        Sample name the quantities belong to.
+
+    Returns
+    -------
+    list of Quantity
+        ``pl_peak_nm`` (nm), ``pl_fwhm_nm`` (nm), ``pl_fwhm_mev`` (meV) and ``pl_peak_ev`` (eV), all
+        with the same flag.
+    """
     flag = flag_from(result.reasons)
     method_nm = "local quartic maximum / local-quadratic half-maximum crossings"
     method_ev = method_nm + ", on the Jacobian-corrected energy spectrum"

@@ -28,7 +28,18 @@ def use_style() -> None:
 
 
 def greens(n: int) -> list[str]:
-    """``n`` distinguishable greens, light to dark (treated samples, ordered as plotted)."""
+    """``n`` distinguishable greens, light to dark (treated samples, ordered as plotted).
+
+    Parameters
+    ----------
+    n : int
+        Number of colours.
+
+    Returns
+    -------
+    list of str
+        ``n`` hex colours from the paper's green palette (empty for ``n <= 0``; a mid green for 1).
+    """
     if n <= 0:
         return []
     if n == 1:
@@ -38,13 +49,30 @@ def greens(n: int) -> list[str]:
 
 
 def panel_label(ax, letter: str) -> None:
-    """Bold panel letter at the top-left outside corner, as in RSC figures."""
+    """Bold panel letter at the top-left outside corner, as in RSC figures.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The panel's axes.
+    letter : str
+        The panel letter (a single lower-case letter, which :func:`qdanalysis.composite.panel_letters`
+        finds again).
+    """
     ax.text(-0.2, 1.04, letter, transform=ax.transAxes, fontsize=10, fontweight="bold",
             va="bottom", ha="left")
 
 
 def save_figure(fig, pdf_path: str | Path, png_path: str | Path) -> None:
-    """Save vector PDF and 300 dpi PNG with fixed metadata, then close the figure."""
+    """Save vector PDF and 300 dpi PNG with fixed metadata, then close the figure.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure (closed afterwards).
+    pdf_path, png_path : str or pathlib.Path
+        Output files (parent directories are created).
+    """
     for path in (pdf_path, png_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(pdf_path, format="pdf", metadata=_PDF_METADATA)
@@ -56,12 +84,38 @@ REFERENCE_TREATMENTS = ("none", "BPO")  # drawn black: the untreated reference o
 
 
 def sample_colours(samples: list[str], treatments: list[str], *, all_green: bool = False) -> dict[str, str]:
-    """Black for untreated references, greens (light -> dark, in order) for treated samples."""
+    """Black for untreated references, greens (light -> dark, in order) for treated samples.
+
+    Parameters
+    ----------
+    samples : list of str
+        Sample ids, in plotting order.
+    treatments : list of str
+        The treatment of each sample; ``none`` and ``BPO`` are the untreated references.
+    all_green : bool, optional
+        Colour the references green as well. Default is False.
+
+    Returns
+    -------
+    dict of str to str
+        Colour of each sample.
+    """
     treated = [s for s, t in zip(samples, treatments, strict=False) if all_green or t not in REFERENCE_TREATMENTS]
     palette = dict(zip(treated, greens(len(treated)), strict=False))
     return {s: palette.get(s, PRISTINE) for s in samples}
 
 
 def display_name(value: str) -> str:
-    """Sheet vocabulary -> figure label (``none`` is the pristine, untreated sample)."""
+    """Sheet vocabulary -> figure label (``none`` is the pristine, untreated sample).
+
+    Parameters
+    ----------
+    value : str
+        A treatment or sample name from the sample sheet.
+
+    Returns
+    -------
+    str
+        ``"Pristine"`` for ``none``, else ``value`` unchanged.
+    """
     return {"none": "Pristine"}.get(value, value)

@@ -64,12 +64,34 @@ TRUNCATION_FRACTION = 0.01  # flag a band whose extrapolated tail beyond the sca
 
 @dataclass(frozen=True)
 class BandIntegral:
+    """A summed band of counts.
+
+    Attributes
+    ----------
+    value : float
+        Background-subtracted sum, in counts.
+    variance : float
+        Its variance, in counts^2.
+    """
+
     value: float
     variance: float
 
 
 @dataclass(frozen=True)
 class PLQYResult:
+    """PLQY values with counting-statistics errors (fractions, not %).
+
+    Attributes
+    ----------
+    plqy, plqy_err : float
+        The main PLQY (three-measurement if available) and its 1-sigma error.
+    absorptance, absorptance_err : float
+        The absorptance A and its 1-sigma error.
+    plqy_two_measurement, plqy_two_measurement_err : float or None
+        The two-measurement PLQY and its 1-sigma error.
+    """
+
     plqy: float
     plqy_err: float
     absorptance: float
@@ -80,7 +102,17 @@ class PLQYResult:
 
 @dataclass(frozen=True)
 class ExcitationLine:
-    """Where the excitation line is, from the blank."""
+    """Where the excitation line is, from the blank.
+
+    Attributes
+    ----------
+    peak_nm : float
+        Line centre, in nm.
+    window_nm : (float, float)
+        The window holding the line, in nm.
+    offline_level : float
+        The blank's level away from the line, in counts.
+    """
 
     peak_nm: float
     window_nm: tuple[float, float]
@@ -89,7 +121,25 @@ class ExcitationLine:
 
 @dataclass(frozen=True)
 class PLQYAnalysis:
-    """A de Mello result with its windows, its stat and sys uncertainties and its flags."""
+    """A de Mello result with its windows, its stat and sys uncertainties and its flags.
+
+    Attributes
+    ----------
+    result : PLQYResult
+        The values; errors: counting statistics only.
+    sys_relative : float
+        Relative 1-sigma sphere/calibration systematic of the PLQY.
+    excitation : ExcitationLine
+        The excitation line and its window.
+    emission_window_nm : (float, float)
+        The emission integration window, in nm.
+    integrals : dict
+        ``La``, ``Lb``, ``Lc``, ``Eb``, ``Ec`` in counts (None where not measured).
+    reasons : tuple of str
+        Flags of the PLQY values.
+    absorptance_reasons : tuple of str
+        Flags of the absorptance (emission truncation does not touch it).
+    """
 
     result: PLQYResult  # errors: counting statistics only
     sys_relative: float
@@ -115,7 +165,29 @@ class PLQYAnalysis:
 
 def integrate_band(wavelength_nm, counts, band_nm, background_nm) -> BandIntegral:
     """Dark-subtracted sum of counts over ``band_nm`` with its Poisson + dark-level variance
-    (dark level = mean of the ``background_nm`` window)."""
+    (dark level = mean of the ``background_nm`` window).
+
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Wavelengths in nm.
+    counts : array-like, shape (n,)
+        Counts per channel.
+    band_nm : (float, float)
+        Integration band (low, high) in nm, inclusive.
+    background_nm : (float, float)
+        Window (low, high) in nm whose mean counts give the dark level.
+
+    Returns
+    -------
+    BandIntegral
+        The dark-subtracted summed counts (``value``) and its variance (``variance``, counts^2).
+
+    Raises
+    ------
+    AnalysisError
+        If the band lies outside the spectrum or the background window has fewer than 3 points.
+    """
     wavelength_nm = np.asarray(wavelength_nm, dtype=float)
     counts = np.asarray(counts, dtype=float)
     band = (wavelength_nm >= band_nm[0]) & (wavelength_nm <= band_nm[1])
@@ -139,6 +211,35 @@ def de_mello(la: BandIntegral, lb: BandIntegral | None, lc: BandIntegral,
 
     ``lb``/``eb`` may be None (no out-of-beam measurement): then only the two-measurement value
     is available and is returned as the main result. Errors are counting statistics only.
+
+    Parameters
+    ----------
+    la : BandIntegral
+        Excitation-line integral of the empty sphere (L_a), counts.
+    lb : BandIntegral or None
+        Excitation-line integral with the sample out of the beam (L_b), or None.
+    lc : BandIntegral
+        Excitation-line integral with the sample in the beam (L_c).
+    eb : BandIntegral or None
+        Emission integral with the sample out of the beam (E_b), or None.
+    ec : BandIntegral
+        Emission integral with the sample in the beam (E_c).
+
+    Returns
+    -------
+    PLQYResult
+        PLQY = (E_c - (1 - A) E_b) / (L_a A) with A = 1 - L_c/L_b (fractions, not %), the absorptance
+        A, and the two-measurement PLQY E_c / (L_a - L_c), each with its counting-statistics 1-sigma
+        error. Without ``lb``/``eb`` the main values are the two-measurement ones (A = 1 - L_c/L_a).
+
+    Raises
+    ------
+    AnalysisError
+        If an absorptance falls outside (0, 1).
+
+    References
+    ----------
+    de Mello, J. C., Wittmann, H. F. & Friend, R. H. Adv. Mater. 1997, 9, 230.
     """
     a2 = 1 - lc.value / la.value
     if not 0 < a2 < 1:
@@ -182,10 +283,31 @@ def locate_excitation(wavelength_nm, blank_counts, *, line_threshold: float = 1e
                       offline_distance_nm: float = 30.0) -> ExcitationLine:
     """The excitation line in the blank (empty-sphere) scan and the window that holds it.
 
+    Parameters
+    ----------
+    wavelength_nm : array-like, shape (n,)
+        Wavelengths of the blank scan in nm (ascending).
+    blank_counts : array-like, shape (n,)
+        Counts of the empty-sphere scan.
+    line_threshold : float, optional
+        The window extends while the blank stands above the off-line level by more than this fraction
+        of the line's height. Default is 1e-3.
+    margin_nm : float, optional
+        Margin added on each side of the window, in nm. Default is 2.
+    offline_distance_nm : float, optional
+        Channels farther than this (nm) from the maximum give the off-line level. Default is 30.
+
+    Returns
+    -------
+    ExcitationLine
+        The line's centre (counts-weighted mean over its core, nm), the window (low, high) in nm and
+        the off-line level in counts.
+
     Raises
     ------
     AnalysisError
-        If the blank has no line standing above its off-line level.
+        If the blank has no line standing above its off-line level, or fewer than 5 channels lie
+        ``offline_distance_nm`` away from it.
     """
     x = np.asarray(wavelength_nm, dtype=float)
     blank = np.asarray(blank_counts, dtype=float)
@@ -358,19 +480,34 @@ def analyse_plqy(wavelength_nm, empty, in_beam, out_of_beam=None, *, excitation_
 
     Parameters
     ----------
-    wavelength_nm : array-like, shape (N,)
-        Common wavelength axis of the scans (ascending).
-    empty, in_beam : array-like, shape (N,)
+    wavelength_nm : array-like, shape (n,)
+        Common wavelength axis of the scans in nm (ascending; n >= 30).
+    empty, in_beam : array-like, shape (n,)
         Counts of the empty sphere (blank) and of the sample in the beam.
-    out_of_beam : array-like, shape (N,), optional
-        Counts with the sample out of the beam; without it, the two-measurement variant.
-    excitation_window_nm, emission_window_nm, background_window_nm : (float, float) or None
-        Overrides of the windows found in the data (None, the default, means "from the data"). A
-        background window switches the emission integral from blank subtraction to a dark level.
-    sys_relative : float
+    out_of_beam : array-like, shape (n,), optional
+        Counts with the sample out of the beam; without it (None, the default), the two-measurement
+        variant.
+    excitation_window_nm, emission_window_nm, background_window_nm : (float, float) or None, optional
+        Overrides of the windows found in the data, in nm (None, the default, means "from the data").
+        A background window switches the emission integral from blank subtraction to a dark level.
+    sys_relative : float, optional
         Relative 1-sigma sphere/calibration systematic of the PLQY. Default is 0.035.
-    flank_points : int
+    flank_points : int, optional
         Channels each side of the excitation window used for its baseline. Default is 6.
+
+    Returns
+    -------
+    PLQYAnalysis
+        The :class:`PLQYResult` (counting errors), the relative systematic, the excitation line and
+        emission window (nm), the band integrals (``La``, ``Lb``, ``Lc``, ``Eb``, ``Ec``; counts, None
+        where not measured) and the flag reasons of the PLQY and of the absorptance.
+
+    Raises
+    ------
+    AnalysisError
+        Scans not on one grid or too short, no excitation line in the blank, an excitation line
+        outside the configured window, an emission window outside the scans, or an absorptance
+        outside (0, 1).
     """
     x = np.asarray(wavelength_nm, dtype=float)
     scans = {"empty": empty, "in_beam": in_beam, "out_of_beam": out_of_beam}
@@ -419,6 +556,19 @@ def plqy_quantities(analysis: PLQYAnalysis, sample: str) -> list[Quantity]:
     and ``plqy_sys_percent`` hold the two parts as their values (uncertainty NaN: they are
     uncertainties themselves). The absorptance is a ratio at one wavelength, free of the spectral
     calibration: its uncertainty is counting only.
+
+    Parameters
+    ----------
+    analysis : PLQYAnalysis
+        Result of :func:`analyse_plqy`.
+    sample : str
+        Sample name the quantities belong to.
+
+    Returns
+    -------
+    list of Quantity
+        ``plqy_percent``, ``plqy_stat_percent``, ``plqy_sys_percent``, ``absorptance`` (fraction) and
+        ``plqy_two_measurement_percent`` (the PLQY values in %).
     """
     result = analysis.result
     flag = flag_from(analysis.reasons)

@@ -39,7 +39,19 @@ _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def pinned_packages(distribution: str = "qdanalysis") -> list[str]:
-    """Names of the distribution's runtime requirements (extras such as ``test`` excluded)."""
+    """Names of the distribution's runtime requirements (extras such as ``test`` excluded).
+
+    Parameters
+    ----------
+    distribution : str, optional
+        The installed distribution whose requirements are read. Default is "qdanalysis".
+
+    Returns
+    -------
+    list of str
+        Requirement names, sorted case-insensitively; :data:`FALLBACK_PACKAGES` (sorted) when the
+        distribution is not installed.
+    """
     try:
         requirements = importlib.metadata.requires(distribution) or []
     except importlib.metadata.PackageNotFoundError:
@@ -55,7 +67,18 @@ def pinned_packages(distribution: str = "qdanalysis") -> list[str]:
 
 
 def package_versions(names: list[str] | None = None) -> dict[str, str]:
-    """Installed version of each package (``'not installed'`` rather than an error)."""
+    """Installed version of each package (``'not installed'`` rather than an error).
+
+    Parameters
+    ----------
+    names : list of str or None, optional
+        Package names; None (default) means :func:`pinned_packages`.
+
+    Returns
+    -------
+    dict of str to str
+        ``{name: version}``, plus ``"python"``: the interpreter's version.
+    """
     versions = {}
     for name in names if names is not None else pinned_packages():
         try:
@@ -71,6 +94,16 @@ def git_state(directory: str | Path) -> dict[str, object]:
 
     ``dirty`` looks at tracked files only: results/ and figures/ are git-ignored and untracked scratch
     files do not change what the code computes.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+        A directory inside the workflow's git work tree.
+
+    Returns
+    -------
+    dict of str to object
+        ``commit`` (the HEAD sha, or 'unknown') and ``dirty`` (bool, or 'unknown' when git cannot tell).
     """
     def git(*args: str) -> str | None:
         try:
@@ -91,6 +124,24 @@ def raw_file_hashes(sheet_rows: list[dict], raw_dir: str | Path) -> list[dict]:
     """Sheet rows -> ``[{file, technique, sample, role, bytes, sha256}]``, verified against the sheet.
 
     Sorted by file name so the record does not depend on the sheet's row order.
+
+    Parameters
+    ----------
+    sheet_rows : list of dict
+        Sample-sheet rows: ``file`` (relative to ``raw_dir``) and optionally ``technique``, ``sample``,
+        ``role`` and ``sha256``.
+    raw_dir : str or pathlib.Path
+        Directory of the raw files.
+
+    Returns
+    -------
+    list of dict
+        One entry per row, with the file size in bytes and its recomputed sha256.
+
+    Raises
+    ------
+    RawDataError
+        A listed file does not exist, or its sha256 differs from the sheet's.
     """
     raw_dir = Path(raw_dir)
     entries = []
@@ -105,7 +156,18 @@ def raw_file_hashes(sheet_rows: list[dict], raw_dir: str | Path) -> list[dict]:
 
 
 def file_hashes(paths: dict[str, list[str] | str]) -> dict[str, dict[str, str]]:
-    """``{group: {path: sha256}}`` for named groups of files, paths as the rule gave them."""
+    """``{group: {path: sha256}}`` for named groups of files, paths as the rule gave them.
+
+    Parameters
+    ----------
+    paths : dict of str to (list of str or str)
+        Group name -> one path or a list of paths.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        Group name -> ``{POSIX path: sha256 hex digest}``.
+    """
     out = {}
     for group, files in paths.items():
         files = [files] if isinstance(files, str) else list(files)
@@ -116,7 +178,31 @@ def file_hashes(paths: dict[str, list[str] | str]) -> dict[str, dict[str, str]]:
 def provenance_record(*, sheet_rows: list[dict], raw_dir: str | Path, config: dict,
                       workflow_dir: str | Path, inputs: dict[str, list[str] | str],
                       outputs: dict[str, list[str] | str]) -> dict:
-    """The whole provenance record (plain JSON types, no timestamps)."""
+    """The whole provenance record (plain JSON types, no timestamps).
+
+    Parameters
+    ----------
+    sheet_rows : list of dict
+        Sample-sheet rows (see :func:`raw_file_hashes`).
+    raw_dir : str or pathlib.Path
+        Directory of the raw files.
+    config : dict
+        The Snakemake config of the run.
+    workflow_dir : str or pathlib.Path
+        The workflow checkout (for :func:`git_state`).
+    inputs, outputs : dict of str to (list of str or str)
+        Named groups of input and output files to hash (see :func:`file_hashes`).
+
+    Returns
+    -------
+    dict
+        ``schema``, ``raw_files``, ``inputs``, ``outputs``, ``packages``, ``code`` and ``config``.
+
+    Raises
+    ------
+    RawDataError
+        A raw file is missing or does not match its sha256 in the sheet.
+    """
     return {
         "schema": "qdanalysis-provenance/1",
         "raw_files": raw_file_hashes(sheet_rows, raw_dir),
@@ -129,10 +215,30 @@ def provenance_record(*, sheet_rows: list[dict], raw_dir: str | Path, config: di
 
 
 def provenance_bytes(record: dict) -> bytes:
-    """Canonical bytes: sorted keys, fixed indentation, LF, UTF-8 (byte-stable between runs)."""
+    """Canonical bytes: sorted keys, fixed indentation, LF, UTF-8 (byte-stable between runs).
+
+    Parameters
+    ----------
+    record : dict
+        A provenance record (JSON types only; NaN is refused).
+
+    Returns
+    -------
+    bytes
+        The JSON text, ending in a newline, encoded as UTF-8.
+    """
     return (json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
 def write_provenance(record: dict, path: str | Path) -> None:
+    """Write a provenance record as its canonical bytes (:func:`provenance_bytes`).
+
+    Parameters
+    ----------
+    record : dict
+        The provenance record.
+    path : str or pathlib.Path
+        Output file (parent directories are created).
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(provenance_bytes(record))

@@ -73,7 +73,28 @@ def _lookup_flagged(regenerated: pd.DataFrame, quantity: str, sample: str) -> tu
 
 
 def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> pd.DataFrame:
-    """One row per published claim with the regenerated value, uncertainty and a pass/fail verdict."""
+    """One row per published claim with the regenerated value, uncertainty and a pass/fail verdict.
+
+    Parameters
+    ----------
+    published : pandas.DataFrame
+        The published claims (``published.csv``): columns :data:`PUBLISHED_COLUMNS`, optionally
+        ``reference_quantity``; the relations are described in the module docstring.
+    regenerated : pandas.DataFrame
+        The concatenated regenerated quantities (``quantity``, ``sample``, ``value``, ``uncertainty``,
+        ``flag``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`REPORT_COLUMNS`; ``verdict`` is ``pass``, ``warn`` (would pass but flagged),
+        ``fail`` or ``missing`` (no regenerated value).
+
+    Raises
+    ------
+    ValueError
+        The published table lacks a required column, or a claim has an unknown relation.
+    """
     missing = set(PUBLISHED_COLUMNS) - set(published.columns)
     if missing:
         raise ValueError(f"published table lacks columns {sorted(missing)}")
@@ -129,7 +150,22 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
 
 
 def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str]) -> pd.DataFrame:
-    """Table S1: one row per sample; value, 1-sigma and flag columns per quantity (missing -> NaN)."""
+    """Table S1: one row per sample; value, 1-sigma and flag columns per quantity (missing -> NaN).
+
+    Parameters
+    ----------
+    regenerated : pandas.DataFrame
+        The concatenated regenerated quantities.
+    samples : list of str
+        Sample ids, one row each, in this order.
+    quantities : list of str
+        Quantity ids, in column order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``sample`` and, per quantity ``q``, ``q``, ``q_err`` and ``q_flag``.
+    """
     rows = []
     for sample in samples:
         row = {"sample": sample}
@@ -149,10 +185,19 @@ def format_measurement(value: float, sigma: float) -> tuple[str, str | None]:
     an etch-cycle index, an upper limit) the value gets four significant digits and ``None`` comes
     back for the uncertainty; a NaN value gives ``'nan'``.
 
+    Parameters
+    ----------
+    value : float
+        The value.
+    sigma : float
+        Its 1-sigma uncertainty, in the same unit.
+
     Returns
     -------
     value_text : str
+        The rounded value.
     sigma_text : str or None
+        The rounded uncertainty, or None when there is no usable one.
     """
     if not np.isfinite(value):
         return "nan", None
@@ -173,7 +218,18 @@ def _format(value, sigma) -> str:
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """GitHub-flavoured Markdown pipe table (no extra dependency)."""
+    """GitHub-flavoured Markdown pipe table (no extra dependency).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; floats are printed with 4 significant digits, non-finite floats as empty cells.
+
+    Returns
+    -------
+    str
+        The Markdown text, ending in a newline.
+    """
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join("" if (isinstance(v, float) and not np.isfinite(v)) else
@@ -184,7 +240,24 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
     """Table S1 as printed: headings of :data:`TABLE_S1_HEADERS`, ``value ± sigma`` cells, and for a
-    flagged value a marker ``[n]`` in its cell and the note ``[n] sample, quantity: reason``."""
+    flagged value a marker ``[n]`` in its cell and the note ``[n] sample, quantity: reason``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Table S1 as :func:`table_s1` builds it.
+    quantities : list of str
+        Quantity ids to show, in column order.
+    units : dict of str to str
+        Unit of each quantity, used in headings not in :data:`TABLE_S1_HEADERS`.
+
+    Returns
+    -------
+    shown : pandas.DataFrame
+        Column ``Sample`` and one text column per quantity.
+    notes : list of str
+        The footnotes of the flagged values, numbered in order.
+    """
     shown = pd.DataFrame({"Sample": table["sample"]})
     notes: list[str] = []
     for quantity in quantities:
@@ -205,7 +278,22 @@ def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, 
 
 
 def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> str:
-    """Markdown Table S1 (cells of :func:`table_s1_cells`), flagged values footnoted below it."""
+    """Markdown Table S1 (cells of :func:`table_s1_cells`), flagged values footnoted below it.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Table S1 as :func:`table_s1` builds it.
+    quantities : list of str
+        Quantity ids to show, in column order.
+    units : dict of str to str
+        Unit of each quantity, for headings.
+
+    Returns
+    -------
+    str
+        The Markdown text.
+    """
     shown, notes = table_s1_cells(table, quantities, units)
     text = markdown_table(shown)
     if notes:
@@ -228,6 +316,16 @@ def claim_sections(source: str) -> list[str]:
     The composite figures it cites (``'Figure1'``, ``'FigureS3'``, in order of first citation),
     then ``'TableS1'`` if it cites Table S1; ``['text']`` when it cites neither (a number stated in
     the text only). A claim may belong to several sections.
+
+    Parameters
+    ----------
+    source : str
+        The claim's source, e.g. ``"Fig. 1c"`` (a non-string counts as empty).
+
+    Returns
+    -------
+    list of str
+        The section names, without repeats.
     """
     source = "" if not isinstance(source, str) else source
     sections = [f"Figure{prefix}{number}" for prefix, number in _FIGURE_CITED.findall(source)]
@@ -237,19 +335,55 @@ def claim_sections(source: str) -> list[str]:
 
 
 def claims_of_section(report: pd.DataFrame, section: str) -> pd.DataFrame:
-    """The reproduction-report rows whose source cites ``section`` (see :func:`claim_sections`)."""
+    """The reproduction-report rows whose source cites ``section`` (see :func:`claim_sections`).
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        The reproduction report (column ``source``).
+    section : str
+        A section name: ``'Figure<n>'``, ``'TableS1'`` or ``'text'``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The matching rows.
+    """
     mask = [section in claim_sections(source) for source in report["source"]]
     return report[mask]
 
 
 def verdict_counts(report: pd.DataFrame) -> dict[str, int]:
-    """``{verdict: count}`` over :data:`VERDICTS` (zeros included), in that order."""
+    """``{verdict: count}`` over :data:`VERDICTS` (zeros included), in that order.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        Reproduction-report rows (column ``verdict``).
+
+    Returns
+    -------
+    dict of str to int
+        Count of each verdict.
+    """
     counts = report["verdict"].value_counts()
     return {verdict: int(counts.get(verdict, 0)) for verdict in VERDICTS}
 
 
 def overall_verdict(counts: dict[str, int]) -> str:
-    """One phrase for a set of verdicts: the worst one present decides."""
+    """One phrase for a set of verdicts: the worst one present decides.
+
+    Parameters
+    ----------
+    counts : dict of str to int
+        Verdict counts (:func:`verdict_counts`).
+
+    Returns
+    -------
+    str
+        "no published claims", "not reproduced", "incomplete", "reproduced with warnings" or
+        "reproduced".
+    """
     if sum(counts.values()) == 0:
         return "no published claims"
     if counts.get("fail", 0):

@@ -28,7 +28,15 @@ WARN_PREFIX = "warn: "
 
 @dataclass(frozen=True)
 class Estimate:
-    """A fitted or derived number with its 1-sigma uncertainty (NaN when not determined)."""
+    """A fitted or derived number with its 1-sigma uncertainty (NaN when not determined).
+
+    Attributes
+    ----------
+    value : float
+        The number.
+    uncertainty : float
+        Its 1-sigma uncertainty, NaN when not determined.
+    """
 
     value: float
     uncertainty: float
@@ -40,6 +48,28 @@ class Quantity:
 
     A NaN ``uncertainty`` means "none by nature" (an etch-cycle index, an upper limit, a noise level);
     a fit that should have given one and did not must say so with a warn ``flag``.
+
+    Attributes
+    ----------
+    quantity : str
+        Quantity id, e.g. ``plqy_percent``.
+    sample : str
+        Sample id.
+    value : float
+        The number (NaN only with a warn flag).
+    uncertainty : float
+        Its 1-sigma uncertainty.
+    unit : str
+        Unit (``""`` for dimensionless).
+    method : str
+        How it was obtained. Default is "".
+    flag : str
+        ``'ok'`` (default) or ``'warn: <reason>'``.
+
+    Raises
+    ------
+    ValueError
+        On construction, for a malformed flag or a non-finite value without a warn flag.
     """
 
     quantity: str
@@ -64,37 +94,108 @@ class Quantity:
 
 
 def flag_from(reasons) -> str:
-    """``'ok'`` for no reasons, else ``'warn: r1; r2'`` (empty and repeated reasons dropped)."""
+    """``'ok'`` for no reasons, else ``'warn: r1; r2'`` (empty and repeated reasons dropped).
+
+    Parameters
+    ----------
+    reasons : iterable of str
+        Reasons not to trust the number as printed.
+
+    Returns
+    -------
+    str
+        The flag.
+    """
     kept = list(dict.fromkeys(str(r).strip() for r in reasons if r and str(r).strip()))
     return WARN_PREFIX + "; ".join(kept) if kept else OK
 
 
 def flag_reasons(flag: str | None) -> list[str]:
-    """The reasons of a flag (``[]`` for ``'ok'``, missing or NaN)."""
+    """The reasons of a flag (``[]`` for ``'ok'``, missing or NaN).
+
+    Parameters
+    ----------
+    flag : str or None
+        A flag as :func:`flag_from` builds it (any non-string counts as none).
+
+    Returns
+    -------
+    list of str
+        The reasons, in order.
+    """
     if not isinstance(flag, str) or not flag.startswith(WARN_PREFIX):
         return []
     return [r.strip() for r in flag[len(WARN_PREFIX):].split(";") if r.strip()]
 
 
 def merge_flags(*flags: str | None) -> str:
-    """Flag of a number derived from others: the union of their reasons."""
+    """Flag of a number derived from others: the union of their reasons.
+
+    Parameters
+    ----------
+    *flags : str or None
+        Flags of the numbers it is computed from.
+
+    Returns
+    -------
+    str
+        ``'ok'`` or ``'warn: <reasons>'``, each reason once, in order of first appearance.
+    """
     return flag_from([reason for flag in flags for reason in flag_reasons(flag)])
 
 
 def quantities_frame(quantities: list[Quantity]) -> pd.DataFrame:
-    """Rows sorted by (quantity, sample) so the written table is independent of job order."""
+    """Rows sorted by (quantity, sample) so the written table is independent of job order.
+
+    Parameters
+    ----------
+    quantities : list of Quantity
+        The regenerated numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`QUANTITY_COLUMNS`, one row per quantity.
+    """
     frame = pd.DataFrame([asdict(q) for q in quantities], columns=QUANTITY_COLUMNS)
     return frame.sort_values(["quantity", "sample"], kind="stable").reset_index(drop=True)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, float_format: str = "%.6g") -> None:
-    """Write a CSV with fixed float formatting and LF line endings (byte-stable across runs)."""
+    """Write a CSV with fixed float formatting and LF line endings (byte-stable across runs).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table (written without its index).
+    path : str or pathlib.Path
+        Output CSV (parent directories are created).
+    float_format : str, optional
+        printf-style float format. Default is "%.6g".
+    """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, float_format=float_format, lineterminator="\n")
 
 
 def read_quantities(paths: list[str | Path]) -> pd.DataFrame:
-    """Concatenate quantities tables, checking each has the contract's columns."""
+    """Concatenate quantities tables, checking each has the contract's columns.
+
+    Parameters
+    ----------
+    paths : list of str or pathlib.Path
+        ``quantities.csv`` files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`QUANTITY_COLUMNS` (a missing flag read as ``'ok'``); empty with those columns
+        when ``paths`` is empty.
+
+    Raises
+    ------
+    ValueError
+        A table lacks one of the columns.
+    """
     frames = []
     for path in paths:
         frame = pd.read_csv(path)
@@ -127,7 +228,17 @@ def _jsonable(value):
 
 
 def write_json(payload: dict, path: str | Path) -> None:
-    """Write a result record as sorted, rounded JSON (byte-stable; NaN -> null)."""
+    """Write a result record as sorted, rounded JSON (byte-stable; NaN -> null).
+
+    Floats are rounded to 10 decimal places; numpy scalars and arrays become plain JSON types.
+
+    Parameters
+    ----------
+    payload : dict
+        The record.
+    path : str or pathlib.Path
+        Output file (parent directories are created).
+    """
     import json
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -135,18 +246,60 @@ def write_json(payload: dict, path: str | Path) -> None:
 
 
 def read_json(path: str | Path) -> dict:
+    """Read a JSON result record.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The JSON file.
+
+    Returns
+    -------
+    dict
+        The parsed record (nulls as None).
+    """
     import json
 
     return json.loads(Path(path).read_text())
 
 
 def fit_record(row: dict, quantities: list[Quantity], **details) -> dict:
-    """The per-sample fit file: the sheet row, the regenerated quantities, and any curves/details."""
+    """The per-sample fit file: the sheet row, the regenerated quantities, and any curves/details.
+
+    Parameters
+    ----------
+    row : dict
+        The sample-sheet row (must hold ``sample``).
+    quantities : list of Quantity
+        The sample's regenerated numbers.
+    **details
+        Further entries of the record (curves, fit parameters, ...).
+
+    Returns
+    -------
+    dict
+        ``sample``, ``row``, ``quantities`` (as dicts) and the ``details``.
+    """
     return {"sample": row["sample"], "row": row, "quantities": [asdict(q) for q in quantities], **details}
 
 
 def collect_fit_records(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(long quantities table, wide per-sample summary with sheet metadata) from fit records."""
+    """(long quantities table, wide per-sample summary with sheet metadata) from fit records.
+
+    Parameters
+    ----------
+    records : list of dict
+        Fit records as :func:`fit_record` builds them.
+
+    Returns
+    -------
+    long : pandas.DataFrame
+        Columns :data:`QUANTITY_COLUMNS`, sorted by (quantity, sample).
+    summary : pandas.DataFrame
+        One row per sample, sorted by sample: the sheet metadata (``sample``, ``series``,
+        ``material``, ``treatment``, ``temperature_C``, ``time_min``, ``etch_cycle``) and, per quantity
+        ``q``, columns ``q``, ``q_err`` and ``q_flag``; header only when there are no records.
+    """
     quantities = [Quantity(**q) for record in records for q in record["quantities"]]
     long = quantities_frame(quantities)
     meta_keys = ["sample", "series", "material", "treatment", "temperature_C", "time_min", "etch_cycle"]

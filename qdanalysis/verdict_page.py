@@ -38,7 +38,23 @@ _RST_SPECIAL = "\\`*_|[]<>"
 
 @dataclass(frozen=True)
 class FigureEntry:
-    """A composite figure as the verdict page lists it."""
+    """A composite figure as the verdict page lists it.
+
+    Attributes
+    ----------
+    name : str
+        Composite stem, e.g. "Figure1".
+    title : str
+        The paper's caption title.
+    category : str
+        Snakemake report category of its panels and composite.
+    panels_present : int
+        Data panels this run regenerated.
+    panels_total : int
+        Data panels of the layout (schematics excluded).
+    built : bool
+        Whether the composite exists in this run.
+    """
 
     name: str            # composite stem, e.g. "Figure1"
     title: str           # the paper's caption title
@@ -49,7 +65,18 @@ class FigureEntry:
 
 
 def rst_escape(text: str) -> str:
-    """Plain text safe inside reStructuredText (no inline markup, no references)."""
+    """Plain text safe inside reStructuredText (no inline markup, no references).
+
+    Parameters
+    ----------
+    text : str
+        Any text (converted with ``str``).
+
+    Returns
+    -------
+    str
+        The text with every reStructuredText markup character backslash-escaped.
+    """
     return "".join("\\" + c if c in _RST_SPECIAL else c for c in str(text))
 
 
@@ -71,15 +98,20 @@ def verdict_page_rst(report: pd.DataFrame, figures: list[FigureEntry], targets: 
 
     Parameters
     ----------
-    report : DataFrame
+    report : pandas.DataFrame
         ``results/reproduction_report.csv``.
     figures : list of FigureEntry
         Composite figures in the paper's order.
     targets : set of str
         Report categories and result-file names that exist in this run (links to anything else
         are written as plain text).
-    raw_dir : str
-        Shown in the verdict sentence.
+    raw_dir : str, optional
+        Shown in the verdict sentence. Default is "raw".
+
+    Returns
+    -------
+    str
+        The page, wrapped in Jinja2 ``{% raw %}``/``{% endraw %}``.
     """
     counts = verdict_counts(report)
     total = sum(counts.values())

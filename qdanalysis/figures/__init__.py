@@ -34,7 +34,21 @@ KINDS: dict[str, Callable[[dict, dict, str, str], None]] = {
 
 
 def draw_all(specs: list[dict], log: logging.Logger) -> None:
-    """Draw every panel spec (keys ``stem``, ``kind``, ``inputs``, ``params``, ``pdf``, ``png``) in order."""
+    """Draw every panel spec (keys ``stem``, ``kind``, ``inputs``, ``params``, ``pdf``, ``png``) in order.
+
+    Parameters
+    ----------
+    specs : list of dict
+        The panel specs: ``stem`` (figure name), ``kind`` (a key of :data:`KINDS`), ``inputs`` and
+        ``params`` (dicts handed to the kind) and the ``pdf`` and ``png`` output paths.
+    log : logging.Logger
+        Receives one line per panel drawn.
+
+    Raises
+    ------
+    ValueError
+        A spec names an unknown kind.
+    """
     use_style()
     for spec in specs:
         try:

@@ -9,7 +9,20 @@ from qdanalysis.results import read_json
 
 def records(directory: str, samples: list[str]) -> dict[str, dict]:
     """The records of ``samples`` found in ``directory`` (a failed sample has none; it is left out),
-    keyed by sample, in the order given. An empty ``directory`` (technique not in the sheet) gives {}."""
+    keyed by sample, in the order given. An empty ``directory`` (technique not in the sheet) gives {}.
+
+    Parameters
+    ----------
+    directory : str
+        Directory of ``<sample>.json`` fit records, or ``""``.
+    samples : list of str
+        Sample ids, in the order wanted.
+
+    Returns
+    -------
+    dict of str to dict
+        The records found, by sample id.
+    """
     if not directory:
         return {}
     found = {}

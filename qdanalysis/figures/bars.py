@@ -10,6 +10,20 @@ from qdanalysis.plotting import display_name, panel_label, sample_colours, save_
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
+    """Draw one quantity per sample as bars +- 1 sigma, value printed above each bar.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``summary``: path of a per-sample summary table (columns ``sample``, ``treatment``, the
+        ``label_by`` columns, ``<quantity>``, ``<quantity>_err`` and optionally ``<quantity>_flag``).
+    params : dict
+        ``quantity`` (column to plot), ``label_by`` (list of sheet columns forming the tick labels; all
+        bars green when it is ``["material"]``), ``samples`` (order; samples not in the table are left
+        out), ``ylabel`` and ``letter`` (panel letter).
+    pdf, png : str
+        Output paths.
+    """
     summary = pd.read_csv(inputs["summary"]).set_index("sample", drop=False)
     quantity, label_by = params["quantity"], list(params["label_by"])
     order = [s for s in params["samples"] if s in summary.index]

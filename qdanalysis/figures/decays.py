@@ -32,6 +32,22 @@ def _label(value) -> str:
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
+    """Normalised PL decays with their fitted curves on a log axis, and an inset of the fits in a window.
+
+    Each decay is shifted so the model's maximum sits at t = 0 and divided by that maximum.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``fits``: directory of the TRPL fit records (``curves`` with ``time_ns``, ``counts``,
+        ``model``).
+    params : dict
+        ``samples`` (order), optional ``sort_by`` (sheet column; ascending numeric order),
+        ``label_by`` (sheet column for the legend) and optional ``label_suffix``, ``inset_ns`` and
+        ``xlim_ns`` ((start, end) in ns) and ``letter`` (panel letter).
+    pdf, png : str
+        Output paths.
+    """
     found = records(inputs["fits"], params["samples"])
     order = list(found)
     sort_by = params.get("sort_by")
@@ -67,6 +83,18 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
 
 
 def draw_residuals(inputs: dict, params: dict, pdf: str, png: str) -> None:
+    """Each decay with its fit (log counts) and its weighted residuals underneath, three per row.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``fits``: directory of the TRPL fit records (``curves`` with ``time_ns``, ``counts``,
+        ``model``, ``weighted_residuals``; ``fit`` with ``deviance_per_dof``).
+    params : dict
+        ``samples``: the samples to draw, in order.
+    pdf, png : str
+        Output paths.
+    """
     found = list(records(inputs["fits"], params["samples"]).values())
     n_cols = 3
     n_rows = max(1, -(-len(found) // n_cols))

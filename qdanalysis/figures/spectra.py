@@ -14,6 +14,20 @@ from qdanalysis.plotting import display_name, panel_label, sample_colours, save_
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
+    """Normalised PL (solid) and absorbance (dashed, normalised at the first exciton) of each sample.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``pl`` and ``uvvis``: directories of the PL and absorption fit records (either may be missing
+        or empty).
+    params : dict
+        ``samples`` (order), ``label_by`` (sheet columns of the legend text; all lines green when it is
+        ``["material"]``), ``annotate_vd`` (mark the valley-depth extrema and give the VD in the legend),
+        ``xlim`` ((start, end) in nm) and ``letter`` (panel letter).
+    pdf, png : str
+        Output paths.
+    """
     pl = records(inputs.get("pl", ""), params["samples"])
     uvvis = records(inputs.get("uvvis", ""), params["samples"])
     order = [s for s in params["samples"] if s in pl or s in uvvis]

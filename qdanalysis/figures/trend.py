@@ -13,6 +13,19 @@ from qdanalysis.plotting import greens, panel_label, save_figure
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
+    """A quantity against a sheet variable, one line per group, error bars +- 1 sigma.
+
+    Parameters
+    ----------
+    inputs : dict
+        ``summary``: path of a per-sample summary table (columns ``series``, the ``x`` column,
+        ``<quantity>``, ``<quantity>_err``, optionally ``<quantity>_flag`` and the ``group_by`` column).
+    params : dict
+        ``series`` (rows drawn), ``x`` (x column), ``quantity``, optional ``group_by`` (column; one line
+        per value) with ``group_unit`` (legend unit), ``xlabel``, ``ylabel`` and ``letter`` (panel letter).
+    pdf, png : str
+        Output paths.
+    """
     summary = pd.read_csv(inputs["summary"])
     x, quantity, group_by = params["x"], params["quantity"], params.get("group_by")
     table = summary[summary["series"] == params["series"]].sort_values(x)

@@ -20,7 +20,23 @@ from qdanalysis.results import collect_fit_records, write_table
 
 
 def resolve(step: str):
-    """``'qdanalysis.steps.optical:absorption'`` -> the function."""
+    """``'qdanalysis.steps.optical:absorption'`` -> the function.
+
+    Parameters
+    ----------
+    step : str
+        ``"<module>:<name>"`` with the module under ``qdanalysis.steps``.
+
+    Returns
+    -------
+    callable
+        The named function of that module.
+
+    Raises
+    ------
+    ValueError
+        If the module is not under ``qdanalysis.steps``.
+    """
     module, _, name = step.partition(":")
     if not module.startswith("qdanalysis.steps."):
         raise ValueError(f"step {step!r} is not a qdanalysis.steps function")
@@ -29,7 +45,17 @@ def resolve(step: str):
 
 def run_batch_job(snakemake, log: logging.Logger) -> None:
     """The body of a batch rule: tasks from ``params.tasks``, records into ``output.fits`` (a directory),
-    then ``output.quantities``/``output.summary`` from the records and ``output.failures``."""
+    then ``output.quantities``/``output.summary`` from the records and ``output.failures``.
+
+    Parameters
+    ----------
+    snakemake : snakemake.script.Snakemake
+        The job object Snakemake injects into the script: ``params`` with ``step``, ``settings``,
+        ``tasks``, ``technique`` and optionally ``summary_columns`` (a step-style
+        ``"<module>:<name>"``); ``output`` with ``fits``, ``quantities``, ``summary`` and ``failures``.
+    log : logging.Logger
+        The job's log.
+    """
     params, output = snakemake.params, snakemake.output
     step = functools.partial(resolve(params.step), settings=params.settings)
     tasks = [Task.from_dict(spec) for spec in params.tasks]

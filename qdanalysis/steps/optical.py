@@ -15,7 +15,32 @@ from qdanalysis.results import fit_record
 
 
 def absorption(task: Task, log: logging.Logger, settings: dict) -> dict:
-    """Cary spectrum -> valley depth and first exciton (:func:`qdanalysis.absorption.valley_depth`)."""
+    """Cary spectrum -> valley depth and first exciton (:func:`qdanalysis.absorption.valley_depth`).
+
+    Parameters
+    ----------
+    task : Task
+        ``files[0]``: the Cary CSV; ``params["row"]``: the sample-sheet row (its ``curve`` picks the
+        export's curve).
+    log : logging.Logger
+        The sample's log.
+    settings : dict
+        ``smoothing_window_nm``, ``fit_half_width_nm``, ``search_range_nm``, ``min_prominence`` and
+        ``min_valley_separation_nm``, passed to :func:`~qdanalysis.absorption.valley_depth`.
+
+    Returns
+    -------
+    dict
+        The fit record: quantities, the peak and valley (nm, absorbance), the refinement half-width
+        (nm) and the spectrum's ``curves``.
+
+    Raises
+    ------
+    RawDataError
+        The file cannot be read.
+    AnalysisError
+        No valley depth can be measured (see :func:`~qdanalysis.absorption.valley_depth`).
+    """
     from qdanalysis.absorption import absorption_quantities, valley_depth
     from qdanalysis.io.cary import read_cary_spectrum
 
@@ -41,7 +66,31 @@ def absorption(task: Task, log: logging.Logger, settings: dict) -> dict:
 
 
 def pl_spectrum(task: Task, log: logging.Logger, settings: dict) -> dict:
-    """Emission scan -> PL peak and FWHM in wavelength and energy (:func:`qdanalysis.pl.analyse_pl`)."""
+    """Emission scan -> PL peak and FWHM in wavelength and energy (:func:`qdanalysis.pl.analyse_pl`).
+
+    Parameters
+    ----------
+    task : Task
+        ``files[0]``: the emission scan; ``params["row"]``: the sample-sheet row (its ``curve`` picks
+        the export's curve).
+    log : logging.Logger
+        The sample's log.
+    settings : dict
+        ``baseline_points``, passed to :func:`~qdanalysis.pl.analyse_pl`.
+
+    Returns
+    -------
+    dict
+        The fit record: quantities, the dark level (counts) and ``curves`` (wavelength in nm and
+        dark-subtracted intensity).
+
+    Raises
+    ------
+    RawDataError
+        The file cannot be read.
+    AnalysisError
+        No peak or FWHM can be measured.
+    """
     from qdanalysis.io.fluoracle import read_emission_scan
     from qdanalysis.pl import analyse_pl, pl_quantities
 
@@ -61,6 +110,30 @@ def plqy(task: Task, log: logging.Logger, settings: dict) -> dict:
     """Empty-sphere, in-beam (and out-of-beam) scans -> PLQY by de Mello (:func:`qdanalysis.plqy.analyse_plqy`).
 
     ``task.files`` = (empty, in-beam[, out-of-beam]); ``task.params['curves']`` their sheet curves.
+
+    Parameters
+    ----------
+    task : Task
+        The scans in ``files``; ``params["row"]``: the sample-sheet row; ``params["curves"]``
+        (optional): ``{"empty"|"in_beam"|"out_of_beam": curve}``.
+    log : logging.Logger
+        The sample's log.
+    settings : dict
+        ``excitation_window_nm``, ``emission_window_nm``, ``background_window_nm`` and
+        ``calibration_sys_relative``, passed to :func:`~qdanalysis.plqy.analyse_plqy`.
+
+    Returns
+    -------
+    dict
+        The fit record: quantities, the band integrals, the excitation line and window and the
+        emission window (nm).
+
+    Raises
+    ------
+    RawDataError
+        A file cannot be read.
+    AnalysisError
+        The scans' wavelength grids differ, or the PLQY cannot be measured.
     """
     from qdanalysis.io.fluoracle import read_emission_scan
     from qdanalysis.plqy import analyse_plqy, plqy_quantities

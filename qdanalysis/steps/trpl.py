@@ -19,7 +19,35 @@ CHECK_COLUMNS = ["expected_deviance_per_dof", "deviance_z", "runs_z", "component
 
 
 def decay(task: Task, log: logging.Logger, settings: dict) -> dict:
-    """``task.files`` = (decay, IRF); ``task.params``: the decay's ``row`` and the IRF's ``irf_row``."""
+    """``task.files`` = (decay, IRF); ``task.params``: the decay's ``row`` and the IRF's ``irf_row``.
+
+    Reads the pair and fits the decay by multi-exponential reconvolution with the IRF
+    (:func:`qdanalysis.trpl.analyse_decay`).
+
+    Parameters
+    ----------
+    task : Task
+        ``files``: (decay, IRF) paths; ``params["row"]`` and ``params["irf_row"]``: their sheet rows
+        (each ``curve`` picks the export's curve).
+    log : logging.Logger
+        The sample's log.
+    settings : dict
+        The TRPL settings, turned into :func:`~qdanalysis.trpl.analyse_decay` arguments by
+        :func:`qdanalysis.trpl.decay_settings`.
+
+    Returns
+    -------
+    dict
+        The fit record: quantities, the fit summary (``fit``), the IRF file and ``curves`` (values
+        rounded to 6 decimals, the fit mask left out).
+
+    Raises
+    ------
+    RawDataError
+        A file cannot be read.
+    AnalysisError
+        The decay cannot be fitted.
+    """
     from qdanalysis.io.tcspc import read_tcspc_pair
     from qdanalysis.trpl import analyse_decay, decay_settings, quantities_from_summary
 
@@ -40,7 +68,20 @@ def decay(task: Task, log: logging.Logger, settings: dict) -> dict:
 
 
 def summary_columns(summary: pd.DataFrame, records: list[dict]) -> pd.DataFrame:
-    """The fit statistics and the model check behind each sample's flag (qdanalysis.trpl.check_model)."""
+    """The fit statistics and the model check behind each sample's flag (qdanalysis.trpl.check_model).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        The per-sample summary (column ``sample``); modified in place.
+    records : list of dict
+        The TRPL fit records (``fit`` with :data:`FIT_COLUMNS`, ``check`` and ``flag``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``summary`` with :data:`FIT_COLUMNS`, :data:`CHECK_COLUMNS` and ``model_flag`` added.
+    """
     by_sample = {record["sample"]: record["fit"] for record in records}
     for column in FIT_COLUMNS:
         summary[column] = [by_sample[sample][column] for sample in summary["sample"]]
