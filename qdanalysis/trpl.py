@@ -1052,133 +1052,266 @@ def fit_decay(time_ns, counts, irf_counts=None, *, n_exponentials: int = 2, obje
     mean_tau = mean_decay_time(time_ns, counts, background0)
 
     if method == "reconvolution":
-        if irf_counts is None:
-            raise ValueError("reconvolution needs the measured IRF")
-        n_period = _period_channels(time_ns.size, dt, period_ns)
-        irf_bytes = np.ascontiguousarray(irf_counts, dtype=float).tobytes()
-        prepared_irf = _prepared_irf_cached(irf_bytes, dt, n_period)
-        model_fn = _Reconvolution(prepared_irf.spectrum, dt, time_ns.size,
-                                  n_period, n_exp)
-        mask = np.ones(time_ns.size, bool)
-        if fit_range_ns is not None:
-            mask = (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
-        names = tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)]
-                      + ["irf_shift_ns", "background"])
-        window = n_period * dt
-        lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [-max_irf_shift_ns, 0.0])
-        upper = np.array([10 * window] * n_exp + [np.inf] * n_exp + [max_irf_shift_ns, np.inf])
-        shift_cache = {}
-
-        def start(taus):
-            # One model evaluation at unit amplitudes and no shift gives both the IRF shift (half-rise of
-            # the data minus that of the model, found once) and the amplitude columns dm/dA_i, moved by
-            # that shift with linear interpolation between channels (good enough for start values); the
-            # model is linear in the amplitudes and the background, which a least-squares solve fixes.
-            unit, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]]), jacobian=True)
-            if "shift" not in shift_cache:
-                shift = _half_rise_time(time_ns, counts, background0) - _half_rise_time(time_ns, unit, 0.0)
-                shift_cache["shift"] = float(np.clip(shift, -0.9 * max_irf_shift_ns, 0.9 * max_irf_shift_ns))
-            shift = shift_cache["shift"]
-            linear = _linear_amplitudes(_shifted(columns[:, list(range(n_exp, 2 * n_exp)) + [-1]], shift / dt),
-                                        counts, mask)
-            amps = np.maximum(linear[:n_exp], 1e-3 * counts[peak])
-            return np.concatenate([taus, amps, [shift, max(linear[-1], 1e-3)]])
+        problem = _reconvolution_problem(time_ns, counts, irf_counts, n_exp=n_exp, dt=dt, peak=peak,
+                                         background0=background0, period_ns=period_ns,
+                                         fit_range_ns=fit_range_ns, max_irf_shift_ns=max_irf_shift_ns)
     else:
-        t0 = time_ns[peak] + 2.0 if tail_start_ns is None else float(tail_start_ns)
-        mask = time_ns >= t0
-        if fit_range_ns is not None:
-            mask &= (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
-        model_fn = _Tail(time_ns, t0, n_exp)
-        names = tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)]
-                      + ["background"])
-        lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [0.0])
-        upper = np.array([10 * (time_ns[-1] - time_ns[0])] * n_exp + [np.inf] * n_exp + [np.inf])
+        problem = _tail_problem(time_ns, counts, n_exp=n_exp, dt=dt, peak=peak, background0=background0,
+                                tail_start_ns=tail_start_ns, fit_range_ns=fit_range_ns,
+                                max_irf_shift_ns=max_irf_shift_ns)
+    dof = max(int(problem.mask.sum()) - problem.lower.size, 1)
+    best, n_starts = _solve_from_starts(problem, n_exp, mean_tau, dof, objective)
+    fit = _fit_errors(problem, best, n_exp, objective, irf_noise, bootstrap, rng)
+    weighted, chi2, check = _goodness_of_fit(problem, fit.model, objective, dof, fit.component)
+    return _trpl_fit(problem, best, n_starts, fit, objective=objective, n_exp=n_exp, dof=dof,
+                     weighted=weighted, chi2=chi2, check=check)
 
-        def start(taus):
-            _, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [0.0]]), jacobian=True)
-            linear = _linear_amplitudes(columns[:, n_exp:], counts, mask)
-            amps = np.maximum(linear[:n_exp], 1e-3 * counts[peak])
-            return np.concatenate([taus, amps, [max(linear[-1], 1e-3)]])
 
-    # One start from the data-driven guesses; further starts (lifetime ratios ~2 and ~10) only if the
-    # first fails the quality check (a bi-exponential likelihood can have a second, shallower minimum).
-    dof = max(int(mask.sum()) - lower.size, 1)
-    best = _solve(model_fn, counts, mask, start(_starting_taus(mean_tau, n_exp, 4.0)), lower, upper,
-                  objective)
+@dataclass(frozen=True)
+class _DecayProblem:
+    """What one :func:`fit_decay` call fits: data, model, fit window, parameter names and bounds.
+
+    ``peak``, ``background0`` and ``max_irf_shift_ns`` are what the start values need; ``prepared_irf``
+    is None for a tail fit.
+    """
+
+    method: str
+    time_ns: np.ndarray
+    counts: np.ndarray
+    peak: int
+    background0: float
+    max_irf_shift_ns: float
+    model_fn: _Reconvolution | _Tail
+    mask: np.ndarray
+    names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    prepared_irf: _PreparedIrf | None = None
+
+
+def _parameter_names(n_exp: int, others: list[str]) -> tuple[str, ...]:
+    return tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)] + others)
+
+
+def _reconvolution_problem(time_ns, counts, irf_counts, *, n_exp, dt, peak, background0, period_ns,
+                           fit_range_ns, max_irf_shift_ns) -> _DecayProblem:
+    """Reconvolution model with the prepared IRF, fit window, bounds on (tau, A, IRF shift, b)."""
+    if irf_counts is None:
+        raise ValueError("reconvolution needs the measured IRF")
+    n_period = _period_channels(time_ns.size, dt, period_ns)
+    irf_bytes = np.ascontiguousarray(irf_counts, dtype=float).tobytes()
+    prepared_irf = _prepared_irf_cached(irf_bytes, dt, n_period)
+    model_fn = _Reconvolution(prepared_irf.spectrum, dt, time_ns.size,
+                              n_period, n_exp)
+    mask = np.ones(time_ns.size, bool)
+    if fit_range_ns is not None:
+        mask = (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
+    names = _parameter_names(n_exp, ["irf_shift_ns", "background"])
+    window = n_period * dt
+    lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [-max_irf_shift_ns, 0.0])
+    upper = np.array([10 * window] * n_exp + [np.inf] * n_exp + [max_irf_shift_ns, np.inf])
+    return _DecayProblem("reconvolution", time_ns, counts, peak, background0, max_irf_shift_ns, model_fn,
+                         mask, names, lower, upper, prepared_irf)
+
+
+def _tail_problem(time_ns, counts, *, n_exp, dt, peak, background0, tail_start_ns, fit_range_ns,
+                  max_irf_shift_ns) -> _DecayProblem:
+    """Tail model from ``tail_start_ns`` (default: 2 ns after the peak), bounds on (tau, A, b)."""
+    t0 = time_ns[peak] + 2.0 if tail_start_ns is None else float(tail_start_ns)
+    mask = time_ns >= t0
+    if fit_range_ns is not None:
+        mask &= (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
+    model_fn = _Tail(time_ns, t0, n_exp)
+    names = _parameter_names(n_exp, ["background"])
+    lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [0.0])
+    upper = np.array([10 * (time_ns[-1] - time_ns[0])] * n_exp + [np.inf] * n_exp + [np.inf])
+    return _DecayProblem("tail", time_ns, counts, peak, background0, max_irf_shift_ns, model_fn, mask, names,
+                         lower, upper)
+
+
+def _reconvolution_start(problem: _DecayProblem, taus: np.ndarray,
+                         shift: float | None) -> tuple[np.ndarray, float]:
+    """Start vector for the lifetimes ``taus``, and the IRF shift in it (found when ``shift`` is None).
+
+    One model evaluation at unit amplitudes and no shift gives both the IRF shift (half-rise of the
+    data minus that of the model, found once, by the first start) and the amplitude columns dm/dA_i,
+    moved by that shift with linear interpolation between channels (good enough for start values);
+    the model is linear in the amplitudes and the background, which a least-squares solve fixes.
+    """
+    n_exp, time_ns, counts = taus.size, problem.time_ns, problem.counts
+    unit, columns = problem.model_fn(np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]]), jacobian=True)
+    if shift is None:
+        shift = _half_rise_time(time_ns, counts, problem.background0) - _half_rise_time(time_ns, unit, 0.0)
+        shift = float(np.clip(shift, -0.9 * problem.max_irf_shift_ns, 0.9 * problem.max_irf_shift_ns))
+    linear = _linear_amplitudes(
+        _shifted(columns[:, list(range(n_exp, 2 * n_exp)) + [-1]], shift / problem.model_fn.dt),
+        counts, problem.mask)
+    amps = np.maximum(linear[:n_exp], 1e-3 * counts[problem.peak])
+    return np.concatenate([taus, amps, [shift, max(linear[-1], 1e-3)]]), shift
+
+
+def _tail_start(problem: _DecayProblem, taus: np.ndarray) -> np.ndarray:
+    """Start vector for the lifetimes ``taus``: amplitudes and background by a linear solve."""
+    n_exp, counts = taus.size, problem.counts
+    _, columns = problem.model_fn(np.concatenate([taus, np.ones(n_exp), [0.0]]), jacobian=True)
+    linear = _linear_amplitudes(columns[:, n_exp:], counts, problem.mask)
+    amps = np.maximum(linear[:n_exp], 1e-3 * counts[problem.peak])
+    return np.concatenate([taus, amps, [max(linear[-1], 1e-3)]])
+
+
+def _start_parameters(problem: _DecayProblem, taus: np.ndarray,
+                      shift: float | None) -> tuple[np.ndarray, float | None]:
+    """Start vector for the lifetimes ``taus`` and the IRF shift to reuse in later starts (None: tail)."""
+    if problem.method == "reconvolution":
+        return _reconvolution_start(problem, taus, shift)
+    return _tail_start(problem, taus), None
+
+
+def _solve_from_starts(problem: _DecayProblem, n_exp: int, mean_tau: float, dof: int,
+                       objective: str) -> tuple[_Solution, int]:
+    """Best solution over the starts, and the number of starts made; raises if it did not converge.
+
+    One start from the data-driven guesses; further starts (lifetime ratios ~2 and ~10) only if the
+    first fails the quality check (a bi-exponential likelihood can have a second, shallower minimum).
+    """
+    model_fn, counts, mask, lower, upper = (problem.model_fn, problem.counts, problem.mask, problem.lower,
+                                            problem.upper)
+    theta0, shift = _start_parameters(problem, _starting_taus(mean_tau, n_exp, 4.0), None)
+    best = _solve(model_fn, counts, mask, theta0, lower, upper, objective)
     n_starts = 1
     if n_exp > 1 and not _passes_quality_check(best, n_exp, lower, upper, dof, objective):
         for spread in (2.0, 10.0):
-            solution = _solve(model_fn, counts, mask, start(_starting_taus(mean_tau, n_exp, spread)),
-                              lower, upper, objective)
+            theta0, _ = _start_parameters(problem, _starting_taus(mean_tau, n_exp, spread), shift)
+            solution = _solve(model_fn, counts, mask, theta0, lower, upper, objective)
             n_starts += 1
             if solution.cost < best.cost - 1e-9:
                 best = solution
     if not (best.success and np.all(np.isfinite(best.x))):
         raise AnalysisError(f"{n_exp}-exponential fit did not converge ({best.message}, "
                             f"{best.nfev} evaluations, {n_starts} starts)")
-    order = _order_components(best.x, n_exp)
-    theta, jac, model = best.x[order], best.jac[:, order], best.model
-    information = None if best.information is None else best.information[np.ix_(order, order)]
-    covariance, invertible = _covariance(jac, model, counts, mask, objective, information)
-    # A lifetime, amplitude or IRF shift on its bound makes the Fisher covariance meaningless. A zero
-    # background does not: with a slow component that wraps round the period the flat level and the
-    # tail trade off, the constrained optimum sits at b = 0 within its error, and the unconstrained
-    # covariance (b free) stays a fair, slightly conservative, error of the others.
+    return best, n_starts
+
+
+def _bound_flags(theta: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_exp: int) -> tuple[bool, bool]:
+    """``(at_bound, merged)``: a lifetime, amplitude or IRF shift on its bound; two lifetimes merged.
+
+    A parameter on its bound makes the Fisher covariance meaningless. A zero background does not:
+    with a slow component that wraps round the period the flat level and the tail trade off, the
+    constrained optimum sits at b = 0 within its error, and the unconstrained covariance (b free)
+    stays a fair, slightly conservative, error of the others.
+    """
     on_bound = (np.abs(theta - lower) <= 1e-8 * np.maximum(1, np.abs(lower))) | (theta >= upper)
     at_bound = bool(np.any(on_bound[:-1]))
     taus_sorted = theta[:n_exp]
     merged = n_exp > 1 and bool(np.min(np.diff(taus_sorted) / taus_sorted[:-1]) < 1e-3)
+    return at_bound, merged
+
+
+def _bootstrap_covariance(problem: _DecayProblem, theta: np.ndarray, model: np.ndarray, n_exp: int,
+                          objective: str, bootstrap: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Covariance of ``bootstrap`` refits of Poisson resamples of the fitted model (from ``theta``)."""
+    mask = problem.mask
+    rng = np.random.default_rng() if rng is None else rng
+    samples = []
+    for _ in range(int(bootstrap)):
+        resample = problem.counts.copy()
+        resample[mask] = rng.poisson(np.maximum(model[mask], 0))
+        refit = _solve(problem.model_fn, resample, mask, theta, problem.lower, problem.upper, objective).x
+        samples.append(refit[_order_components(refit, n_exp)])
+    return np.cov(np.array(samples), rowvar=False)
+
+
+@dataclass(frozen=True)
+class _FitErrors:
+    """Ordered parameters with their covariance and errors, and the derived quantities with theirs."""
+
+    theta: np.ndarray
+    model: np.ndarray
+    covariance: np.ndarray
+    errors: np.ndarray
+    derived: np.ndarray
+    derived_err: np.ndarray
+    valid: bool
+    component: tuple[float, float]
+    method: str
+
+
+def _fit_errors(problem: _DecayProblem, best: _Solution, n_exp: int, objective: str, irf_noise: bool,
+                bootstrap: int, rng: np.random.Generator | None) -> _FitErrors:
+    """Components ordered by lifetime; Fisher (+ IRF noise) or bootstrap covariance; delta-method errors.
+
+    Also the score test for a missing component, which needs a valid Fisher covariance.
+    """
+    counts, mask = problem.counts, problem.mask
+    reconvolution = problem.method == "reconvolution"
+    order = _order_components(best.x, n_exp)
+    theta, jac, model = best.x[order], best.jac[:, order], best.model
+    information = None if best.information is None else best.information[np.ix_(order, order)]
+    covariance, invertible = _covariance(jac, model, counts, mask, objective, information)
+    at_bound, merged = _bound_flags(theta, problem.lower, problem.upper, n_exp)
     component = (float("nan"), float("nan"))
-    if method == "reconvolution" and invertible and not (at_bound or merged):
-        component = missing_component_score(model_fn, theta, jac, model, counts, mask, covariance)
-    if method == "reconvolution" and irf_noise:
-        covariance = covariance + _irf_noise_covariance(model_fn, theta, jac, model, mask, covariance,
-                                                        prepared_irf)
+    if reconvolution and invertible and not (at_bound or merged):
+        component = missing_component_score(problem.model_fn, theta, jac, model, counts, mask, covariance)
+    if reconvolution and irf_noise:
+        covariance = covariance + _irf_noise_covariance(problem.model_fn, theta, jac, model, mask, covariance,
+                                                        problem.prepared_irf)
     uncertainty_method = "fisher"
     if bootstrap:
-        rng = np.random.default_rng() if rng is None else rng
-        samples = []
-        for _ in range(int(bootstrap)):
-            resample = counts.copy()
-            resample[mask] = rng.poisson(np.maximum(model[mask], 0))
-            refit = _solve(model_fn, resample, mask, theta, lower, upper, objective).x
-            samples.append(refit[_order_components(refit, n_exp)])
-        covariance = np.cov(np.array(samples), rowvar=False)
+        covariance = _bootstrap_covariance(problem, theta, model, n_exp, objective, bootstrap, rng)
         uncertainty_method = f"parametric bootstrap (N={int(bootstrap)})"
     errors = np.sqrt(np.maximum(np.diag(covariance), 0.0))
     derived = _derived_vector(theta, n_exp)
     derived_err = _delta_method_errors(theta, covariance, n_exp)
     if n_exp > 1:  # documented systematic of the amplitude fractions (AMPLITUDE_FRACTION_SYSTEMATIC)
         derived_err[:n_exp] = np.hypot(derived_err[:n_exp], AMPLITUDE_FRACTION_SYSTEMATIC)
+    valid = bool(invertible and not (at_bound or merged) and np.all(np.isfinite(errors)))
+    return _FitErrors(theta, model, covariance, errors, derived, derived_err, valid, component,
+                      uncertainty_method)
 
+
+def _goodness_of_fit(problem: _DecayProblem, model: np.ndarray, objective: str, dof: int,
+                     component: tuple[float, float]) -> tuple[np.ndarray, float, ModelCheck]:
+    """Weighted residuals (zero outside the fit window), reduced chi-square and the adequacy check."""
+    counts, mask = problem.counts, problem.mask
     y, m = counts[mask], model[mask]
     variance = _variance(objective, y, m)
     weighted = np.zeros_like(counts)
     weighted[mask] = (y - m) / np.sqrt(variance)
     chi2 = float(np.sum((y - m) ** 2 / variance) / dof)
-    check = check_model(y, m, lower.size, component)
+    check = check_model(y, m, problem.lower.size, component)
+    return weighted, chi2, check
 
-    tup = lambda a: tuple(float(v) for v in a)  # noqa: E731
+
+def _floats(values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+def _trpl_fit(problem: _DecayProblem, best: _Solution, n_starts: int, fit: _FitErrors, *, objective: str,
+              n_exp: int, dof: int, weighted: np.ndarray, chi2: float, check: ModelCheck) -> TrplFit:
+    """The :class:`TrplFit` of one solution: parameters, derived quantities and their errors by name."""
+    theta, errors, derived, derived_err = fit.theta, fit.errors, fit.derived, fit.derived_err
+    names = problem.names
     shift_index = names.index("irf_shift_ns") if "irf_shift_ns" in names else None
     message = f"{best.message} ({n_starts} start{'s' if n_starts > 1 else ''})"
     return TrplFit(
-        method=method, objective=objective, n_exponentials=n_exp,
-        tau_ns=tup(theta[:n_exp]), tau_err_ns=tup(errors[:n_exp]),
-        amplitudes=tup(theta[n_exp: 2 * n_exp]), amplitudes_err=tup(errors[n_exp: 2 * n_exp]),
-        amplitude_fractions=tup(derived[:n_exp]), amplitude_fractions_err=tup(derived_err[:n_exp]),
-        intensity_fractions=tup(derived[n_exp: 2 * n_exp]),
-        intensity_fractions_err=tup(derived_err[n_exp: 2 * n_exp]),
+        method=problem.method, objective=objective, n_exponentials=n_exp,
+        tau_ns=_floats(theta[:n_exp]), tau_err_ns=_floats(errors[:n_exp]),
+        amplitudes=_floats(theta[n_exp: 2 * n_exp]), amplitudes_err=_floats(errors[n_exp: 2 * n_exp]),
+        amplitude_fractions=_floats(derived[:n_exp]), amplitude_fractions_err=_floats(derived_err[:n_exp]),
+        intensity_fractions=_floats(derived[n_exp: 2 * n_exp]),
+        intensity_fractions_err=_floats(derived_err[n_exp: 2 * n_exp]),
         tau_avg_amp_ns=float(derived[-2]), tau_avg_amp_err_ns=float(derived_err[-2]),
         tau_avg_int_ns=float(derived[-1]), tau_avg_int_err_ns=float(derived_err[-1]),
         irf_shift_ns=float(theta[shift_index]) if shift_index is not None else 0.0,
         irf_shift_err_ns=float(errors[shift_index]) if shift_index is not None else 0.0,
         background=float(theta[-1]), background_err=float(errors[-1]),
         chi2_reduced=chi2, deviance_per_dof=check.deviance_per_dof, dof=dof,
-        covariance_valid=bool(invertible and not (at_bound or merged) and np.all(np.isfinite(errors))),
-        uncertainty_method=uncertainty_method, success=bool(best.success), message=message,
+        covariance_valid=fit.valid,
+        uncertainty_method=fit.method, success=bool(best.success), message=message,
         n_evaluations=int(best.nfev), parameter_names=names, check=check, parameters=theta,
-        covariance=covariance,
-        time_ns=time_ns, counts=counts, model=model, weighted_residuals=weighted, fit_mask=mask,
+        covariance=fit.covariance,
+        time_ns=problem.time_ns, counts=problem.counts, model=fit.model, weighted_residuals=weighted,
+        fit_mask=problem.mask,
     )
 
 
