@@ -1446,43 +1446,10 @@ def analyse_decay(time_ns, counts, irf_time_ns, irf_counts, *, n_exponentials: i
     _check_axes(time_ns, irf_time_ns)
     fit_kwargs = {"time_ns": time_ns, "counts": counts, "irf_counts": irf_counts, "objective": objective,
                   "period_ns": period_ns}
-    reasons = []
     if n_exponentials == "auto":
-        # 1, 2, ... components until one more no longer lowers BIC; a model that does not converge
-        # (a single exponential on a three-component decay can crawl) is skipped, not fatal
-        fits = {}
-        for n_exp in range(1, max_exponentials + 1):
-            trial = _fit_or_none(fit_kwargs, n_exp)
-            if trial is None:
-                if fits:
-                    break
-                continue
-            previous = fits[max(fits)] if fits else None
-            fits[n_exp] = trial
-            if previous is not None and trial.check.bic >= previous.check.bic:
-                break
-        if not fits:
-            raise AnalysisError(f"no fit with 1-{max_exponentials} exponentials converged")
-        chosen = min(fits.values(), key=lambda f: f.check.bic)
-        failures = chosen.check.failures(limits)
-        if failures:
-            reasons.append(f"{_model_name(chosen.n_exponentials)} model (lowest BIC of 1-{max(fits)} "
-                           f"components) rejected ({chosen.check.describe()})")
+        chosen, fits, reasons = _lowest_bic_model(fit_kwargs, limits, max_exponentials)
     else:
-        n_exp = int(n_exponentials)
-        chosen = fit_decay(**fit_kwargs, n_exponentials=n_exp)
-        fits = {n_exp: chosen}
-        failures = chosen.check.failures(limits)
-        if failures:
-            reason = f"{_model_name(n_exp)} model rejected ({chosen.check.describe()})"
-            richer = _fit_or_none(fit_kwargs, n_exp + 1) if n_exp < max_exponentials else None
-            if richer is not None:
-                fits[n_exp + 1] = richer
-                drop = chosen.check.bic - richer.check.bic
-                component = f"a {_ORDINALS.get(n_exp + 1, f'{n_exp + 1}th')} component"
-                reason += (f"; {component} lowers BIC by {drop:.0f}" if drop > 0
-                           else f"; {component} does not lower BIC")
-            reasons.append(reason)
+        chosen, fits, reasons = _fixed_model(fit_kwargs, int(n_exponentials), limits, max_exponentials)
     if reasons:
         fwhm = irf_fwhm_channels(np.asarray(irf_counts, dtype=float), float(time_ns[1] - time_ns[0]))
         if fwhm < UNDERSAMPLED_IRF_CHANNELS:
@@ -1493,6 +1460,55 @@ def analyse_decay(time_ns, counts, irf_time_ns, irf_counts, *, n_exponentials: i
     candidates = tuple(_candidate(fits[n]) for n in sorted(fits))
     return TrplAnalysis(fit=chosen, flag=flag_from(reasons), n_exponentials_setting=n_exponentials,
                         candidates=candidates)
+
+
+def _lowest_bic_model(fit_kwargs: dict, limits: AdequacyLimits,
+                      max_exponentials: int) -> tuple[TrplFit, dict[int, TrplFit], list[str]]:
+    """``n_exponentials='auto'``: the lowest-BIC fit, every fit made, and the adequacy reasons.
+
+    1, 2, ... components until one more no longer lowers BIC; a model that does not converge (a
+    single exponential on a three-component decay can crawl) is skipped, not fatal.
+    """
+    reasons = []
+    fits = {}
+    for n_exp in range(1, max_exponentials + 1):
+        trial = _fit_or_none(fit_kwargs, n_exp)
+        if trial is None:
+            if fits:
+                break
+            continue
+        previous = fits[max(fits)] if fits else None
+        fits[n_exp] = trial
+        if previous is not None and trial.check.bic >= previous.check.bic:
+            break
+    if not fits:
+        raise AnalysisError(f"no fit with 1-{max_exponentials} exponentials converged")
+    chosen = min(fits.values(), key=lambda f: f.check.bic)
+    failures = chosen.check.failures(limits)
+    if failures:
+        reasons.append(f"{_model_name(chosen.n_exponentials)} model (lowest BIC of 1-{max(fits)} "
+                       f"components) rejected ({chosen.check.describe()})")
+    return chosen, fits, reasons
+
+
+def _fixed_model(fit_kwargs: dict, n_exp: int, limits: AdequacyLimits,
+                 max_exponentials: int) -> tuple[TrplFit, dict[int, TrplFit], list[str]]:
+    """The ``n_exp`` fit, the fits made, and the adequacy reasons (with what one more component does)."""
+    reasons = []
+    chosen = fit_decay(**fit_kwargs, n_exponentials=n_exp)
+    fits = {n_exp: chosen}
+    failures = chosen.check.failures(limits)
+    if failures:
+        reason = f"{_model_name(n_exp)} model rejected ({chosen.check.describe()})"
+        richer = _fit_or_none(fit_kwargs, n_exp + 1) if n_exp < max_exponentials else None
+        if richer is not None:
+            fits[n_exp + 1] = richer
+            drop = chosen.check.bic - richer.check.bic
+            component = f"a {_ORDINALS.get(n_exp + 1, f'{n_exp + 1}th')} component"
+            reason += (f"; {component} lowers BIC by {drop:.0f}" if drop > 0
+                       else f"; {component} does not lower BIC")
+        reasons.append(reason)
+    return chosen, fits, reasons
 
 
 # ----------------------------------------------------------------------------------------------
