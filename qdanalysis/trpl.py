@@ -512,61 +512,107 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-4,
         information = (jm.T * weight) @ jm
         hessian = 2.0 * information
         gradient = d_obj @ jm
-        free = ~(((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0)))
-        all_free = bool(free.all())
-        h_free = hessian if all_free else hessian[np.ix_(free, free)]
-        g_free = gradient if all_free else gradient[free]
-        diag = np.diag(h_free).copy()
-        diag += 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
+        system = _free_system(theta, gradient, hessian, lower, upper)
         threshold = tol + 1e-12 * abs(value)
-        if lam > 0:  # the damped step below is not Newton's: test the undamped decrement first
-            newton = _spd_solve(h_free, g_free, 1e-10 * diag)
-            if newton is not None and 0.5 * float(g_free @ newton) <= threshold:
-                success, message = True, "Newton decrement below tolerance"
-                break
-        improved = False
-        while lam < 1e12:
-            step_free = _spd_solve(h_free, -g_free, lam * diag if lam > 0 else 1e-10 * diag)
-            if step_free is None:
-                lam = max(10.0 * lam, 1e-3)
-                continue
-            if all_free:
-                trial = theta + step_free
-            else:
-                trial = theta.copy()
-                trial[free] += step_free
-            trial = np.minimum(np.maximum(trial, lower), upper)
-            delta = trial - theta
-            predicted = -(gradient @ delta + 0.5 * delta @ hessian @ delta)
-            if lam == 0 and predicted <= threshold:
-                # an undamped step's predicted decrease is the Newton decrement (of the free set)
-                success, message = True, "Newton decrement below tolerance"
-                break
-            if predicted <= 0:
-                lam = max(10.0 * lam, 1e-3)
-                continue
-            m_trial, jac_trial = model_fn(trial, jacobian=True)
-            nfev += 1
-            trial_terms = terms(m_trial if full else m_trial[mask])
-            if np.isfinite(trial_terms[0]) and trial_terms[0] < value:
-                actual = value - trial_terms[0]
-                theta, m, jac, information = trial, m_trial, jac_trial, None
-                value, d_obj, weight = trial_terms
-                lam *= 0.1 if actual > 0.5 * predicted else 0.5
-                if lam < 1e-6:
-                    lam = 0.0
-                improved = True
-                break
-            lam = max(10.0 * lam, 1e-3)
-        if success:
+        if lam > 0 and _newton_converged(system, threshold):  # the damped step below is not Newton's
+            success, message = True, "Newton decrement below tolerance"
             break
-        if not improved:
+        step = _damped_step(model_fn, terms, mask, full, theta, value, gradient, hessian, system, lower, upper,
+                            lam, threshold)
+        lam, nfev = step.lam, nfev + step.evaluations
+        if step.status == "converged":
+            success, message = True, "Newton decrement below tolerance"
+            break
+        if step.status == "stalled":
             success, message = True, "no further decrease possible (damping limit)"
             break
+        theta, m, jac, information = step.theta, step.model, step.jac, None
+        value, d_obj, weight = step.terms
     if objective == "poisson":  # Fisher information uses the expected weight 1/m
         jm = jac if full else jac[mask]
         information = (jm.T / np.maximum(m if full else m[mask], _WEIGHT_FLOOR)) @ jm
     return _Solution(theta, value, success, message, nfev, m, jac, information)
+
+
+@dataclass(frozen=True)
+class _FreeSystem:
+    """The Newton system of the parameters not held by an active bound (``free``)."""
+
+    free: np.ndarray
+    all_free: bool
+    hessian: np.ndarray
+    gradient: np.ndarray
+    diag: np.ndarray
+
+
+def _free_system(theta, gradient, hessian, lower, upper) -> _FreeSystem:
+    """Active set: a parameter on a bound whose gradient pushes it outwards is held; the diagonal
+    (slightly regularised) is the Levenberg-Marquardt damping scale."""
+    free = ~(((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0)))
+    all_free = bool(free.all())
+    h_free = hessian if all_free else hessian[np.ix_(free, free)]
+    g_free = gradient if all_free else gradient[free]
+    diag = np.diag(h_free).copy()
+    diag += 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
+    return _FreeSystem(free, all_free, h_free, g_free, diag)
+
+
+def _newton_converged(system: _FreeSystem, threshold: float) -> bool:
+    """Undamped Newton decrement ``g^T H^-1 g / 2`` of the free parameters below ``threshold``."""
+    newton = _spd_solve(system.hessian, system.gradient, 1e-10 * system.diag)
+    return newton is not None and 0.5 * float(system.gradient @ newton) <= threshold
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Outcome of one damped-step search: ``'converged'`` (the undamped step's predicted decrease, the
+    Newton decrement, is below the threshold), ``'improved'`` (with the new point) or ``'stalled'``
+    (damping limit reached); ``lam`` the damping afterwards, ``evaluations`` the model calls made."""
+
+    status: str
+    lam: float
+    evaluations: int
+    theta: np.ndarray | None = None
+    model: np.ndarray | None = None
+    jac: np.ndarray | None = None
+    terms: tuple | None = None
+
+
+def _damped_step(model_fn, terms, mask, full, theta, value, gradient, hessian, system: _FreeSystem, lower, upper,
+                 lam, threshold) -> _Step:
+    """Levenberg-Marquardt trials from ``theta`` (within the bounds), raising the damping until the
+    objective decreases, lowering it after a success."""
+    evaluations = 0
+    while lam < 1e12:
+        step_free = _spd_solve(system.hessian, -system.gradient, lam * system.diag if lam > 0 else 1e-10 * system.diag)
+        if step_free is None:
+            lam = max(10.0 * lam, 1e-3)
+            continue
+        if system.all_free:
+            trial = theta + step_free
+        else:
+            trial = theta.copy()
+            trial[system.free] += step_free
+        trial = np.minimum(np.maximum(trial, lower), upper)
+        delta = trial - theta
+        predicted = -(gradient @ delta + 0.5 * delta @ hessian @ delta)
+        if lam == 0 and predicted <= threshold:
+            # an undamped step's predicted decrease is the Newton decrement (of the free set)
+            return _Step("converged", lam, evaluations)
+        if predicted <= 0:
+            lam = max(10.0 * lam, 1e-3)
+            continue
+        m_trial, jac_trial = model_fn(trial, jacobian=True)
+        evaluations += 1
+        trial_terms = terms(m_trial if full else m_trial[mask])
+        if np.isfinite(trial_terms[0]) and trial_terms[0] < value:
+            actual = value - trial_terms[0]
+            lam *= 0.1 if actual > 0.5 * predicted else 0.5
+            if lam < 1e-6:
+                lam = 0.0
+            return _Step("improved", lam, evaluations, trial, m_trial, jac_trial, trial_terms)
+        lam = max(10.0 * lam, 1e-3)
+    return _Step("stalled", lam, evaluations)
 
 
 def _covariance(jac, model, counts, mask, objective, information=None):
