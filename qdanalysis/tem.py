@@ -715,34 +715,10 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
     counts, _ = np.histogram(d, edges)
     centres, width = 0.5 * (edges[1:] + edges[:-1]), float(edges[1] - edges[0])
     model = BinnedGaussianModel()
-    # Poisson maximum likelihood of the binned counts (Cash 1979): a lone particle in a bin where the
-    # Gaussian expects 0.01 costs ln(100) ~ 4.6, not the (1 - 0.01)^2 / 0.01 ~ 100 of a Pearson
-    # chi-square, so a misfit particle or two cannot widen the distribution
     total = float(counts.sum())
-
-    def expected(theta):
-        return np.maximum(binned_gaussian(centres, total, theta[0], abs(theta[1]), width), 1e-300)
-
-    def deviance(theta):
-        m = expected(theta)
-        return float(2.0 * np.sum(m - counts * np.log(m)))
-
-    start = np.array([float(np.median(d)), max(1.4826 * float(np.median(np.abs(d - np.median(d)))), width / 2)])
-    best = optimize.minimize(deviance, start, method="Nelder-Mead",
-                             options={"xatol": 1e-7 * max(abs(start[0]), 1.0), "fatol": 1e-9, "maxiter": 4000})
-    theta = np.array([best.x[0], abs(best.x[1])])
-    # covariance: inverse Fisher information of the binned Poisson model, I = sum (dm/dtheta)^2 / m
-    m = expected(theta)
-    grads = []
-    for i in range(2):
-        h = 1e-5 * max(theta[1], 1e-12)
-        up, down = theta.copy(), theta.copy()
-        up[i] += h
-        down[i] -= h
-        grads.append((expected(up) - expected(down)) / (2 * h))
-    grads = np.array(grads)
-    fisher = (grads / m) @ grads.T
-    covariance = np.linalg.pinv(fisher)
+    theta = _binned_maximum_likelihood(d, counts, centres, total, width)
+    m = _binned_expected(theta, centres, total, width)
+    covariance = _binned_covariance(theta, m, centres, total, width)
     params = model.make_params(amplitude=total, center=theta[0], sigma=theta[1], bin_width=width)
     center_est = Estimate(float(theta[0]), float(math.sqrt(max(covariance[0, 0], 0.0))))
     sigma_est = Estimate(float(theta[1]), float(math.sqrt(max(covariance[1, 1], 0.0))))
@@ -768,6 +744,46 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
         reduced_chi_square=redchi, bin_edges_nm=edges, counts=counts, curve_nm=curve,
         curve_counts=model.eval(params, x=curve), measurement_sd_nm=measurement,
         histogram_sd_nm=width_fit, p_value=float(stats.chi2.sf(chi2, dof)))
+
+
+def _binned_expected(theta, centres, total, width) -> np.ndarray:
+    """Expected counts per bin of the Gaussian ``(center, |sigma|) = theta`` (floored at 1e-300)."""
+    return np.maximum(binned_gaussian(centres, total, theta[0], abs(theta[1]), width), 1e-300)
+
+
+def _binned_deviance(theta, counts, centres, total, width) -> float:
+    """Poisson deviance (up to a constant) of the binned counts."""
+    m = _binned_expected(theta, centres, total, width)
+    return float(2.0 * np.sum(m - counts * np.log(m)))
+
+
+def _binned_maximum_likelihood(d, counts, centres, total, width) -> np.ndarray:
+    """``(center, sigma)`` by Poisson maximum likelihood of the binned counts, from the median and MAD.
+
+    Cash 1979: a lone particle in a bin where the Gaussian expects 0.01 costs ln(100) ~ 4.6, not the
+    (1 - 0.01)^2 / 0.01 ~ 100 of a Pearson chi-square, so a misfit particle or two cannot widen the
+    distribution.
+    """
+    start = np.array([float(np.median(d)), max(1.4826 * float(np.median(np.abs(d - np.median(d)))), width / 2)])
+    best = optimize.minimize(_binned_deviance, start, args=(counts, centres, total, width), method="Nelder-Mead",
+                             options={"xatol": 1e-7 * max(abs(start[0]), 1.0), "fatol": 1e-9, "maxiter": 4000})
+    return np.array([best.x[0], abs(best.x[1])])
+
+
+def _binned_covariance(theta, m, centres, total, width) -> np.ndarray:
+    """Inverse Fisher information of the binned Poisson model, ``I = sum (dm/dtheta)^2 / m`` (central
+    differences), at the fitted ``theta`` with expected counts ``m``."""
+    grads = []
+    for i in range(2):
+        h = 1e-5 * max(theta[1], 1e-12)
+        up, down = theta.copy(), theta.copy()
+        up[i] += h
+        down[i] -= h
+        grads.append((_binned_expected(up, centres, total, width) - _binned_expected(down, centres, total, width))
+                     / (2 * h))
+    grads = np.array(grads)
+    fisher = (grads / m) @ grads.T
+    return np.linalg.pinv(fisher)
 
 
 # ---------------------------------------------------------------- whole analysis
