@@ -515,7 +515,24 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
     peak = ndimage.maximum(distance, labels, np.arange(1, labels.max() + 1)) if labels.max() else np.zeros(0)
     reach = int(math.ceil((profile_reach - 1.0) * 1.2 * (float(np.median(peak)) if peak.size else 10.0) + 6))
     territory = segmentation.expand_labels(labels, reach)
-    rows_max, cols_max = labels.shape
+    found, outlines = _half_contrast_regions(contrast_edge, labels, territory, near, far, free, distance,
+                                             global_background)
+    half_radius_of = np.zeros(labels.max() + 1)
+    for index, _, member, _, _ in found:
+        half_radius_of[index] = math.sqrt(member.sum() / math.pi)
+    return [_profile_candidate(contrast_edge, contrast_raw, territory, outlines, half_radius_of, reach, profile_reach,
+                               index, where, member, core, background)
+            for index, where, member, core, background in found]
+
+
+def _half_contrast_regions(contrast_edge, labels, territory, near, far, free, distance, global_background):
+    """Per particle ``(index, territory box, half-contrast region, core, local background)``, and the
+    image of all regions (``outlines``, labelled).
+
+    The core is the median contrast of the inner half (by distance) of the watershed region, the
+    background that of the free ring around it (the global one if the ring has < 20 pixels); the
+    region is the piece above half contrast that holds the core.
+    """
     outlines = np.zeros(labels.shape, dtype=np.int32)
     found = []
     for index, where in enumerate(ndimage.find_objects(territory), start=1):
@@ -537,41 +554,48 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
             continue
         outlines[where][member] = index
         found.append((index, where, member, core, background))
-    half_radius_of = np.zeros(labels.max() + 1)
-    for index, _, member, _, _ in found:
-        half_radius_of[index] = math.sqrt(member.sum() / math.pi)
-    out = []
-    for index, where, member, core, background in found:
-        local = contrast_edge[where]
-        props = measure.regionprops(member.astype(np.uint8))[0]
-        r0, c0 = where[0].start, where[1].start
-        rr, cc = np.nonzero(member)
-        weight = np.clip(local[member] - background, 0.0, None) + 1e-12
-        centre = (float(np.average(rr, weights=weight) + r0), float(np.average(cc, weights=weight) + c0))
-        mapping = roundness_mapping(rr.astype(float), cc.astype(float), np.ones(rr.size))
-        roughness = _outline_roughness(member, (centre[0] - r0, centre[1] - c0), mapping)
-        touches = bool((rr + r0).min() == 0 or (cc + c0).min() == 0 or (rr + r0).max() == rows_max - 1
-                       or (cc + c0).max() == cols_max - 1)
-        half_radius = half_radius_of[index]
-        # clearance from the other particles' rims, on the territory's box widened by the reach
-        box = tuple(slice(max(sl.start - reach, 0), min(sl.stop + reach, size))
-                    for sl, size in zip(where, labels.shape, strict=False))
-        others = (outlines[box] > 0) & (outlines[box] != index)
-        if others.any():
-            gap, (nr, nc) = ndimage.distance_transform_edt(~others, return_indices=True)
-            clearance_box = gap - 0.2 * half_radius_of[outlines[box][nr, nc]]
-        else:
-            clearance_box = np.full(others.shape, np.inf)
-        tr, tc = np.nonzero(territory[where] == index)
-        tr, tc = tr + r0, tc + c0
-        keep = np.hypot(tr - centre[0], tc - centre[1]) <= profile_reach * half_radius + 6
-        tr, tc = tr[keep], tc[keep]
-        out.append(_Candidate(label=index, centre=centre, area_px=int(member.sum()), half_radius_px=half_radius,
-                              contrast=core - background, background=background, solidity=float(props.solidity),
-                              eccentricity=float(props.eccentricity), touches_edge=touches, roughness=roughness,
-                              mapping=mapping, rows=tr, cols=tc, values=contrast_raw[tr, tc],
-                              clearance=clearance_box[tr - box[0].start, tc - box[1].start]))
-    return out
+    return found, outlines
+
+
+def _rim_clearance(outlines, where, index: int, reach: int, half_radius_of):
+    """Clearance from the other particles' rims on the territory's box widened by the reach: distance
+    to their half-contrast regions minus 0.2 x their radius. Returns ``(box, clearance)``."""
+    box = tuple(slice(max(sl.start - reach, 0), min(sl.stop + reach, size))
+                for sl, size in zip(where, outlines.shape, strict=False))
+    others = (outlines[box] > 0) & (outlines[box] != index)
+    if others.any():
+        gap, (nr, nc) = ndimage.distance_transform_edt(~others, return_indices=True)
+        clearance_box = gap - 0.2 * half_radius_of[outlines[box][nr, nc]]
+    else:
+        clearance_box = np.full(others.shape, np.inf)
+    return box, clearance_box
+
+
+def _profile_candidate(contrast_edge, contrast_raw, territory, outlines, half_radius_of, reach: int,
+                       profile_reach: float, index: int, where, member, core: float, background: float) -> _Candidate:
+    """Shape criteria, centre and round-making map of one half-contrast region, and its profile pixels."""
+    rows_max, cols_max = outlines.shape
+    local = contrast_edge[where]
+    props = measure.regionprops(member.astype(np.uint8))[0]
+    r0, c0 = where[0].start, where[1].start
+    rr, cc = np.nonzero(member)
+    weight = np.clip(local[member] - background, 0.0, None) + 1e-12
+    centre = (float(np.average(rr, weights=weight) + r0), float(np.average(cc, weights=weight) + c0))
+    mapping = roundness_mapping(rr.astype(float), cc.astype(float), np.ones(rr.size))
+    roughness = _outline_roughness(member, (centre[0] - r0, centre[1] - c0), mapping)
+    touches = bool((rr + r0).min() == 0 or (cc + c0).min() == 0 or (rr + r0).max() == rows_max - 1
+                   or (cc + c0).max() == cols_max - 1)
+    half_radius = half_radius_of[index]
+    box, clearance_box = _rim_clearance(outlines, where, index, reach, half_radius_of)
+    tr, tc = np.nonzero(territory[where] == index)
+    tr, tc = tr + r0, tc + c0
+    keep = np.hypot(tr - centre[0], tc - centre[1]) <= profile_reach * half_radius + 6
+    tr, tc = tr[keep], tc[keep]
+    return _Candidate(label=index, centre=centre, area_px=int(member.sum()), half_radius_px=half_radius,
+                      contrast=core - background, background=background, solidity=float(props.solidity),
+                      eccentricity=float(props.eccentricity), touches_edge=touches, roughness=roughness,
+                      mapping=mapping, rows=tr, cols=tc, values=contrast_raw[tr, tc],
+                      clearance=clearance_box[tr - box[0].start, tc - box[1].start])
 
 
 PSF_GRID_PX = np.geomspace(0.4, 3.2, 9)
