@@ -276,6 +276,30 @@ def read_vamas(path: str | Path, *, min_points: int = 5) -> VamasFile:
     while cur.pos < len(lines) and not lines[cur.pos].strip():  # PHI / NPL files: blank lines first
         cur.pos += 1
 
+    header = _read_experiment_header(cur)
+    n_blocks = header["n_blocks"]
+    blocks: list[VamasBlock] = []
+    first: dict = {}
+    for index in range(1, n_blocks + 1):
+        include = [True] * N_BLOCK_PARAMETERS if index == 1 else header["later_includes"]
+        cur.block = f"block {index} of {n_blocks}"
+        raw = _read_block(cur, header, include, first)
+        if index == 1:
+            first = raw
+        blocks.append(_to_block(cur, raw, index, min_points))
+    cur.block = None
+
+    rest = [line.strip() for line in lines[cur.pos:] if line.strip()]
+    if not rest or rest[0].lower() != TERMINATOR:
+        found = repr(rest[0]) if rest else "end of file"
+        cur.fail(f"expected {TERMINATOR!r} after the {n_blocks} declared blocks, found {found} "
+                 "(block count in the header does not match the data)", cur.pos + 1)
+    return VamasFile(path, header["institution"], header["instrument"], header["operator"], header["experiment_id"],
+                     header["comment"], header["mode"], header["scan_mode"], tuple(blocks))
+
+
+def _read_experiment_header(cur: _Cursor) -> dict:
+    """The experiment header of ISO 14976, read in the standard's order up to the number of blocks."""
     if cur.text("format identifier") != FORMAT_IDENTIFIER:
         cur.fail(f"not a VAMAS file: first line must be {FORMAT_IDENTIFIER!r}")
     institution = cur.text("institution identifier")
@@ -315,25 +339,10 @@ def read_vamas(path: str | Path, *, min_points: int = 5) -> VamasFile:
     if n_blocks == 0:
         cur.fail("file declares zero blocks")
 
-    header = {"mode": mode, "scan_mode": scan_mode, "variables": variables, "n_future_block": n_future_block}
-    blocks: list[VamasBlock] = []
-    first: dict = {}
-    for index in range(1, n_blocks + 1):
-        include = [True] * N_BLOCK_PARAMETERS if index == 1 else later_includes
-        cur.block = f"block {index} of {n_blocks}"
-        raw = _read_block(cur, header, include, first)
-        if index == 1:
-            first = raw
-        blocks.append(_to_block(cur, raw, index, min_points))
-    cur.block = None
-
-    rest = [line.strip() for line in lines[cur.pos:] if line.strip()]
-    if not rest or rest[0].lower() != TERMINATOR:
-        found = repr(rest[0]) if rest else "end of file"
-        cur.fail(f"expected {TERMINATOR!r} after the {n_blocks} declared blocks, found {found} "
-                 "(block count in the header does not match the data)", cur.pos + 1)
-    return VamasFile(path, institution, instrument, operator, experiment_id, comment, mode, scan_mode,
-                     tuple(blocks))
+    return {"institution": institution, "instrument": instrument, "operator": operator,
+            "experiment_id": experiment_id, "comment": comment, "mode": mode, "scan_mode": scan_mode,
+            "variables": variables, "n_future_block": n_future_block, "n_blocks": n_blocks,
+            "later_includes": later_includes}
 
 
 def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) -> dict:
