@@ -347,6 +347,7 @@ def _read_experiment_header(cur: _Cursor) -> dict:
 
 def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) -> dict:
     """Read one block's parameters in the order of ISO 14976; excluded ones repeat block 1's."""
+    # long function: one pass over block parameters 1-39 in the standard's order, one line each
     b: dict = {}
     mode = header["mode"]
 
@@ -417,6 +418,13 @@ def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) ->
     for _ in range(header["n_future_block"]):
         cur.text("future upgrade block entry")
 
+    b.update(_read_ordinates(cur, header, b))
+    return b
+
+
+def _read_ordinates(cur: _Cursor, header: dict, b: dict) -> dict:
+    """The block's ordinate values (after their count and ranges) as axis, signal table and variables."""
+    out: dict = {}
     variables = b["variables"]
     irregular = header["scan_mode"] == "IRREGULAR"
     if len(variables) < 1 + irregular:
@@ -430,18 +438,18 @@ def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) ->
     for _ in variables:
         cur.real("minimum ordinate value", optional=True)
         cur.real("maximum ordinate value", optional=True)
-    b["ordinate_first_line"] = cur.pos + 1
+    out["ordinate_first_line"] = cur.pos + 1
     values = np.array([cur.real("ordinate value") for _ in range(n_values)])
     table = values.reshape(-1, len(variables))
     if irregular:
         (label, units), variables = variables[0], variables[1:]
-        b["abscissa"] = (label, units, None, None)
-        b["axis"], b["ordinates"], b["signal_variables"] = table[:, 0], table[:, 1:], variables
+        out["abscissa"] = (label, units, None, None)
+        out["axis"], out["ordinates"], out["signal_variables"] = table[:, 0], table[:, 1:], variables
     else:
         label, units, start, step = b["abscissa"]
-        b["axis"] = start + step * np.arange(table.shape[0])
-        b["ordinates"], b["signal_variables"] = table, variables
-    return b
+        out["axis"] = start + step * np.arange(table.shape[0])
+        out["ordinates"], out["signal_variables"] = table, variables
+    return out
 
 
 def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
