@@ -355,12 +355,7 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
         Too few points, no first-exciton peak in the covered range, no valley (a shoulder), or a
         refinement without an extremum.
     """
-    wavelength_nm = np.asarray(wavelength_nm, dtype=float)
-    absorbance = np.asarray(absorbance, dtype=float)
-    if wavelength_nm.size < MIN_POINTS:
-        raise AnalysisError(f"too few points in the absorbance spectrum ({wavelength_nm.size}; at least {MIN_POINTS})")
-    order = np.argsort(wavelength_nm)
-    wavelength_nm, absorbance = wavelength_nm[order], absorbance[order]
+    wavelength_nm, absorbance = _sorted_spectrum(wavelength_nm, absorbance)
     (lo, hi), reasons = _coverage(wavelength_nm, search_range_nm)
     if hi - lo < 2 * smoothing_window_nm:
         raise AnalysisError(f"spectrum ({wavelength_nm[0]:.0f}-{wavelength_nm[-1]:.0f} nm) does not cover the "
@@ -369,9 +364,42 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
     points = _odd_points(smoothing_window_nm, step)
     smooth = savgol_filter(absorbance, points, 3)
     noise = estimate_noise(absorbance)
-
-    in_range = (wavelength_nm >= lo) & (wavelength_nm <= hi)
     prominence = max(min_prominence, 5 * noise / math.sqrt(points))
+    peak, valley = _first_exciton_and_valley(wavelength_nm, smooth, (lo, hi), prominence, min_valley_separation_nm,
+                                             reasons)
+
+    separation = wavelength_nm[peak] - wavelength_nm[valley]
+    max_width = max(min(MAX_HALF_WIDTH_NM, 0.45 * separation), 4 * step)  # keep the windows apart
+    if fit_half_width_nm is None:
+        start = float(np.clip(WINDOW_FRACTION * _red_half_width(wavelength_nm, smooth, peak), 4 * step, max_width))
+    else:
+        start = float(fit_half_width_nm)
+    point_noise = photometric_noise(absorbance)
+    peak_noise = valley_noise = point_noise
+    adaptive = fit_half_width_nm is None
+    top = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[peak], start, max_width, peak_noise, adaptive)
+    bottom = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[valley], start, max_width, valley_noise,
+                              adaptive)
+    return _valley_result(top, bottom, min_valley_separation_nm, reasons, float(point_noise[peak]))
+
+
+def _sorted_spectrum(wavelength_nm, absorbance) -> tuple[np.ndarray, np.ndarray]:
+    """The spectrum as float arrays in increasing wavelength; raises with fewer than MIN_POINTS."""
+    wavelength_nm = np.asarray(wavelength_nm, dtype=float)
+    absorbance = np.asarray(absorbance, dtype=float)
+    if wavelength_nm.size < MIN_POINTS:
+        raise AnalysisError(f"too few points in the absorbance spectrum ({wavelength_nm.size}; at least {MIN_POINTS})")
+    order = np.argsort(wavelength_nm)
+    return wavelength_nm[order], absorbance[order]
+
+
+def _first_exciton_and_valley(wavelength_nm: np.ndarray, smooth: np.ndarray, search_nm: tuple[float, float],
+                              prominence: float, min_valley_separation_nm: float,
+                              reasons: list[str]) -> tuple[int, int]:
+    """Indices of the first exciton (longest-wavelength prominent peak of ``smooth`` in ``search_nm``)
+    and of the valley blue of it; appends to ``reasons`` when the valley is at the range's blue end."""
+    lo, hi = search_nm
+    in_range = (wavelength_nm >= lo) & (wavelength_nm <= hi)
     peaks, _ = find_peaks(np.where(in_range, smooth, -np.inf), prominence=prominence)
     if peaks.size == 0:
         raise AnalysisError(f"no first-exciton peak in {lo:.0f}-{hi:.0f} nm (no maximum more prominent than "
@@ -387,19 +415,12 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
     if valley == int(np.flatnonzero(in_range)[0]):
         reasons.append(f"valley at the search range's blue end ({wavelength_nm[valley]:.0f} nm): the curve may "
                        "still fall beyond it")
+    return peak, valley
 
-    separation = wavelength_nm[peak] - wavelength_nm[valley]
-    max_width = max(min(MAX_HALF_WIDTH_NM, 0.45 * separation), 4 * step)  # keep the windows apart
-    if fit_half_width_nm is None:
-        start = float(np.clip(WINDOW_FRACTION * _red_half_width(wavelength_nm, smooth, peak), 4 * step, max_width))
-    else:
-        start = float(fit_half_width_nm)
-    point_noise = photometric_noise(absorbance)
-    peak_noise = valley_noise = point_noise
-    adaptive = fit_half_width_nm is None
-    top = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[peak], start, max_width, peak_noise, adaptive)
-    bottom = _adaptive_refine(wavelength_nm, absorbance, wavelength_nm[valley], start, max_width, valley_noise,
-                              adaptive)
+
+def _valley_result(top: _Refined, bottom: _Refined, min_valley_separation_nm: float, reasons: list[str],
+                   peak_noise: float) -> ValleyDepth:
+    """VD from the refined extrema, its statistical and window-dependence (systematic) errors, and flags."""
     peak_ext, valley_ext = top.extremum, bottom.extremum
     if peak_ext.wavelength_nm - valley_ext.wavelength_nm < min_valley_separation_nm:
         raise AnalysisError(f"degenerate valley: refined minimum at {valley_ext.wavelength_nm:.1f} nm is within "
@@ -417,7 +438,7 @@ def valley_depth(wavelength_nm, absorbance, *, smoothing_window_nm: float = 9.0,
         exciton_reasons.append(f"the first-exciton maximum is barely curved at this noise (curvature "
                                f"{exciton.curvature_snr:.1f} sigma): its position error is not Gaussian and may "
                                "exceed the quoted sigma")
-    return ValleyDepth(exciton, valley_ext, vd, math.hypot(vd_stat, vd_sys), float(point_noise[peak]), vd_stat,
+    return ValleyDepth(exciton, valley_ext, vd, math.hypot(vd_stat, vd_sys), peak_noise, vd_stat,
                        peak_ext.wavelength_err, top.half_width_nm, tuple(reasons), tuple(exciton_reasons))
 
 

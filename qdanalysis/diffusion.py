@@ -592,6 +592,37 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
         geometry's etches, or with non-positive or non-finite sigmas.
     """
     profiles = _as_profiles(profiles, time_s)
+    _check_profiles(profiles, solver.geometry.n_etches)
+    model = _series_model(solver, profiles)
+    grid = np.linspace(*LOG10_D_BOUNDS_M2_S, grid_points)
+    params = _start_parameters(model, grid)
+    result = _minimize(model, params)
+    chi2 = float(np.sum(result.residual ** 2))
+    n_data = sum(len(p.cycles) for p in profiles)
+    dof = n_data - len(params)
+
+    profile_scans = [_profile(model.residual, result.params, f"log10_d_{j}", grid)
+                     for j in range(len(model.temperatures))]
+    errors = _error_parameters(model, result, profile_scans, detection_delta_chi2)
+    resolved_flags = []
+    for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
+        log10_err = _stderr(errors, f"log10_d_{j}")
+        resolved_flags.append(bool(np.isfinite(log10_err) and log10_err < max_log10_d_err
+                                   and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
+    surface_fit = _surface_fit(model, result, resolved_flags)
+    values = result.params.valuesdict()
+    profile_chi2 = [float(np.sum(((model.profile_model(i, values) - p.amount) / p.sigma) ** 2))
+                    for i, p in enumerate(profiles)]
+    temperature_results = _temperature_results(model, values, errors, profile_scans, resolved_flags,
+                                               profile_chi2, chi2, n_data)
+    profile_results = _profile_results(model, values, result, surface_fit, resolved_flags, temperature_results,
+                                       profile_chi2)
+    scale = Estimate(float(values["lattice_scale"]), _stderr(result.params, "lattice_scale"))
+    return DiffusionFit(tuple(temperature_results), tuple(profile_results), scale, chi2, dof)
+
+
+def _check_profiles(profiles: list[EtchProfile], n_etches: int) -> None:
+    """Raise :class:`AnalysisError` for no profile, or one that the model cannot describe."""
     if not profiles:
         raise AnalysisError("no etch profiles to fit")
     for p in profiles:
@@ -600,35 +631,73 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
             raise AnalysisError(f"{label}: {len(p.cycles)} etch cycle(s); a diffusion profile needs >= 2")
         if 1 not in p.cycles:
             raise AnalysisError(f"{label}: etch cycle 1 (the surface-bound Br) is missing, cycles {list(p.cycles)}")
-        if max(p.cycles) > solver.geometry.n_etches or min(p.cycles) < 1:
+        if max(p.cycles) > n_etches or min(p.cycles) < 1:
             raise AnalysisError(f"{label}: etch cycles {list(p.cycles)}, but the etch radii describe cycles "
-                                f"1..{solver.geometry.n_etches}")
+                                f"1..{n_etches}")
         if not np.all(np.isfinite(p.sigma)) or np.any(p.sigma <= 0):
             raise AnalysisError(f"{label}: Br uncertainties must be positive and finite")
+
+
+@dataclass(frozen=True)
+class _SeriesModel:
+    """The model of all profiles of a series: ``S [k = 1] + A content_k(D_T t)`` at the measured cycles.
+
+    Parameters ``log10_d_{j}`` (temperature ``j`` of ``temperatures``), ``surface_{i}`` (profile ``i``)
+    and ``lattice_scale``; :meth:`residual` is what lmfit minimises.
+    """
+
+    solver: SphereDiffusion
+    profiles: list[EtchProfile]
+    temperatures: list[float]
+    columns: list[np.ndarray]
+    t_index: dict[float, int]
+
+    def contents(self, profile: EtchProfile, column: np.ndarray, log10_d) -> np.ndarray:
+        return self.solver.etch_content(10.0 ** np.asarray(log10_d) * NM2_PER_M2 * profile.time_s)[..., column]
+
+    def profile_model(self, i: int, values: dict) -> np.ndarray:
+        p = self.profiles[i]
+        amounts = values["lattice_scale"] * self.contents(p, self.columns[i],
+                                                          values[f"log10_d_{self.t_index[p.temperature_C]}"])
+        amounts = amounts.copy()
+        amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
+        return amounts
+
+    def residual(self, par: lmfit.Parameters) -> np.ndarray:
+        values = par.valuesdict()
+        return np.concatenate([(self.profile_model(i, values) - p.amount) / p.sigma
+                               for i, p in enumerate(self.profiles)])
+
+
+def _series_model(solver: SphereDiffusion, profiles: list[EtchProfile]) -> _SeriesModel:
     temperatures = sorted({p.temperature_C for p in profiles})
     t_index = {t: i for i, t in enumerate(temperatures)}
     columns = [np.asarray(p.cycles) - 1 for p in profiles]
-    grid = np.linspace(*LOG10_D_BOUNDS_M2_S, grid_points)
+    return _SeriesModel(solver, profiles, temperatures, columns, t_index)
 
-    def contents(profile, column, log10_d):
-        return solver.etch_content(10.0 ** np.asarray(log10_d) * NM2_PER_M2 * profile.time_s)[..., column]
 
-    # start values: a grid in log10 D with linear least squares for the rest, per profile; the shared
-    # lattice scale from the profile with the most Br beyond the first etch (the others barely
-    # constrain it); then D per temperature restarted at that scale
-    starts = [_grid_start(contents(p, c, grid), p.amount, p.sigma) for p, c in zip(profiles, columns, strict=False)]
+def _start_parameters(model: _SeriesModel, grid: np.ndarray) -> lmfit.Parameters:
+    """Start values and bounds of ``log10_d_{j}``, ``surface_{i}`` and ``lattice_scale``.
+
+    A grid in log10 D with linear least squares for the rest, per profile; the shared lattice scale
+    from the profile with the most Br beyond the first etch (the others barely constrain it); then D
+    per temperature restarted at that scale.
+    """
+    profiles, columns, t_index = model.profiles, model.columns, model.t_index
+    starts = [_grid_start(model.contents(p, c, grid), p.amount, p.sigma)
+              for p, c in zip(profiles, columns, strict=False)]
     informative = max(range(len(profiles)), key=lambda i: float(np.sum(profiles[i].amount[1:])))
     scale = starts[informative][2] if starts[informative][2] > 0 else 1.0
     params = lmfit.Parameters()
-    grid_chi2 = np.zeros((len(temperatures), grid.size))
+    grid_chi2 = np.zeros((len(model.temperatures), grid.size))
     surfaces = {}
     for i, (p, c) in enumerate(zip(profiles, columns, strict=False)):
-        model = contents(p, c, grid) * scale
-        surface = np.maximum(p.amount[0] - model[:, 0], 0.0)  # cycle 1 comes first (sorted below)
-        model[:, 0] += surface
-        grid_chi2[t_index[p.temperature_C]] += np.sum(((model - p.amount) / p.sigma) ** 2, axis=1)
+        amounts = model.contents(p, c, grid) * scale
+        surface = np.maximum(p.amount[0] - amounts[:, 0], 0.0)  # cycle 1 comes first (sorted below)
+        amounts[:, 0] += surface
+        grid_chi2[t_index[p.temperature_C]] += np.sum(((amounts - p.amount) / p.sigma) ** 2, axis=1)
         surfaces[i] = surface
-    for j, temp in enumerate(temperatures):
+    for j, temp in enumerate(model.temperatures):
         best = int(np.argmin(grid_chi2[j]))
         params.add(f"log10_d_{j}", value=float(grid[best]), min=LOG10_D_BOUNDS_M2_S[0], max=LOG10_D_BOUNDS_M2_S[1])
         for i, p in enumerate(profiles):
@@ -636,68 +705,66 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
                 params.add(f"surface_{i}", value=max(float(surfaces[i][best]), 1e-6 * max(p.amount.max(), 1e-12)),
                            min=0.0)
     params.add("lattice_scale", value=float(scale), min=0.0)
+    return params
 
-    def profile_model(p, i, values):
-        amounts = values["lattice_scale"] * contents(p, columns[i], values[f"log10_d_{t_index[p.temperature_C]}"])
-        amounts = amounts.copy()
-        amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
-        return amounts
 
-    def residual(par):
-        values = par.valuesdict()
-        return np.concatenate([(profile_model(p, i, values) - p.amount) / p.sigma for i, p in enumerate(profiles)])
-
-    with warnings.catch_warnings():  # lmfit's stderr of an undetermined D is sqrt(<0): NaN, handled below
+def _minimize(model: _SeriesModel, params: lmfit.Parameters) -> lmfit.minimizer.MinimizerResult:
+    with warnings.catch_warnings():  # lmfit's stderr of an undetermined D is sqrt(<0): NaN, handled by callers
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = lmfit.minimize(residual, params, method="least_squares")
+        return lmfit.minimize(model.residual, params, method="least_squares")
+
+
+def _stderr(params: lmfit.Parameters, name: str) -> float:
+    stderr = params[name].stderr
+    return float(stderr) if stderr is not None and np.isfinite(stderr) else float("nan")
+
+
+def _error_parameters(model: _SeriesModel, result, profile_scans, detection_delta_chi2: float) -> lmfit.Parameters:
+    """Parameters whose ``stderr`` are the errors: the fit's own, or from a fit holding undetected Ds.
+
+    A D the data do not determine (penetration below the etch resolution: chi^2 flat in it) makes the
+    covariance singular, and lmfit then gives no error for any parameter, which would make every
+    temperature an upper limit. Hold the D values whose penetration the scans do not detect at their
+    fitted value and take the errors of the rest from that (regular) fit.
+    """
+    if result.errorbars:
+        return result.params
     chi2 = float(np.sum(result.residual ** 2))
-    n_data = sum(len(p.cycles) for p in profiles)
-    dof = n_data - len(params)
+    held = result.params.copy()
+    for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
+        if not _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2):
+            held[f"log10_d_{j}"].set(vary=False)
+    return _minimize(model, held).params
 
-    def err(par, name):
-        stderr = par[name].stderr
-        return float(stderr) if stderr is not None and np.isfinite(stderr) else float("nan")
 
-    temperature_results, resolved_flags = [], []
-    profile_scans = [_profile(residual, result.params, f"log10_d_{j}", grid) for j in range(len(temperatures))]
-    errors = result.params
-    if not result.errorbars:
-        # A D the data do not determine (penetration below the etch resolution: chi^2 flat in it) makes
-        # the covariance singular, and lmfit then gives no error for any parameter, which would make
-        # every temperature an upper limit. Hold the D values whose penetration the scans do not detect
-        # at their fitted value and take the errors of the rest from that (regular) fit.
-        held = result.params.copy()
-        for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
-            if not _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2):
-                held[f"log10_d_{j}"].set(vary=False)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            errors = lmfit.minimize(residual, held, method="least_squares").params
-    for j, _ in enumerate(temperatures):
-        scan_grid, scan_chi2 = profile_scans[j]
-        log10_err = err(errors, f"log10_d_{j}")
-        resolved_flags.append(bool(np.isfinite(log10_err) and log10_err < max_log10_d_err
-                                   and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
-    # surface amounts of unresolved temperatures: refit with their penetration switched off (D at the
-    # lower bound), since a free but undetermined D makes the surface degenerate with it
+def _surface_fit(model: _SeriesModel, result, resolved_flags: list[bool]):
+    """The fit the surface amounts of unresolved temperatures come from.
+
+    A refit with their penetration switched off (D at the lower bound), since a free but undetermined
+    D makes the surface degenerate with it; the fit itself when every temperature is resolved.
+    """
     fixed = result.params.copy()
     for j, resolved in enumerate(resolved_flags):
         if not resolved:
             fixed[f"log10_d_{j}"].set(value=LOG10_D_BOUNDS_M2_S[0], vary=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        surface_fit = lmfit.minimize(residual, fixed, method="least_squares") if not all(resolved_flags) else result
-    values = result.params.valuesdict()
-    profile_chi2 = [float(np.sum(((profile_model(p, i, values) - p.amount) / p.sigma) ** 2))
-                    for i, p in enumerate(profiles)]
-    # each temperature's share of the degrees of freedom: its points minus its D, its surfaces and a
-    # share of the lattice scale proportional to its points
-    for j, temp in enumerate(temperatures):
+    return _minimize(model, fixed) if not all(resolved_flags) else result
+
+
+def _temperature_results(model: _SeriesModel, values: dict, errors: lmfit.Parameters, profile_scans,
+                         resolved_flags: list[bool], profile_chi2: list[float], chi2: float,
+                         n_data: int) -> list[TemperatureResult]:
+    """D per temperature (an upper limit if unresolved) with its chi-square and share of the dof.
+
+    Each temperature's share of the degrees of freedom: its points minus its D, its surfaces and a
+    share of the lattice scale proportional to its points.
+    """
+    profiles, temperature_results = model.profiles, []
+    for j, temp in enumerate(model.temperatures):
         members = [i for i, p in enumerate(profiles) if p.temperature_C == temp]
         points = sum(len(profiles[i].cycles) for i in members)
         t_dof = points - 1 - len(members) - points / n_data
         log10_d = float(values[f"log10_d_{j}"])
-        log10_err = err(errors, f"log10_d_{j}")
+        log10_err = _stderr(errors, f"log10_d_{j}")
         scan_grid, scan_chi2 = profile_scans[j]
         if resolved_flags[j]:
             d = Estimate(10.0 ** log10_d, 10.0 ** log10_d * math.log(10) * log10_err)
@@ -708,17 +775,22 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
             temperature_C=float(temp), d_m2_s=d, log10_d=Estimate(log10_d, log10_err), resolved=resolved_flags[j],
             chi_square=float(sum(profile_chi2[i] for i in members)), dof=float(t_dof),
             profile_log10_d=scan_grid, profile_chi2=scan_chi2))
+    return temperature_results
+
+
+def _profile_results(model: _SeriesModel, values: dict, result, surface_fit, resolved_flags: list[bool],
+                     temperature_results: list[TemperatureResult], profile_chi2: list[float]) -> list[ProfileResult]:
+    """Surface amount (from ``surface_fit`` if its temperature is unresolved), model and chi^2 per profile."""
     profile_results = []
-    for i, p in enumerate(profiles):
-        j = t_index[p.temperature_C]
+    for i, p in enumerate(model.profiles):
+        j = model.t_index[p.temperature_C]
         source = result if resolved_flags[j] else surface_fit
-        surface = Estimate(float(source.params[f"surface_{i}"].value), err(source.params, f"surface_{i}"))
+        surface = Estimate(float(source.params[f"surface_{i}"].value), _stderr(source.params, f"surface_{i}"))
         d_value = temperature_results[j].d_m2_s.value
         profile_results.append(ProfileResult(profile=p, surface_amount=surface,
                                              diffusion_length_nm=diffusion_length_nm(d_value, p.time_s),
-                                             model=profile_model(p, i, values), chi_square=profile_chi2[i]))
-    scale = Estimate(float(values["lattice_scale"]), err(result.params, "lattice_scale"))
-    return DiffusionFit(tuple(temperature_results), tuple(profile_results), scale, chi2, dof)
+                                             model=model.profile_model(i, values), chi_square=profile_chi2[i]))
+    return profile_results
 
 
 def _profile(residual, best_params, name, grid):

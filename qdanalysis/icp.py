@@ -820,7 +820,35 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
     keyed = _aspirations(export, element_lines)
     within = {e: pooled_replicate_variance([r.intensity_cps for _, r in rows], [r.rsd_percent for _, r in rows],
                                            [r.replicates for _, r in rows]) for e, rows in keyed.items()}
-    # the vector of every intensity used, and where each element's readings sit in it
+    readings = _readings(export, keyed, element_lines, label_pattern, within)
+    calibrations = fit_calibrations({e: _calibration_points(readings, readings.intensity, e) for e in element_lines},
+                                    max_degree=max_degree, lack_of_fit_p=lack_of_fit_p, shared_excess=shared_excess,
+                                    prior_rsd=transport_rsd_prior, prior_dof=transport_prior_dof)
+    cycles, cycle_list = _sample_cycles(export, readings.entries, element_lines, label_pattern)
+    central, sigma = _propagate(readings, within, calibrations, element_lines, cycles, cycle_list, ratio,
+                                shared_excess)
+    supernatants = _supernatants(readings.entries, calibrations, element_lines, cycles, cycle_list, ratio, central,
+                                 sigma, lack_of_fit_p=lack_of_fit_p, max_excess_rsd=max_excess_rsd)
+    return IcpRun(calibrations=calibrations, element_lines=dict(element_lines), supernatants=tuple(supernatants),
+                  within=within)
+
+
+@dataclass(frozen=True)
+class _Readings:
+    """The vector of every intensity used, and per reading its element, aspiration key, reading, role
+    (blank, standard, sample), standard concentration and within-aspiration variance of its mean."""
+
+    entries: list[tuple]  # (element, aspiration key, reading, role, concentration)
+    intensity: np.ndarray
+    within_var: np.ndarray
+    role: np.ndarray
+    element_of: np.ndarray
+    conc: np.ndarray
+
+
+def _readings(export: IcpExport, keyed: dict, element_lines: dict[str, str], label_pattern: str,
+              within: dict[str, VarianceModel]) -> _Readings:
+    """Blanks, standards and etch-cycle samples of every line; raises without enough of them."""
     entries = []  # (element, aspiration key, reading, role, concentration)
     for element, rows in keyed.items():
         for key, r in rows:
@@ -845,15 +873,21 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
     role = np.array([e[3] for e in entries])
     element_of = np.array([e[0] for e in entries])
     conc = np.array([e[4] for e in entries])
+    return _Readings(entries, intensity, within_var, role, element_of, conc)
 
-    def points(y, element):
-        calib = (element_of == element) & (role != "sample")
-        return CalibrationPoints(concentration=conc[calib], signal=y[calib], variance=within_var[calib],
-                                 is_standard=role[calib] == "standard", blank_signals=y[calib & (role == "blank")])
 
-    calibrations = fit_calibrations({e: points(intensity, e) for e in element_lines}, max_degree=max_degree,
-                                    lack_of_fit_p=lack_of_fit_p, shared_excess=shared_excess,
-                                    prior_rsd=transport_rsd_prior, prior_dof=transport_prior_dof)
+def _calibration_points(readings: _Readings, y: np.ndarray, element: str) -> CalibrationPoints:
+    """The blanks and standards of ``element`` with the intensities ``y`` (the measured or shifted ones)."""
+    role = readings.role
+    calib = (readings.element_of == element) & (role != "sample")
+    return CalibrationPoints(concentration=readings.conc[calib], signal=y[calib], variance=readings.within_var[calib],
+                             is_standard=role[calib] == "standard", blank_signals=y[calib & (role == "blank")])
+
+
+def _sample_cycles(export: IcpExport, entries: list[tuple], element_lines: dict[str, str],
+                   label_pattern: str) -> tuple[dict[tuple[int, str], int], list[int]]:
+    """Index of the reading of every (etch cycle, element), and the cycles; raises for a second or a
+    missing reading."""
     sample_index = {element: [i for i, e in enumerate(entries) if e[0] == element and e[3] == "sample"]
                     for element in element_lines}
     cycles = {}
@@ -869,28 +903,41 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
         missing = [e for e in element_lines if (cycle, e) not in cycles]
         if missing:
             raise AnalysisError(f"{export.path}: etch cycle {cycle} has no reading for {missing}")
+    return cycles, cycle_list
 
-    def evaluate(y):
-        """Concentrations of every (cycle, element) and the ratios, refitting the calibrations."""
-        out = []
-        for element in element_lines:
-            pts = points(y, element)
-            cal = calibrations[element]
-            variance = _excess_variance(pts, np.asarray(cal.coefficients), cal.excess_rsd)
-            coef = weighted_polyfit(pts.concentration, pts.signal, variance, cal.degree)[0]
-            out += [invert_polynomial(coef, y[cycles[(c, element)]]) for c in cycle_list]
-        values = np.asarray(out).reshape(len(element_lines), len(cycle_list))
-        num, den = list(element_lines).index(ratio[0]), list(element_lines).index(ratio[1])
-        ratios = molar_ratio_value(values[num], values[den], *ratio)
-        return np.concatenate([values.ravel(), ratios])
 
-    central = evaluate(intensity)
+def _evaluate(readings: _Readings, y: np.ndarray, calibrations: dict[str, Calibration],
+              element_lines: dict[str, str], cycles: dict[tuple[int, str], int], cycle_list: list[int],
+              ratio: tuple[str, str]) -> np.ndarray:
+    """Concentrations of every (cycle, element) and the ratios, refitting the calibrations."""
+    out = []
+    for element in element_lines:
+        pts = _calibration_points(readings, y, element)
+        cal = calibrations[element]
+        variance = _excess_variance(pts, np.asarray(cal.coefficients), cal.excess_rsd)
+        coef = weighted_polyfit(pts.concentration, pts.signal, variance, cal.degree)[0]
+        out += [invert_polynomial(coef, y[cycles[(c, element)]]) for c in cycle_list]
+    values = np.asarray(out).reshape(len(element_lines), len(cycle_list))
+    num, den = list(element_lines).index(ratio[0]), list(element_lines).index(ratio[1])
+    ratios = molar_ratio_value(values[num], values[den], *ratio)
+    return np.concatenate([values.ravel(), ratios])
+
+
+def _propagate(readings: _Readings, within: dict[str, VarianceModel], calibrations: dict[str, Calibration],
+               element_lines: dict[str, str], cycles: dict[tuple[int, str], int], cycle_list: list[int],
+               ratio: tuple[str, str], shared_excess: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Concentrations and ratios with expanded uncertainties: a numerical Jacobian in the intensities,
+    their covariance within (diagonal) and excess (common to the lines of one aspiration), and a
+    Student-t coverage factor for the Welch-Satterthwaite degrees of freedom."""
+    entries, intensity, within_var = readings.entries, readings.intensity, readings.within_var
+    central = _evaluate(readings, intensity, calibrations, element_lines, cycles, cycle_list, ratio)
     jacobian = np.empty((central.size, intensity.size))
     for j in range(intensity.size):
         step = 1e-3 * math.sqrt(within_var[j])
         shifted = intensity.copy()
         shifted[j] += step
-        jacobian[:, j] = (evaluate(shifted) - central) / step
+        jacobian[:, j] = (_evaluate(readings, shifted, calibrations, element_lines, cycles, cycle_list, ratio)
+                          - central) / step
     # covariance of the intensities: within (diagonal) and excess (common to the lines of one aspiration)
     net = np.array([e[2].intensity_cps - calibrations[e[0]].intercept for e in entries])
     tau = np.array([calibrations[e[0]].excess_rsd for e in entries])
@@ -898,7 +945,7 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
     aspiration = [e[1] for e in entries]
     same = np.array([[a == b for b in aspiration] for a in aspiration])
     if not shared_excess:
-        same &= element_of[:, None] == element_of[None, :]
+        same &= readings.element_of[:, None] == readings.element_of[None, :]
     var_within = np.einsum("ij,j,ij->i", jacobian, within_var, jacobian)
     var_excess = np.einsum("ij,jk,ik->i", jacobian, same * np.outer(excess_factor, excess_factor), jacobian)
     nu_within = min(m.dof for m in within.values())
@@ -907,7 +954,14 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
     for i in range(central.size):
         nu = welch_satterthwaite([var_within[i], var_excess[i]], [nu_within, nu_excess])
         sigma[i] = math.sqrt(var_within[i] + var_excess[i]) * coverage_factor(nu)
+    return central, sigma
 
+
+def _supernatants(entries: list[tuple], calibrations: dict[str, Calibration], element_lines: dict[str, str],
+                  cycles: dict[tuple[int, str], int], cycle_list: list[int], ratio: tuple[str, str],
+                  central: np.ndarray, sigma: np.ndarray, *, lack_of_fit_p: float,
+                  max_excess_rsd: float) -> list[EtchSupernatant]:
+    """One :class:`EtchSupernatant` per cycle: concentrations, LOD, ratio and flags (calibration, extrapolation)."""
     n_cycles = len(cycle_list)
     cal_reasons = {e: calibrations[e].flag_reasons(f"{element_lines[e]} calibration", lack_of_fit_p=lack_of_fit_p,
                                                    max_excess_rsd=max_excess_rsd) for e in element_lines}
@@ -931,8 +985,7 @@ def quantify_run(export: IcpExport, element_lines: dict[str, str], label_pattern
                                             below_lod=below, ratio=Estimate(float(central[ratio_index]),
                                                                             float(sigma[ratio_index])),
                                             flags=flags))
-    return IcpRun(calibrations=calibrations, element_lines=dict(element_lines), supernatants=tuple(supernatants),
-                  within=within)
+    return supernatants
 
 
 # config["icp"] defaults (the lead mirrors them in config.yaml and the config schema)

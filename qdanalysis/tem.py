@@ -682,7 +682,24 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
     peak = ndimage.maximum(distance, labels, np.arange(1, labels.max() + 1)) if labels.max() else np.zeros(0)
     reach = int(math.ceil((profile_reach - 1.0) * 1.2 * (float(np.median(peak)) if peak.size else 10.0) + 6))
     territory = segmentation.expand_labels(labels, reach)
-    rows_max, cols_max = labels.shape
+    found, outlines = _half_contrast_regions(contrast_edge, labels, territory, near, far, free, distance,
+                                             global_background)
+    half_radius_of = np.zeros(labels.max() + 1)
+    for index, _, member, _, _ in found:
+        half_radius_of[index] = math.sqrt(member.sum() / math.pi)
+    return [_profile_candidate(contrast_edge, contrast_raw, territory, outlines, half_radius_of, reach, profile_reach,
+                               index, where, member, core, background)
+            for index, where, member, core, background in found]
+
+
+def _half_contrast_regions(contrast_edge, labels, territory, near, far, free, distance, global_background):
+    """Per particle ``(index, territory box, half-contrast region, core, local background)``, and the
+    image of all regions (``outlines``, labelled).
+
+    The core is the median contrast of the inner half (by distance) of the watershed region, the
+    background that of the free ring around it (the global one if the ring has < 20 pixels); the
+    region is the piece above half contrast that holds the core.
+    """
     outlines = np.zeros(labels.shape, dtype=np.int32)
     found = []
     for index, where in enumerate(ndimage.find_objects(territory), start=1):
@@ -704,41 +721,48 @@ def measure_particles(contrast_edge: np.ndarray, contrast_raw: np.ndarray, label
             continue
         outlines[where][member] = index
         found.append((index, where, member, core, background))
-    half_radius_of = np.zeros(labels.max() + 1)
-    for index, _, member, _, _ in found:
-        half_radius_of[index] = math.sqrt(member.sum() / math.pi)
-    out = []
-    for index, where, member, core, background in found:
-        local = contrast_edge[where]
-        props = measure.regionprops(member.astype(np.uint8))[0]
-        r0, c0 = where[0].start, where[1].start
-        rr, cc = np.nonzero(member)
-        weight = np.clip(local[member] - background, 0.0, None) + 1e-12
-        centre = (float(np.average(rr, weights=weight) + r0), float(np.average(cc, weights=weight) + c0))
-        mapping = roundness_mapping(rr.astype(float), cc.astype(float), np.ones(rr.size))
-        roughness = _outline_roughness(member, (centre[0] - r0, centre[1] - c0), mapping)
-        touches = bool((rr + r0).min() == 0 or (cc + c0).min() == 0 or (rr + r0).max() == rows_max - 1
-                       or (cc + c0).max() == cols_max - 1)
-        half_radius = half_radius_of[index]
-        # clearance from the other particles' rims, on the territory's box widened by the reach
-        box = tuple(slice(max(sl.start - reach, 0), min(sl.stop + reach, size))
-                    for sl, size in zip(where, labels.shape, strict=False))
-        others = (outlines[box] > 0) & (outlines[box] != index)
-        if others.any():
-            gap, (nr, nc) = ndimage.distance_transform_edt(~others, return_indices=True)
-            clearance_box = gap - 0.2 * half_radius_of[outlines[box][nr, nc]]
-        else:
-            clearance_box = np.full(others.shape, np.inf)
-        tr, tc = np.nonzero(territory[where] == index)
-        tr, tc = tr + r0, tc + c0
-        keep = np.hypot(tr - centre[0], tc - centre[1]) <= profile_reach * half_radius + 6
-        tr, tc = tr[keep], tc[keep]
-        out.append(_Candidate(label=index, centre=centre, area_px=int(member.sum()), half_radius_px=half_radius,
-                              contrast=core - background, background=background, solidity=float(props.solidity),
-                              eccentricity=float(props.eccentricity), touches_edge=touches, roughness=roughness,
-                              mapping=mapping, rows=tr, cols=tc, values=contrast_raw[tr, tc],
-                              clearance=clearance_box[tr - box[0].start, tc - box[1].start]))
-    return out
+    return found, outlines
+
+
+def _rim_clearance(outlines, where, index: int, reach: int, half_radius_of):
+    """Clearance from the other particles' rims on the territory's box widened by the reach: distance
+    to their half-contrast regions minus 0.2 x their radius. Returns ``(box, clearance)``."""
+    box = tuple(slice(max(sl.start - reach, 0), min(sl.stop + reach, size))
+                for sl, size in zip(where, outlines.shape, strict=False))
+    others = (outlines[box] > 0) & (outlines[box] != index)
+    if others.any():
+        gap, (nr, nc) = ndimage.distance_transform_edt(~others, return_indices=True)
+        clearance_box = gap - 0.2 * half_radius_of[outlines[box][nr, nc]]
+    else:
+        clearance_box = np.full(others.shape, np.inf)
+    return box, clearance_box
+
+
+def _profile_candidate(contrast_edge, contrast_raw, territory, outlines, half_radius_of, reach: int,
+                       profile_reach: float, index: int, where, member, core: float, background: float) -> _Candidate:
+    """Shape criteria, centre and round-making map of one half-contrast region, and its profile pixels."""
+    rows_max, cols_max = outlines.shape
+    local = contrast_edge[where]
+    props = measure.regionprops(member.astype(np.uint8))[0]
+    r0, c0 = where[0].start, where[1].start
+    rr, cc = np.nonzero(member)
+    weight = np.clip(local[member] - background, 0.0, None) + 1e-12
+    centre = (float(np.average(rr, weights=weight) + r0), float(np.average(cc, weights=weight) + c0))
+    mapping = roundness_mapping(rr.astype(float), cc.astype(float), np.ones(rr.size))
+    roughness = _outline_roughness(member, (centre[0] - r0, centre[1] - c0), mapping)
+    touches = bool((rr + r0).min() == 0 or (cc + c0).min() == 0 or (rr + r0).max() == rows_max - 1
+                   or (cc + c0).max() == cols_max - 1)
+    half_radius = half_radius_of[index]
+    box, clearance_box = _rim_clearance(outlines, where, index, reach, half_radius_of)
+    tr, tc = np.nonzero(territory[where] == index)
+    tr, tc = tr + r0, tc + c0
+    keep = np.hypot(tr - centre[0], tc - centre[1]) <= profile_reach * half_radius + 6
+    tr, tc = tr[keep], tc[keep]
+    return _Candidate(label=index, centre=centre, area_px=int(member.sum()), half_radius_px=half_radius,
+                      contrast=core - background, background=background, solidity=float(props.solidity),
+                      eccentricity=float(props.eccentricity), touches_edge=touches, roughness=roughness,
+                      mapping=mapping, rows=tr, cols=tc, values=contrast_raw[tr, tc],
+                      clearance=clearance_box[tr - box[0].start, tc - box[1].start])
 
 
 PSF_GRID_PX = np.geomspace(0.4, 3.2, 9)
@@ -1006,34 +1030,10 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
     counts, _ = np.histogram(d, edges)
     centres, width = 0.5 * (edges[1:] + edges[:-1]), float(edges[1] - edges[0])
     model = BinnedGaussianModel()
-    # Poisson maximum likelihood of the binned counts (Cash 1979): a lone particle in a bin where the
-    # Gaussian expects 0.01 costs ln(100) ~ 4.6, not the (1 - 0.01)^2 / 0.01 ~ 100 of a Pearson
-    # chi-square, so a misfit particle or two cannot widen the distribution
     total = float(counts.sum())
-
-    def expected(theta):
-        return np.maximum(binned_gaussian(centres, total, theta[0], abs(theta[1]), width), 1e-300)
-
-    def deviance(theta):
-        m = expected(theta)
-        return float(2.0 * np.sum(m - counts * np.log(m)))
-
-    start = np.array([float(np.median(d)), max(1.4826 * float(np.median(np.abs(d - np.median(d)))), width / 2)])
-    best = optimize.minimize(deviance, start, method="Nelder-Mead",
-                             options={"xatol": 1e-7 * max(abs(start[0]), 1.0), "fatol": 1e-9, "maxiter": 4000})
-    theta = np.array([best.x[0], abs(best.x[1])])
-    # covariance: inverse Fisher information of the binned Poisson model, I = sum (dm/dtheta)^2 / m
-    m = expected(theta)
-    grads = []
-    for i in range(2):
-        h = 1e-5 * max(theta[1], 1e-12)
-        up, down = theta.copy(), theta.copy()
-        up[i] += h
-        down[i] -= h
-        grads.append((expected(up) - expected(down)) / (2 * h))
-    grads = np.array(grads)
-    fisher = (grads / m) @ grads.T
-    covariance = np.linalg.pinv(fisher)
+    theta = _binned_maximum_likelihood(d, counts, centres, total, width)
+    m = _binned_expected(theta, centres, total, width)
+    covariance = _binned_covariance(theta, m, centres, total, width)
     params = model.make_params(amplitude=total, center=theta[0], sigma=theta[1], bin_width=width)
     center_est = Estimate(float(theta[0]), float(math.sqrt(max(covariance[0, 0], 0.0))))
     sigma_est = Estimate(float(theta[1]), float(math.sqrt(max(covariance[1, 1], 0.0))))
@@ -1059,6 +1059,46 @@ def fit_size_distribution(diameters_nm, bin_edges_nm: np.ndarray | None = None,
         reduced_chi_square=redchi, bin_edges_nm=edges, counts=counts, curve_nm=curve,
         curve_counts=model.eval(params, x=curve), measurement_sd_nm=measurement,
         histogram_sd_nm=width_fit, p_value=float(stats.chi2.sf(chi2, dof)))
+
+
+def _binned_expected(theta, centres, total, width) -> np.ndarray:
+    """Expected counts per bin of the Gaussian ``(center, |sigma|) = theta`` (floored at 1e-300)."""
+    return np.maximum(binned_gaussian(centres, total, theta[0], abs(theta[1]), width), 1e-300)
+
+
+def _binned_deviance(theta, counts, centres, total, width) -> float:
+    """Poisson deviance (up to a constant) of the binned counts."""
+    m = _binned_expected(theta, centres, total, width)
+    return float(2.0 * np.sum(m - counts * np.log(m)))
+
+
+def _binned_maximum_likelihood(d, counts, centres, total, width) -> np.ndarray:
+    """``(center, sigma)`` by Poisson maximum likelihood of the binned counts, from the median and MAD.
+
+    Cash 1979: a lone particle in a bin where the Gaussian expects 0.01 costs ln(100) ~ 4.6, not the
+    (1 - 0.01)^2 / 0.01 ~ 100 of a Pearson chi-square, so a misfit particle or two cannot widen the
+    distribution.
+    """
+    start = np.array([float(np.median(d)), max(1.4826 * float(np.median(np.abs(d - np.median(d)))), width / 2)])
+    best = optimize.minimize(_binned_deviance, start, args=(counts, centres, total, width), method="Nelder-Mead",
+                             options={"xatol": 1e-7 * max(abs(start[0]), 1.0), "fatol": 1e-9, "maxiter": 4000})
+    return np.array([best.x[0], abs(best.x[1])])
+
+
+def _binned_covariance(theta, m, centres, total, width) -> np.ndarray:
+    """Inverse Fisher information of the binned Poisson model, ``I = sum (dm/dtheta)^2 / m`` (central
+    differences), at the fitted ``theta`` with expected counts ``m``."""
+    grads = []
+    for i in range(2):
+        h = 1e-5 * max(theta[1], 1e-12)
+        up, down = theta.copy(), theta.copy()
+        up[i] += h
+        down[i] -= h
+        grads.append((_binned_expected(up, centres, total, width) - _binned_expected(down, centres, total, width))
+                     / (2 * h))
+    grads = np.array(grads)
+    fisher = (grads / m) @ grads.T
+    return np.linalg.pinv(fisher)
 
 
 # ---------------------------------------------------------------- whole analysis

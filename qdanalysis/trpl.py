@@ -626,61 +626,107 @@ def _solve(model_fn, counts, mask, theta0, lower, upper, objective, *, tol=1e-4,
         information = (jm.T * weight) @ jm
         hessian = 2.0 * information
         gradient = d_obj @ jm
-        free = ~(((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0)))
-        all_free = bool(free.all())
-        h_free = hessian if all_free else hessian[np.ix_(free, free)]
-        g_free = gradient if all_free else gradient[free]
-        diag = np.diag(h_free).copy()
-        diag += 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
+        system = _free_system(theta, gradient, hessian, lower, upper)
         threshold = tol + 1e-12 * abs(value)
-        if lam > 0:  # the damped step below is not Newton's: test the undamped decrement first
-            newton = _spd_solve(h_free, g_free, 1e-10 * diag)
-            if newton is not None and 0.5 * float(g_free @ newton) <= threshold:
-                success, message = True, "Newton decrement below tolerance"
-                break
-        improved = False
-        while lam < 1e12:
-            step_free = _spd_solve(h_free, -g_free, lam * diag if lam > 0 else 1e-10 * diag)
-            if step_free is None:
-                lam = max(10.0 * lam, 1e-3)
-                continue
-            if all_free:
-                trial = theta + step_free
-            else:
-                trial = theta.copy()
-                trial[free] += step_free
-            trial = np.minimum(np.maximum(trial, lower), upper)
-            delta = trial - theta
-            predicted = -(gradient @ delta + 0.5 * delta @ hessian @ delta)
-            if lam == 0 and predicted <= threshold:
-                # an undamped step's predicted decrease is the Newton decrement (of the free set)
-                success, message = True, "Newton decrement below tolerance"
-                break
-            if predicted <= 0:
-                lam = max(10.0 * lam, 1e-3)
-                continue
-            m_trial, jac_trial = model_fn(trial, jacobian=True)
-            nfev += 1
-            trial_terms = terms(m_trial if full else m_trial[mask])
-            if np.isfinite(trial_terms[0]) and trial_terms[0] < value:
-                actual = value - trial_terms[0]
-                theta, m, jac, information = trial, m_trial, jac_trial, None
-                value, d_obj, weight = trial_terms
-                lam *= 0.1 if actual > 0.5 * predicted else 0.5
-                if lam < 1e-6:
-                    lam = 0.0
-                improved = True
-                break
-            lam = max(10.0 * lam, 1e-3)
-        if success:
+        if lam > 0 and _newton_converged(system, threshold):  # the damped step below is not Newton's
+            success, message = True, "Newton decrement below tolerance"
             break
-        if not improved:
+        step = _damped_step(model_fn, terms, mask, full, theta, value, gradient, hessian, system, lower, upper,
+                            lam, threshold)
+        lam, nfev = step.lam, nfev + step.evaluations
+        if step.status == "converged":
+            success, message = True, "Newton decrement below tolerance"
+            break
+        if step.status == "stalled":
             success, message = True, "no further decrease possible (damping limit)"
             break
+        theta, m, jac, information = step.theta, step.model, step.jac, None
+        value, d_obj, weight = step.terms
     if objective == "poisson":  # Fisher information uses the expected weight 1/m
         jm = jac if full else jac[mask]
         information = (jm.T / np.maximum(m if full else m[mask], _WEIGHT_FLOOR)) @ jm
     return _Solution(theta, value, success, message, nfev, m, jac, information)
+
+
+@dataclass(frozen=True)
+class _FreeSystem:
+    """The Newton system of the parameters not held by an active bound (``free``)."""
+
+    free: np.ndarray
+    all_free: bool
+    hessian: np.ndarray
+    gradient: np.ndarray
+    diag: np.ndarray
+
+
+def _free_system(theta, gradient, hessian, lower, upper) -> _FreeSystem:
+    """Active set: a parameter on a bound whose gradient pushes it outwards is held; the diagonal
+    (slightly regularised) is the Levenberg-Marquardt damping scale."""
+    free = ~(((theta <= lower) & (gradient > 0)) | ((theta >= upper) & (gradient < 0)))
+    all_free = bool(free.all())
+    h_free = hessian if all_free else hessian[np.ix_(free, free)]
+    g_free = gradient if all_free else gradient[free]
+    diag = np.diag(h_free).copy()
+    diag += 1e-12 * max(float(diag.max(initial=0.0)), 1e-300)
+    return _FreeSystem(free, all_free, h_free, g_free, diag)
+
+
+def _newton_converged(system: _FreeSystem, threshold: float) -> bool:
+    """Undamped Newton decrement ``g^T H^-1 g / 2`` of the free parameters below ``threshold``."""
+    newton = _spd_solve(system.hessian, system.gradient, 1e-10 * system.diag)
+    return newton is not None and 0.5 * float(system.gradient @ newton) <= threshold
+
+
+@dataclass(frozen=True)
+class _Step:
+    """Outcome of one damped-step search: ``'converged'`` (the undamped step's predicted decrease, the
+    Newton decrement, is below the threshold), ``'improved'`` (with the new point) or ``'stalled'``
+    (damping limit reached); ``lam`` the damping afterwards, ``evaluations`` the model calls made."""
+
+    status: str
+    lam: float
+    evaluations: int
+    theta: np.ndarray | None = None
+    model: np.ndarray | None = None
+    jac: np.ndarray | None = None
+    terms: tuple | None = None
+
+
+def _damped_step(model_fn, terms, mask, full, theta, value, gradient, hessian, system: _FreeSystem, lower, upper,
+                 lam, threshold) -> _Step:
+    """Levenberg-Marquardt trials from ``theta`` (within the bounds), raising the damping until the
+    objective decreases, lowering it after a success."""
+    evaluations = 0
+    while lam < 1e12:
+        step_free = _spd_solve(system.hessian, -system.gradient, lam * system.diag if lam > 0 else 1e-10 * system.diag)
+        if step_free is None:
+            lam = max(10.0 * lam, 1e-3)
+            continue
+        if system.all_free:
+            trial = theta + step_free
+        else:
+            trial = theta.copy()
+            trial[system.free] += step_free
+        trial = np.minimum(np.maximum(trial, lower), upper)
+        delta = trial - theta
+        predicted = -(gradient @ delta + 0.5 * delta @ hessian @ delta)
+        if lam == 0 and predicted <= threshold:
+            # an undamped step's predicted decrease is the Newton decrement (of the free set)
+            return _Step("converged", lam, evaluations)
+        if predicted <= 0:
+            lam = max(10.0 * lam, 1e-3)
+            continue
+        m_trial, jac_trial = model_fn(trial, jacobian=True)
+        evaluations += 1
+        trial_terms = terms(m_trial if full else m_trial[mask])
+        if np.isfinite(trial_terms[0]) and trial_terms[0] < value:
+            actual = value - trial_terms[0]
+            lam *= 0.1 if actual > 0.5 * predicted else 0.5
+            if lam < 1e-6:
+                lam = 0.0
+            return _Step("improved", lam, evaluations, trial, m_trial, jac_trial, trial_terms)
+        lam = max(10.0 * lam, 1e-3)
+    return _Step("stalled", lam, evaluations)
 
 
 def _covariance(jac, model, counts, mask, objective, information=None):
@@ -1349,133 +1395,266 @@ def fit_decay(time_ns, counts, irf_counts=None, *, n_exponentials: int = 2, obje
     mean_tau = mean_decay_time(time_ns, counts, background0)
 
     if method == "reconvolution":
-        if irf_counts is None:
-            raise ValueError("reconvolution needs the measured IRF")
-        n_period = _period_channels(time_ns.size, dt, period_ns)
-        irf_bytes = np.ascontiguousarray(irf_counts, dtype=float).tobytes()
-        prepared_irf = _prepared_irf_cached(irf_bytes, dt, n_period)
-        model_fn = _Reconvolution(prepared_irf.spectrum, dt, time_ns.size,
-                                  n_period, n_exp)
-        mask = np.ones(time_ns.size, bool)
-        if fit_range_ns is not None:
-            mask = (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
-        names = tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)]
-                      + ["irf_shift_ns", "background"])
-        window = n_period * dt
-        lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [-max_irf_shift_ns, 0.0])
-        upper = np.array([10 * window] * n_exp + [np.inf] * n_exp + [max_irf_shift_ns, np.inf])
-        shift_cache = {}
-
-        def start(taus):
-            # One model evaluation at unit amplitudes and no shift gives both the IRF shift (half-rise of
-            # the data minus that of the model, found once) and the amplitude columns dm/dA_i, moved by
-            # that shift with linear interpolation between channels (good enough for start values); the
-            # model is linear in the amplitudes and the background, which a least-squares solve fixes.
-            unit, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]]), jacobian=True)
-            if "shift" not in shift_cache:
-                shift = _half_rise_time(time_ns, counts, background0) - _half_rise_time(time_ns, unit, 0.0)
-                shift_cache["shift"] = float(np.clip(shift, -0.9 * max_irf_shift_ns, 0.9 * max_irf_shift_ns))
-            shift = shift_cache["shift"]
-            linear = _linear_amplitudes(_shifted(columns[:, list(range(n_exp, 2 * n_exp)) + [-1]], shift / dt),
-                                        counts, mask)
-            amps = np.maximum(linear[:n_exp], 1e-3 * counts[peak])
-            return np.concatenate([taus, amps, [shift, max(linear[-1], 1e-3)]])
+        problem = _reconvolution_problem(time_ns, counts, irf_counts, n_exp=n_exp, dt=dt, peak=peak,
+                                         background0=background0, period_ns=period_ns,
+                                         fit_range_ns=fit_range_ns, max_irf_shift_ns=max_irf_shift_ns)
     else:
-        t0 = time_ns[peak] + 2.0 if tail_start_ns is None else float(tail_start_ns)
-        mask = time_ns >= t0
-        if fit_range_ns is not None:
-            mask &= (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
-        model_fn = _Tail(time_ns, t0, n_exp)
-        names = tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)]
-                      + ["background"])
-        lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [0.0])
-        upper = np.array([10 * (time_ns[-1] - time_ns[0])] * n_exp + [np.inf] * n_exp + [np.inf])
+        problem = _tail_problem(time_ns, counts, n_exp=n_exp, dt=dt, peak=peak, background0=background0,
+                                tail_start_ns=tail_start_ns, fit_range_ns=fit_range_ns,
+                                max_irf_shift_ns=max_irf_shift_ns)
+    dof = max(int(problem.mask.sum()) - problem.lower.size, 1)
+    best, n_starts = _solve_from_starts(problem, n_exp, mean_tau, dof, objective)
+    fit = _fit_errors(problem, best, n_exp, objective, irf_noise, bootstrap, rng)
+    weighted, chi2, check = _goodness_of_fit(problem, fit.model, objective, dof, fit.component)
+    return _trpl_fit(problem, best, n_starts, fit, objective=objective, n_exp=n_exp, dof=dof,
+                     weighted=weighted, chi2=chi2, check=check)
 
-        def start(taus):
-            _, columns = model_fn(np.concatenate([taus, np.ones(n_exp), [0.0]]), jacobian=True)
-            linear = _linear_amplitudes(columns[:, n_exp:], counts, mask)
-            amps = np.maximum(linear[:n_exp], 1e-3 * counts[peak])
-            return np.concatenate([taus, amps, [max(linear[-1], 1e-3)]])
 
-    # One start from the data-driven guesses; further starts (lifetime ratios ~2 and ~10) only if the
-    # first fails the quality check (a bi-exponential likelihood can have a second, shallower minimum).
-    dof = max(int(mask.sum()) - lower.size, 1)
-    best = _solve(model_fn, counts, mask, start(_starting_taus(mean_tau, n_exp, 4.0)), lower, upper,
-                  objective)
+@dataclass(frozen=True)
+class _DecayProblem:
+    """What one :func:`fit_decay` call fits: data, model, fit window, parameter names and bounds.
+
+    ``peak``, ``background0`` and ``max_irf_shift_ns`` are what the start values need; ``prepared_irf``
+    is None for a tail fit.
+    """
+
+    method: str
+    time_ns: np.ndarray
+    counts: np.ndarray
+    peak: int
+    background0: float
+    max_irf_shift_ns: float
+    model_fn: _Reconvolution | _Tail
+    mask: np.ndarray
+    names: tuple[str, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    prepared_irf: _PreparedIrf | None = None
+
+
+def _parameter_names(n_exp: int, others: list[str]) -> tuple[str, ...]:
+    return tuple([f"tau{i + 1}_ns" for i in range(n_exp)] + [f"A{i + 1}" for i in range(n_exp)] + others)
+
+
+def _reconvolution_problem(time_ns, counts, irf_counts, *, n_exp, dt, peak, background0, period_ns,
+                           fit_range_ns, max_irf_shift_ns) -> _DecayProblem:
+    """Reconvolution model with the prepared IRF, fit window, bounds on (tau, A, IRF shift, b)."""
+    if irf_counts is None:
+        raise ValueError("reconvolution needs the measured IRF")
+    n_period = _period_channels(time_ns.size, dt, period_ns)
+    irf_bytes = np.ascontiguousarray(irf_counts, dtype=float).tobytes()
+    prepared_irf = _prepared_irf_cached(irf_bytes, dt, n_period)
+    model_fn = _Reconvolution(prepared_irf.spectrum, dt, time_ns.size,
+                              n_period, n_exp)
+    mask = np.ones(time_ns.size, bool)
+    if fit_range_ns is not None:
+        mask = (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
+    names = _parameter_names(n_exp, ["irf_shift_ns", "background"])
+    window = n_period * dt
+    lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [-max_irf_shift_ns, 0.0])
+    upper = np.array([10 * window] * n_exp + [np.inf] * n_exp + [max_irf_shift_ns, np.inf])
+    return _DecayProblem("reconvolution", time_ns, counts, peak, background0, max_irf_shift_ns, model_fn,
+                         mask, names, lower, upper, prepared_irf)
+
+
+def _tail_problem(time_ns, counts, *, n_exp, dt, peak, background0, tail_start_ns, fit_range_ns,
+                  max_irf_shift_ns) -> _DecayProblem:
+    """Tail model from ``tail_start_ns`` (default: 2 ns after the peak), bounds on (tau, A, b)."""
+    t0 = time_ns[peak] + 2.0 if tail_start_ns is None else float(tail_start_ns)
+    mask = time_ns >= t0
+    if fit_range_ns is not None:
+        mask &= (time_ns >= fit_range_ns[0]) & (time_ns <= fit_range_ns[1])
+    model_fn = _Tail(time_ns, t0, n_exp)
+    names = _parameter_names(n_exp, ["background"])
+    lower = np.array([dt / 10] * n_exp + [0.0] * n_exp + [0.0])
+    upper = np.array([10 * (time_ns[-1] - time_ns[0])] * n_exp + [np.inf] * n_exp + [np.inf])
+    return _DecayProblem("tail", time_ns, counts, peak, background0, max_irf_shift_ns, model_fn, mask, names,
+                         lower, upper)
+
+
+def _reconvolution_start(problem: _DecayProblem, taus: np.ndarray,
+                         shift: float | None) -> tuple[np.ndarray, float]:
+    """Start vector for the lifetimes ``taus``, and the IRF shift in it (found when ``shift`` is None).
+
+    One model evaluation at unit amplitudes and no shift gives both the IRF shift (half-rise of the
+    data minus that of the model, found once, by the first start) and the amplitude columns dm/dA_i,
+    moved by that shift with linear interpolation between channels (good enough for start values);
+    the model is linear in the amplitudes and the background, which a least-squares solve fixes.
+    """
+    n_exp, time_ns, counts = taus.size, problem.time_ns, problem.counts
+    unit, columns = problem.model_fn(np.concatenate([taus, np.ones(n_exp), [0.0, 0.0]]), jacobian=True)
+    if shift is None:
+        shift = _half_rise_time(time_ns, counts, problem.background0) - _half_rise_time(time_ns, unit, 0.0)
+        shift = float(np.clip(shift, -0.9 * problem.max_irf_shift_ns, 0.9 * problem.max_irf_shift_ns))
+    linear = _linear_amplitudes(
+        _shifted(columns[:, list(range(n_exp, 2 * n_exp)) + [-1]], shift / problem.model_fn.dt),
+        counts, problem.mask)
+    amps = np.maximum(linear[:n_exp], 1e-3 * counts[problem.peak])
+    return np.concatenate([taus, amps, [shift, max(linear[-1], 1e-3)]]), shift
+
+
+def _tail_start(problem: _DecayProblem, taus: np.ndarray) -> np.ndarray:
+    """Start vector for the lifetimes ``taus``: amplitudes and background by a linear solve."""
+    n_exp, counts = taus.size, problem.counts
+    _, columns = problem.model_fn(np.concatenate([taus, np.ones(n_exp), [0.0]]), jacobian=True)
+    linear = _linear_amplitudes(columns[:, n_exp:], counts, problem.mask)
+    amps = np.maximum(linear[:n_exp], 1e-3 * counts[problem.peak])
+    return np.concatenate([taus, amps, [max(linear[-1], 1e-3)]])
+
+
+def _start_parameters(problem: _DecayProblem, taus: np.ndarray,
+                      shift: float | None) -> tuple[np.ndarray, float | None]:
+    """Start vector for the lifetimes ``taus`` and the IRF shift to reuse in later starts (None: tail)."""
+    if problem.method == "reconvolution":
+        return _reconvolution_start(problem, taus, shift)
+    return _tail_start(problem, taus), None
+
+
+def _solve_from_starts(problem: _DecayProblem, n_exp: int, mean_tau: float, dof: int,
+                       objective: str) -> tuple[_Solution, int]:
+    """Best solution over the starts, and the number of starts made; raises if it did not converge.
+
+    One start from the data-driven guesses; further starts (lifetime ratios ~2 and ~10) only if the
+    first fails the quality check (a bi-exponential likelihood can have a second, shallower minimum).
+    """
+    model_fn, counts, mask, lower, upper = (problem.model_fn, problem.counts, problem.mask, problem.lower,
+                                            problem.upper)
+    theta0, shift = _start_parameters(problem, _starting_taus(mean_tau, n_exp, 4.0), None)
+    best = _solve(model_fn, counts, mask, theta0, lower, upper, objective)
     n_starts = 1
     if n_exp > 1 and not _passes_quality_check(best, n_exp, lower, upper, dof, objective):
         for spread in (2.0, 10.0):
-            solution = _solve(model_fn, counts, mask, start(_starting_taus(mean_tau, n_exp, spread)),
-                              lower, upper, objective)
+            theta0, _ = _start_parameters(problem, _starting_taus(mean_tau, n_exp, spread), shift)
+            solution = _solve(model_fn, counts, mask, theta0, lower, upper, objective)
             n_starts += 1
             if solution.cost < best.cost - 1e-9:
                 best = solution
     if not (best.success and np.all(np.isfinite(best.x))):
         raise AnalysisError(f"{n_exp}-exponential fit did not converge ({best.message}, "
                             f"{best.nfev} evaluations, {n_starts} starts)")
-    order = _order_components(best.x, n_exp)
-    theta, jac, model = best.x[order], best.jac[:, order], best.model
-    information = None if best.information is None else best.information[np.ix_(order, order)]
-    covariance, invertible = _covariance(jac, model, counts, mask, objective, information)
-    # A lifetime, amplitude or IRF shift on its bound makes the Fisher covariance meaningless. A zero
-    # background does not: with a slow component that wraps round the period the flat level and the
-    # tail trade off, the constrained optimum sits at b = 0 within its error, and the unconstrained
-    # covariance (b free) stays a fair, slightly conservative, error of the others.
+    return best, n_starts
+
+
+def _bound_flags(theta: np.ndarray, lower: np.ndarray, upper: np.ndarray, n_exp: int) -> tuple[bool, bool]:
+    """``(at_bound, merged)``: a lifetime, amplitude or IRF shift on its bound; two lifetimes merged.
+
+    A parameter on its bound makes the Fisher covariance meaningless. A zero background does not:
+    with a slow component that wraps round the period the flat level and the tail trade off, the
+    constrained optimum sits at b = 0 within its error, and the unconstrained covariance (b free)
+    stays a fair, slightly conservative, error of the others.
+    """
     on_bound = (np.abs(theta - lower) <= 1e-8 * np.maximum(1, np.abs(lower))) | (theta >= upper)
     at_bound = bool(np.any(on_bound[:-1]))
     taus_sorted = theta[:n_exp]
     merged = n_exp > 1 and bool(np.min(np.diff(taus_sorted) / taus_sorted[:-1]) < 1e-3)
+    return at_bound, merged
+
+
+def _bootstrap_covariance(problem: _DecayProblem, theta: np.ndarray, model: np.ndarray, n_exp: int,
+                          objective: str, bootstrap: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Covariance of ``bootstrap`` refits of Poisson resamples of the fitted model (from ``theta``)."""
+    mask = problem.mask
+    rng = np.random.default_rng() if rng is None else rng
+    samples = []
+    for _ in range(int(bootstrap)):
+        resample = problem.counts.copy()
+        resample[mask] = rng.poisson(np.maximum(model[mask], 0))
+        refit = _solve(problem.model_fn, resample, mask, theta, problem.lower, problem.upper, objective).x
+        samples.append(refit[_order_components(refit, n_exp)])
+    return np.cov(np.array(samples), rowvar=False)
+
+
+@dataclass(frozen=True)
+class _FitErrors:
+    """Ordered parameters with their covariance and errors, and the derived quantities with theirs."""
+
+    theta: np.ndarray
+    model: np.ndarray
+    covariance: np.ndarray
+    errors: np.ndarray
+    derived: np.ndarray
+    derived_err: np.ndarray
+    valid: bool
+    component: tuple[float, float]
+    method: str
+
+
+def _fit_errors(problem: _DecayProblem, best: _Solution, n_exp: int, objective: str, irf_noise: bool,
+                bootstrap: int, rng: np.random.Generator | None) -> _FitErrors:
+    """Components ordered by lifetime; Fisher (+ IRF noise) or bootstrap covariance; delta-method errors.
+
+    Also the score test for a missing component, which needs a valid Fisher covariance.
+    """
+    counts, mask = problem.counts, problem.mask
+    reconvolution = problem.method == "reconvolution"
+    order = _order_components(best.x, n_exp)
+    theta, jac, model = best.x[order], best.jac[:, order], best.model
+    information = None if best.information is None else best.information[np.ix_(order, order)]
+    covariance, invertible = _covariance(jac, model, counts, mask, objective, information)
+    at_bound, merged = _bound_flags(theta, problem.lower, problem.upper, n_exp)
     component = (float("nan"), float("nan"))
-    if method == "reconvolution" and invertible and not (at_bound or merged):
-        component = missing_component_score(model_fn, theta, jac, model, counts, mask, covariance)
-    if method == "reconvolution" and irf_noise:
-        covariance = covariance + _irf_noise_covariance(model_fn, theta, jac, model, mask, covariance,
-                                                        prepared_irf)
+    if reconvolution and invertible and not (at_bound or merged):
+        component = missing_component_score(problem.model_fn, theta, jac, model, counts, mask, covariance)
+    if reconvolution and irf_noise:
+        covariance = covariance + _irf_noise_covariance(problem.model_fn, theta, jac, model, mask, covariance,
+                                                        problem.prepared_irf)
     uncertainty_method = "fisher"
     if bootstrap:
-        rng = np.random.default_rng() if rng is None else rng
-        samples = []
-        for _ in range(int(bootstrap)):
-            resample = counts.copy()
-            resample[mask] = rng.poisson(np.maximum(model[mask], 0))
-            refit = _solve(model_fn, resample, mask, theta, lower, upper, objective).x
-            samples.append(refit[_order_components(refit, n_exp)])
-        covariance = np.cov(np.array(samples), rowvar=False)
+        covariance = _bootstrap_covariance(problem, theta, model, n_exp, objective, bootstrap, rng)
         uncertainty_method = f"parametric bootstrap (N={int(bootstrap)})"
     errors = np.sqrt(np.maximum(np.diag(covariance), 0.0))
     derived = _derived_vector(theta, n_exp)
     derived_err = _delta_method_errors(theta, covariance, n_exp)
     if n_exp > 1:  # documented systematic of the amplitude fractions (AMPLITUDE_FRACTION_SYSTEMATIC)
         derived_err[:n_exp] = np.hypot(derived_err[:n_exp], AMPLITUDE_FRACTION_SYSTEMATIC)
+    valid = bool(invertible and not (at_bound or merged) and np.all(np.isfinite(errors)))
+    return _FitErrors(theta, model, covariance, errors, derived, derived_err, valid, component,
+                      uncertainty_method)
 
+
+def _goodness_of_fit(problem: _DecayProblem, model: np.ndarray, objective: str, dof: int,
+                     component: tuple[float, float]) -> tuple[np.ndarray, float, ModelCheck]:
+    """Weighted residuals (zero outside the fit window), reduced chi-square and the adequacy check."""
+    counts, mask = problem.counts, problem.mask
     y, m = counts[mask], model[mask]
     variance = _variance(objective, y, m)
     weighted = np.zeros_like(counts)
     weighted[mask] = (y - m) / np.sqrt(variance)
     chi2 = float(np.sum((y - m) ** 2 / variance) / dof)
-    check = check_model(y, m, lower.size, component)
+    check = check_model(y, m, problem.lower.size, component)
+    return weighted, chi2, check
 
-    tup = lambda a: tuple(float(v) for v in a)  # noqa: E731
+
+def _floats(values) -> tuple[float, ...]:
+    return tuple(float(v) for v in values)
+
+
+def _trpl_fit(problem: _DecayProblem, best: _Solution, n_starts: int, fit: _FitErrors, *, objective: str,
+              n_exp: int, dof: int, weighted: np.ndarray, chi2: float, check: ModelCheck) -> TrplFit:
+    """The :class:`TrplFit` of one solution: parameters, derived quantities and their errors by name."""
+    theta, errors, derived, derived_err = fit.theta, fit.errors, fit.derived, fit.derived_err
+    names = problem.names
     shift_index = names.index("irf_shift_ns") if "irf_shift_ns" in names else None
     message = f"{best.message} ({n_starts} start{'s' if n_starts > 1 else ''})"
     return TrplFit(
-        method=method, objective=objective, n_exponentials=n_exp,
-        tau_ns=tup(theta[:n_exp]), tau_err_ns=tup(errors[:n_exp]),
-        amplitudes=tup(theta[n_exp: 2 * n_exp]), amplitudes_err=tup(errors[n_exp: 2 * n_exp]),
-        amplitude_fractions=tup(derived[:n_exp]), amplitude_fractions_err=tup(derived_err[:n_exp]),
-        intensity_fractions=tup(derived[n_exp: 2 * n_exp]),
-        intensity_fractions_err=tup(derived_err[n_exp: 2 * n_exp]),
+        method=problem.method, objective=objective, n_exponentials=n_exp,
+        tau_ns=_floats(theta[:n_exp]), tau_err_ns=_floats(errors[:n_exp]),
+        amplitudes=_floats(theta[n_exp: 2 * n_exp]), amplitudes_err=_floats(errors[n_exp: 2 * n_exp]),
+        amplitude_fractions=_floats(derived[:n_exp]), amplitude_fractions_err=_floats(derived_err[:n_exp]),
+        intensity_fractions=_floats(derived[n_exp: 2 * n_exp]),
+        intensity_fractions_err=_floats(derived_err[n_exp: 2 * n_exp]),
         tau_avg_amp_ns=float(derived[-2]), tau_avg_amp_err_ns=float(derived_err[-2]),
         tau_avg_int_ns=float(derived[-1]), tau_avg_int_err_ns=float(derived_err[-1]),
         irf_shift_ns=float(theta[shift_index]) if shift_index is not None else 0.0,
         irf_shift_err_ns=float(errors[shift_index]) if shift_index is not None else 0.0,
         background=float(theta[-1]), background_err=float(errors[-1]),
         chi2_reduced=chi2, deviance_per_dof=check.deviance_per_dof, dof=dof,
-        covariance_valid=bool(invertible and not (at_bound or merged) and np.all(np.isfinite(errors))),
-        uncertainty_method=uncertainty_method, success=bool(best.success), message=message,
+        covariance_valid=fit.valid,
+        uncertainty_method=fit.method, success=bool(best.success), message=message,
         n_evaluations=int(best.nfev), parameter_names=names, check=check, parameters=theta,
-        covariance=covariance,
-        time_ns=time_ns, counts=counts, model=model, weighted_residuals=weighted, fit_mask=mask,
+        covariance=fit.covariance,
+        time_ns=problem.time_ns, counts=problem.counts, model=fit.model, weighted_residuals=weighted,
+        fit_mask=problem.mask,
     )
 
 
@@ -1649,43 +1828,10 @@ def analyse_decay(time_ns, counts, irf_time_ns, irf_counts, *, n_exponentials: i
     _check_axes(time_ns, irf_time_ns)
     fit_kwargs = {"time_ns": time_ns, "counts": counts, "irf_counts": irf_counts, "objective": objective,
                   "period_ns": period_ns}
-    reasons = []
     if n_exponentials == "auto":
-        # 1, 2, ... components until one more no longer lowers BIC; a model that does not converge
-        # (a single exponential on a three-component decay can crawl) is skipped, not fatal
-        fits = {}
-        for n_exp in range(1, max_exponentials + 1):
-            trial = _fit_or_none(fit_kwargs, n_exp)
-            if trial is None:
-                if fits:
-                    break
-                continue
-            previous = fits[max(fits)] if fits else None
-            fits[n_exp] = trial
-            if previous is not None and trial.check.bic >= previous.check.bic:
-                break
-        if not fits:
-            raise AnalysisError(f"no fit with 1-{max_exponentials} exponentials converged")
-        chosen = min(fits.values(), key=lambda f: f.check.bic)
-        failures = chosen.check.failures(limits)
-        if failures:
-            reasons.append(f"{_model_name(chosen.n_exponentials)} model (lowest BIC of 1-{max(fits)} "
-                           f"components) rejected ({chosen.check.describe()})")
+        chosen, fits, reasons = _lowest_bic_model(fit_kwargs, limits, max_exponentials)
     else:
-        n_exp = int(n_exponentials)
-        chosen = fit_decay(**fit_kwargs, n_exponentials=n_exp)
-        fits = {n_exp: chosen}
-        failures = chosen.check.failures(limits)
-        if failures:
-            reason = f"{_model_name(n_exp)} model rejected ({chosen.check.describe()})"
-            richer = _fit_or_none(fit_kwargs, n_exp + 1) if n_exp < max_exponentials else None
-            if richer is not None:
-                fits[n_exp + 1] = richer
-                drop = chosen.check.bic - richer.check.bic
-                component = f"a {_ORDINALS.get(n_exp + 1, f'{n_exp + 1}th')} component"
-                reason += (f"; {component} lowers BIC by {drop:.0f}" if drop > 0
-                           else f"; {component} does not lower BIC")
-            reasons.append(reason)
+        chosen, fits, reasons = _fixed_model(fit_kwargs, int(n_exponentials), limits, max_exponentials)
     if reasons:
         fwhm = irf_fwhm_channels(np.asarray(irf_counts, dtype=float), float(time_ns[1] - time_ns[0]))
         if fwhm < UNDERSAMPLED_IRF_CHANNELS:
@@ -1696,6 +1842,55 @@ def analyse_decay(time_ns, counts, irf_time_ns, irf_counts, *, n_exponentials: i
     candidates = tuple(_candidate(fits[n]) for n in sorted(fits))
     return TrplAnalysis(fit=chosen, flag=flag_from(reasons), n_exponentials_setting=n_exponentials,
                         candidates=candidates)
+
+
+def _lowest_bic_model(fit_kwargs: dict, limits: AdequacyLimits,
+                      max_exponentials: int) -> tuple[TrplFit, dict[int, TrplFit], list[str]]:
+    """``n_exponentials='auto'``: the lowest-BIC fit, every fit made, and the adequacy reasons.
+
+    1, 2, ... components until one more no longer lowers BIC; a model that does not converge (a
+    single exponential on a three-component decay can crawl) is skipped, not fatal.
+    """
+    reasons = []
+    fits = {}
+    for n_exp in range(1, max_exponentials + 1):
+        trial = _fit_or_none(fit_kwargs, n_exp)
+        if trial is None:
+            if fits:
+                break
+            continue
+        previous = fits[max(fits)] if fits else None
+        fits[n_exp] = trial
+        if previous is not None and trial.check.bic >= previous.check.bic:
+            break
+    if not fits:
+        raise AnalysisError(f"no fit with 1-{max_exponentials} exponentials converged")
+    chosen = min(fits.values(), key=lambda f: f.check.bic)
+    failures = chosen.check.failures(limits)
+    if failures:
+        reasons.append(f"{_model_name(chosen.n_exponentials)} model (lowest BIC of 1-{max(fits)} "
+                       f"components) rejected ({chosen.check.describe()})")
+    return chosen, fits, reasons
+
+
+def _fixed_model(fit_kwargs: dict, n_exp: int, limits: AdequacyLimits,
+                 max_exponentials: int) -> tuple[TrplFit, dict[int, TrplFit], list[str]]:
+    """The ``n_exp`` fit, the fits made, and the adequacy reasons (with what one more component does)."""
+    reasons = []
+    chosen = fit_decay(**fit_kwargs, n_exponentials=n_exp)
+    fits = {n_exp: chosen}
+    failures = chosen.check.failures(limits)
+    if failures:
+        reason = f"{_model_name(n_exp)} model rejected ({chosen.check.describe()})"
+        richer = _fit_or_none(fit_kwargs, n_exp + 1) if n_exp < max_exponentials else None
+        if richer is not None:
+            fits[n_exp + 1] = richer
+            drop = chosen.check.bic - richer.check.bic
+            component = f"a {_ORDINALS.get(n_exp + 1, f'{n_exp + 1}th')} component"
+            reason += (f"; {component} lowers BIC by {drop:.0f}" if drop > 0
+                       else f"; {component} does not lower BIC")
+        reasons.append(reason)
+    return chosen, fits, reasons
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1271,9 +1271,46 @@ def _region_result(region, names, data: _Data, chosen: _FamilyFit, checks, famil
     spec = model.spec
     x = data.x
     value = result.values
-    sigma = {key: math.sqrt(chosen.sigmas[key] ** 2 + model_variance.get(key, 0.0)) for key in chosen.values}
     overlapping = model.n_states > 1 and not any(model.shifts)
     neighbours = _neighbours(chosen.values, model.n_states) if overlapping else {}
+    sigma = _total_sigmas(chosen, model_variance, overlapping, neighbours)
+    order = sorted(range(1, model.n_states + 1), key=lambda k: _unpack(model, value)[k - 1][0])
+    curves = _state_curves(x, model, value)
+    redchi = float(result.redchi)
+    flags: dict[str, list[str]] = {"": []}
+    if redchi > REDCHI_WARN:
+        flags[""].append(f"{region} fit reduced chi2 {redchi:.2f} (> {REDCHI_WARN:g}): the line shape or "
+                         "background misses the data")
+    if result.covar is None:
+        flags[""].append(f"{region} fit covariance not available")
+    states, components = [], {}
+    for j, (name, k) in enumerate(zip(names, order, strict=False), start=1):
+        flags.setdefault(name, []).extend(
+            _state_reasons(region, names, j, k, chosen, model_variance, overlapping, neighbours))
+        states.append(_state_result(name, j, chosen, sigma))
+        components[name] = curves[k - 1]
+    # A state at a bound or with an ambiguous decomposition moves the states it overlaps: share those reasons.
+    shared = [r for name in names for r in flags.get(name, ()) if "at its bound" in r or "ambiguous" in r
+              if not any(model.shifts)]  # C 1s: outer components at a bound do not move C-C
+    for name in names:
+        flags[name] = [*flags.get(name, []), *shared]
+    bg = _background(x, value, sum(curves), data.static)
+    return RegionFit(
+        region=region, key=spec.key, lineshape=model.lineshape, mixing=float(value["mixing"]),
+        background_kind=model.background, states=tuple(states), centroid_ev=chosen.values["centroid"],
+        centroid_stderr=sigma["centroid"], redchi=redchi, model_checks=tuple(checks),
+        family_checks=tuple(family_checks), binding_energy_ev=x, intensity=data.y, sigma=data.s, background=bg,
+        envelope=bg + sum(curves), components=components,
+        flags={scope: tuple(dict.fromkeys(r)) for scope, r in flags.items() if r},
+        excluded_ev=tuple(float(e) for e in x[~data.keep]))
+
+
+def _total_sigmas(chosen: _FamilyFit, model_variance, overlapping: bool, neighbours) -> dict[str, float]:
+    """Statistical, model-choice and systematic (line shape, spin-orbit overlap, decomposition of
+    overlapping states) uncertainties of every state's numbers and of the centroid, in quadrature."""
+    model = chosen.model
+    spec = model.spec
+    sigma = {key: math.sqrt(chosen.sigmas[key] ** 2 + model_variance.get(key, 0.0)) for key in chosen.values}
     for j in range(1, model.n_states + 1):
         fwhm = chosen.values[f"{j}_fwhm"]
         doublet_overlap = spec.is_doublet and spec.splitting_ev < 2 * fwhm
@@ -1295,65 +1332,55 @@ def _region_result(region, names, data: _Data, chosen: _FamilyFit, checks, famil
         closest = min(r for _, r, _ in neighbours.values())
         centroid = math.hypot(centroid, DECOMPOSITION_CENTROID / max(closest, RESOLVED_SEPARATION) ** 2)
     sigma["centroid"] = math.hypot(sigma["centroid"], centroid * mean_fwhm)
-    order = sorted(range(1, model.n_states + 1), key=lambda k: _unpack(model, value)[k - 1][0])
-    curves = _state_curves(x, model, value)
-    ratio = spec.branching_ratio if spec.is_doublet else 0.0
-    redchi = float(result.redchi)
-    flags: dict[str, list[str]] = {"": []}
-    if redchi > REDCHI_WARN:
-        flags[""].append(f"{region} fit reduced chi2 {redchi:.2f} (> {REDCHI_WARN:g}): the line shape or "
-                         "background misses the data")
-    if result.covar is None:
-        flags[""].append(f"{region} fit covariance not available")
-    states, components = [], {}
+    return sigma
+
+
+def _state_reasons(region, names, j: int, k: int, chosen: _FamilyFit, model_variance, overlapping: bool,
+                   neighbours) -> list[str]:
+    """Flag reasons of state ``j`` (fitted as ``s{k}``): a parameter at its bound, an ambiguous or
+    unresolved decomposition, an area that is not significant."""
+    model, result = chosen.model, chosen.result
+    name = names[j - 1]
+    reasons = []
     bound_names = {"center": "position", "shift": "chemical shift", "fwhm": "width", "wratio": "width ratio"}
-    for j, (name, k) in enumerate(zip(names, order, strict=False), start=1):
-        reasons = flags.setdefault(name, [])
-        for kind, what in bound_names.items():
-            param = result.params.get(f"s{k}_{kind}")
-            if param is not None and param.vary and _at_bound(param):
-                reasons.append(f"{region} {name} {what} at its bound ({param.value:.2f})")
-        # C 1s: only C-C's position matters (the charge reference); elsewhere position, width, area.
-        checked = (("position", "center"),) if any(model.shifts) else (("position", "center"), ("width", "fwhm"),
-                                                                      ("area", "fraction"))
-        ambiguous = [what for what, key in checked
-                     if math.sqrt(model_variance.get(f"{j}_{key}", 0.0))
-                     > AMBIGUITY_RATIO * chosen.sigmas[f"{j}_{key}"]]
-        if ambiguous and model.n_states > 1:
-            reasons.append(f"{region} {name} {'/'.join(ambiguous)} ambiguous: another line shape or decomposition "
-                           "fits almost as well")
-        if overlapping and neighbours[j][1] < RESOLVED_SEPARATION:
-            other = names[neighbours[j][0] - 1]
-            separation = abs(chosen.values[f"{j}_center"] - chosen.values[f"{neighbours[j][0]}_center"])
-            reasons.append(f"{region} {name} decomposition ambiguous: {name} and {other} are {separation:.2f} eV "
-                           f"apart, closer than {RESOLVED_SEPARATION:g} x their FWHM (not resolved)")
-        fraction, fraction_sigma = chosen.values[f"{j}_fraction"], sigma[f"{j}_fraction"]
-        # Is the state there at all: a statistical question (the decomposition systematic says how
-        # well its size is known, not whether the counts show it).
-        noise = math.sqrt(chosen.sigmas[f"{j}_fraction"] ** 2 + model_variance.get(f"{j}_fraction", 0.0))
-        if model.n_states > 1 and not fraction > MIN_AREA_SIGNIFICANCE * noise:
-            reasons.append(f"{region} {name} area not significant ({100 * fraction:.1f} +- {100 * noise:.1f} %)")
-        area = chosen.values[f"{j}_area"]
-        states.append(StateResult(
-            name=name, line=spec.lines[0], center_ev=chosen.values[f"{j}_center"],
-            center_stderr=sigma[f"{j}_center"], fwhm_ev=chosen.values[f"{j}_fwhm"],
-            fwhm_stderr=sigma[f"{j}_fwhm"], area=area, area_stderr=sigma[f"{j}_area"], total_area=area * (1 + ratio),
-            area_fraction=fraction, area_fraction_stderr=fraction_sigma if model.n_states > 1 else 0.0))
-        components[name] = curves[k - 1]
-    # A state at a bound or with an ambiguous decomposition moves the states it overlaps: share those reasons.
-    shared = [r for name in names for r in flags.get(name, ()) if "at its bound" in r or "ambiguous" in r
-              if not any(model.shifts)]  # C 1s: outer components at a bound do not move C-C
-    for name in names:
-        flags[name] = [*flags.get(name, []), *shared]
-    bg = _background(x, value, sum(curves), data.static)
-    return RegionFit(
-        region=region, key=spec.key, lineshape=model.lineshape, mixing=float(value["mixing"]),
-        background_kind=model.background, states=tuple(states), centroid_ev=chosen.values["centroid"],
-        centroid_stderr=sigma["centroid"], redchi=redchi, model_checks=tuple(checks),
-        family_checks=tuple(family_checks), binding_energy_ev=x, intensity=data.y, sigma=data.s, background=bg,
-        envelope=bg + sum(curves), components=components,
-        flags={scope: tuple(dict.fromkeys(r)) for scope, r in flags.items() if r},
-        excluded_ev=tuple(float(e) for e in x[~data.keep]))
+    for kind, what in bound_names.items():
+        param = result.params.get(f"s{k}_{kind}")
+        if param is not None and param.vary and _at_bound(param):
+            reasons.append(f"{region} {name} {what} at its bound ({param.value:.2f})")
+    # C 1s: only C-C's position matters (the charge reference); elsewhere position, width, area.
+    checked = (("position", "center"),) if any(model.shifts) else (("position", "center"), ("width", "fwhm"),
+                                                                  ("area", "fraction"))
+    ambiguous = [what for what, key in checked
+                 if math.sqrt(model_variance.get(f"{j}_{key}", 0.0))
+                 > AMBIGUITY_RATIO * chosen.sigmas[f"{j}_{key}"]]
+    if ambiguous and model.n_states > 1:
+        reasons.append(f"{region} {name} {'/'.join(ambiguous)} ambiguous: another line shape or decomposition "
+                       "fits almost as well")
+    if overlapping and neighbours[j][1] < RESOLVED_SEPARATION:
+        other = names[neighbours[j][0] - 1]
+        separation = abs(chosen.values[f"{j}_center"] - chosen.values[f"{neighbours[j][0]}_center"])
+        reasons.append(f"{region} {name} decomposition ambiguous: {name} and {other} are {separation:.2f} eV "
+                       f"apart, closer than {RESOLVED_SEPARATION:g} x their FWHM (not resolved)")
+    fraction = chosen.values[f"{j}_fraction"]
+    # Is the state there at all: a statistical question (the decomposition systematic says how
+    # well its size is known, not whether the counts show it).
+    noise = math.sqrt(chosen.sigmas[f"{j}_fraction"] ** 2 + model_variance.get(f"{j}_fraction", 0.0))
+    if model.n_states > 1 and not fraction > MIN_AREA_SIGNIFICANCE * noise:
+        reasons.append(f"{region} {name} area not significant ({100 * fraction:.1f} +- {100 * noise:.1f} %)")
+    return reasons
+
+
+def _state_result(name: str, j: int, chosen: _FamilyFit, sigma: dict[str, float]) -> StateResult:
+    model = chosen.model
+    spec = model.spec
+    ratio = spec.branching_ratio if spec.is_doublet else 0.0
+    fraction, fraction_sigma = chosen.values[f"{j}_fraction"], sigma[f"{j}_fraction"]
+    area = chosen.values[f"{j}_area"]
+    return StateResult(
+        name=name, line=spec.lines[0], center_ev=chosen.values[f"{j}_center"],
+        center_stderr=sigma[f"{j}_center"], fwhm_ev=chosen.values[f"{j}_fwhm"],
+        fwhm_stderr=sigma[f"{j}_fwhm"], area=area, area_stderr=sigma[f"{j}_area"], total_area=area * (1 + ratio),
+        area_fraction=fraction, area_fraction_stderr=fraction_sigma if model.n_states > 1 else 0.0)
 
 def fit_region(binding_energy_ev, intensity, sigma, region: str, *, n_states: int = 1,
                state_names: tuple[str, ...] | None = None, lineshape: str = "auto", mixing: float = 0.3,

@@ -41,6 +41,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 from importlib import resources
 
 import numpy as np
@@ -1449,12 +1450,36 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     center0, height0, fwhm0, a0 = _zinc_blende_start(x, net, y - net, wavelength_A, zb_search_deg)
 
     zb_phase = virtual_crystal("zinc blende envelope", dict(settings.zinc_blende_envelope), phases)
-    envelope_phases = {"zb": zb_phase}
     reflections = _reflections_in_window(zb_phase, "zb", settings.zinc_blende_reflections, window_deg,
                                          wavelength_A, a0)
     if not any(r.hkl == (1, 1, 1) for r in reflections):
         raise AnalysisError("zinc blende (111) outside the fit window")
     params = Parameters()
+    breadth0 = _add_zinc_blende_parameters(params, reflections, zb_phase, x, net, wavelength_A, settings, center0,
+                                           height0, fwhm0, a0)
+    oxide_terms, oxide_reflections, oxide_phases_used = _add_oxide_parameters(
+        params, oxide_phases, phases, x, net, wavelength_A, window_deg, settings, breadth0, fwhm0)
+    reflections = [*reflections, *oxide_reflections]
+    envelope_phases = {"zb": zb_phase, **oxide_phases_used}
+
+    model = _ProfileModel(x, reflections, wavelength_A, instrument, settings, envelope_phases)
+    _add_background_parameters(params, model, x, snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])],
+                               wavelength_A, settings)
+    params.add("zb111_two_theta", expr=f"2*asin({wavelength_A!r}*sqrt(3)/(2*zb_a))*180/pi")
+    result, weights, held = _fit_profile(model, y, params)
+    calibration = _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
+                                           envelope_phases)
+    if oxide_terms:
+        calibration = _with_oxide_dispersion(calibration, result, model, y, weights, oxide_terms, settings)
+    return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
+                        calibration)
+
+
+def _add_zinc_blende_parameters(params: Parameters, reflections: list[_Reflection], zb_phase: Phase, x, net,
+                                wavelength_A: float, settings: ProfileSettings, center0: float, height0: float,
+                                fwhm0: float, a0: float) -> float:
+    """Add displacement, zinc blende cell, size, dispersion and reflection areas (start values from the
+    strongest peak) to ``params``; returns the start integral breadth in ``s`` (1/A)."""
     cos0 = math.cos(math.radians(center0 / 2))
     breadth0 = max(fwhm0 * RAD * cos0 / wavelength_A * 1.1, 1e-3)
     params.add("displacement_mm", value=0.0, min=-settings.max_displacement_mm, max=settings.max_displacement_mm)
@@ -1467,39 +1492,61 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
         local = float(np.interp(peak_deg, x, net))
         share = 0.2 if refl.hkl == (2, 0, 0) else max(local / height0, 0.02)
         params.add(f"{refl.label}_area", value=area0 * share, min=0.0)
+    return breadth0
 
+
+def _add_oxide_phase(params: Parameters, name: str, phase: Phase, x, net, wavelength_A: float, window_deg,
+                     settings: ProfileSettings, breadth0: float, fwhm0: float) -> tuple[list[_Reflection], str]:
+    """Add one oxide's cell, size, (held) dispersion and scale to ``params``, its areas tied to the ratios
+    of its computed pattern; returns its reflections in the window and its ratio-to-zb(111) expression."""
+    reference = reference_pattern(phase, wavelength_A, two_theta_max_deg=window_deg[1] + 2.0,
+                                  b_iso_A2=settings.debye_waller_b_A2, min_relative=0.5,
+                                  monochromator_2theta_deg=settings.monochromator_2theta_deg)
+    inside = [i for i, t in enumerate(reference.two_theta_deg) if window_deg[0] < t < window_deg[1]]
+    hkls = [reference.hkl[i].split("/")[0] for i in inside]
+    phase_reflections = _reflections_in_window(phase, name, hkls, window_deg, wavelength_A, phase.a_A, phase.c_A)
+    per_volume = {reference.hkl[i].split("/")[0]: reference.intensity_per_volume[i] for i in inside}
+    relative = {refl.hkl_label: per_volume[refl.hkl_label] for refl in phase_reflections}
+    strongest = max(relative.values())
+    params.add(f"{name}_a", value=phase.a_A, min=0.99 * phase.a_A, max=1.01 * phase.a_A)
+    if phase.c_A is not None:
+        params.add(f"{name}_c", value=phase.c_A, min=0.99 * phase.c_A, max=1.01 * phase.c_A)
+    params.add(f"{name}_size_nm", value=1.5 * 4 / 3 / breadth0 / 10, min=1.0, max=200.0)
+    params.add(f"{name}_sigma_ln", value=settings.oxide_sigma_ln[0], vary=False)  # assumed (_with_oxide_dispersion)
+    net_at = [float(np.interp(reference.two_theta_deg[i], x, net)) for i in inside]
+    params.add(f"{name}_scale", value=max(0.2 * max(net_at), 1.0) * fwhm0, min=0.0)
+    for refl in phase_reflections:
+        params.add(f"{refl.label}_area", expr=f"{name}_scale*{relative[refl.hkl_label] / strongest:.10g}")
+    summed = sum(relative[h] / strongest for h in OXIDE_REFLECTIONS.get(name, ()) if h in relative)
+    return phase_reflections, f"{name}_scale*{summed:.10g}/zb111_area"
+
+
+def _add_oxide_parameters(params: Parameters, oxide_phases, phases: dict[str, Phase], x, net, wavelength_A: float,
+                          window_deg, settings: ProfileSettings, breadth0: float,
+                          fwhm0: float) -> tuple[dict[str, str], list[_Reflection], dict[str, Phase]]:
+    """Add every listed oxide and the ratio expressions (per phase and ``oxide_ratio``) to ``params``.
+
+    Returns the ratio expression per oxide, the oxides' reflections and their envelope phases.
+    """
     oxide_terms: dict[str, str] = {}
+    reflections: list[_Reflection] = []
+    envelope_phases: dict[str, Phase] = {}
     for name in oxide_phases:
         phase = phases[name]
         envelope_phases[name] = phase
-        reference = reference_pattern(phase, wavelength_A, two_theta_max_deg=window_deg[1] + 2.0,
-                                      b_iso_A2=settings.debye_waller_b_A2, min_relative=0.5,
-                                      monochromator_2theta_deg=settings.monochromator_2theta_deg)
-        inside = [i for i, t in enumerate(reference.two_theta_deg) if window_deg[0] < t < window_deg[1]]
-        hkls = [reference.hkl[i].split("/")[0] for i in inside]
-        phase_reflections = _reflections_in_window(phase, name, hkls, window_deg, wavelength_A, phase.a_A, phase.c_A)
+        phase_reflections, oxide_terms[name] = _add_oxide_phase(params, name, phase, x, net, wavelength_A,
+                                                                window_deg, settings, breadth0, fwhm0)
         reflections += phase_reflections
-        per_volume = {reference.hkl[i].split("/")[0]: reference.intensity_per_volume[i] for i in inside}
-        relative = {refl.hkl_label: per_volume[refl.hkl_label] for refl in phase_reflections}
-        strongest = max(relative.values())
-        params.add(f"{name}_a", value=phase.a_A, min=0.99 * phase.a_A, max=1.01 * phase.a_A)
-        if phase.c_A is not None:
-            params.add(f"{name}_c", value=phase.c_A, min=0.99 * phase.c_A, max=1.01 * phase.c_A)
-        params.add(f"{name}_size_nm", value=1.5 * 4 / 3 / breadth0 / 10, min=1.0, max=200.0)
-        params.add(f"{name}_sigma_ln", value=settings.oxide_sigma_ln[0], vary=False)  # assumed (see below)
-        net_at = [float(np.interp(reference.two_theta_deg[i], x, net)) for i in inside]
-        params.add(f"{name}_scale", value=max(0.2 * max(net_at), 1.0) * fwhm0, min=0.0)
-        for refl in phase_reflections:
-            params.add(f"{refl.label}_area", expr=f"{name}_scale*{relative[refl.hkl_label] / strongest:.10g}")
-        summed = sum(relative[h] / strongest for h in OXIDE_REFLECTIONS.get(name, ()) if h in relative)
-        oxide_terms[name] = f"{name}_scale*{summed:.10g}/zb111_area"
     for name, term in oxide_terms.items():
         params.add(f"{name}_ratio", expr=term)
     if oxide_terms:
         params.add("oxide_ratio", expr=" + ".join(f"{name}_ratio" for name in oxide_terms))
+    return oxide_terms, reflections, envelope_phases
 
-    model = _ProfileModel(x, reflections, wavelength_A, instrument, settings, envelope_phases)
-    smooth = snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])]
+
+def _add_background_parameters(params: Parameters, model: _ProfileModel, x, smooth: np.ndarray, wavelength_A: float,
+                               settings: ProfileSettings) -> None:
+    """Add the amorphous hump (if any) and the Chebyshev coefficients, fitted to the SNIP ``smooth``."""
     if settings.amorphous_hump:
         lo, hi = settings.hump_center_range_deg
         # start at d = 4.4 A, the alkyl-chain spacing of oleylamine/oleate ligands (not at the SNIP
@@ -1514,40 +1561,55 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     coefficients = np.linalg.lstsq(model.chebyshev, smooth, rcond=None)[0]
     for i, value in enumerate(coefficients):
         params.add(f"bg_c{i}", value=float(value))
-    params.add("zb111_two_theta", expr=f"2*asin({wavelength_A!r}*sqrt(3)/(2*zb_a))*180/pi")
 
-    # first with the specimen on the focusing circle (displacement and cell are nearly degenerate
-    # until the shapes are right), Poisson weights from the data; then everything free with weights
-    # from that model (data weights bias Poisson fits low)
+
+def _weighted_residual(params: Parameters, model: _ProfileModel, y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return (model(params.valuesdict()) - y) * weights
+
+
+def _fit_profile(model: _ProfileModel, y: np.ndarray, params: Parameters):
+    """The fit, its weights and the parameters held at a bound: ``(result, weights, held)``.
+
+    First with the specimen on the focusing circle (displacement and cell are nearly degenerate until
+    the shapes are right), Poisson weights from the data; then everything free with weights from that
+    model (data weights bias Poisson fits low).
+    """
     weights = 1 / np.sqrt(np.clip(y, 1.0, None))
     params["displacement_mm"].set(vary=False)
-    result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, params, "zinc blende profile")
+    result = _minimise(partial(_weighted_residual, model=model, y=y, weights=weights), params, "zinc blende profile")
     weights = 1 / np.sqrt(np.clip(model(result.params.valuesdict()), 1.0, None))
+    residual = partial(_weighted_residual, model=model, y=y, weights=weights)
     result.params["displacement_mm"].set(vary=True)
-    result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, result.params, "zinc blende profile")
+    result = _minimise(residual, result.params, "zinc blende profile")
     held = [name for name in result.var_names if _at_bound(result.params[name], 1e-3)]
     if held and any(result.params[name].stderr is None for name in result.var_names):
         # A parameter on a physical bound (a size dispersion at 0, an absent oxide) leaves the
         # covariance singular: hold it there and refit, so the others keep their uncertainties.
         for name in held:
             result.params[name].set(vary=False)
-        result = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, result.params, "zinc blende profile")
-    calibration = _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
-                                           envelope_phases)
-    if oxide_terms:
-        # The oxides' size dispersion cannot be fitted (weak, overlapped peaks trade their tails with
-        # the background) but sets how much area their tails hold: assume it, and add to the ratios'
-        # uncertainty how far they move when it moves by its assumed sd (linear: one refit).
-        # Each phase's dispersion separately: they need not be alike.
-        for phase in oxide_terms:
-            moved = result.params.copy()
-            moved[f"{phase}_sigma_ln"].set(value=settings.oxide_sigma_ln[0] + settings.oxide_sigma_ln[1])
-            moved = _minimise(lambda p: (model(p.valuesdict()) - y) * weights, moved, "zinc blende profile").params
-            for name in [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio"]:
-                calibration[name] = math.hypot(calibration.get(name, 0.0),
-                                               moved[name].value - result.params[name].value)
-    return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
-                        calibration)
+        result = _minimise(residual, result.params, "zinc blende profile")
+    return result, weights, held
+
+
+def _with_oxide_dispersion(calibration: dict[str, float], result, model: _ProfileModel, y, weights,
+                           oxide_terms: dict[str, str], settings: ProfileSettings) -> dict[str, float]:
+    """``calibration`` with the oxide ratios' sensitivity to the assumed oxide size dispersion added.
+
+    The oxides' size dispersion cannot be fitted (weak, overlapped peaks trade their tails with the
+    background) but sets how much area their tails hold: assume it, and add to the ratios' uncertainty
+    how far they move when it moves by its assumed sd (linear: one refit). Each phase's dispersion
+    separately: they need not be alike.
+    """
+    calibration = dict(calibration)
+    residual = partial(_weighted_residual, model=model, y=y, weights=weights)
+    for phase in oxide_terms:
+        moved = result.params.copy()
+        moved[f"{phase}_sigma_ln"].set(value=settings.oxide_sigma_ln[0] + settings.oxide_sigma_ln[1])
+        moved = _minimise(residual, moved, "zinc blende profile").params
+        for name in [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio"]:
+            calibration[name] = math.hypot(calibration.get(name, 0.0),
+                                           moved[name].value - result.params[name].value)
+    return calibration
 
 
 def _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
@@ -1567,14 +1629,33 @@ def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, i
                  settings: ProfileSettings, held=(), calibration: dict | None = None) -> PatternFit:
     best = result.params
     calibration = calibration or {}
-
-    def with_calibration(name):
-        value = _estimate(best, name)
-        return Estimate(value.value, math.hypot(value.uncertainty, calibration.get(name, 0.0)))
-
     values = best.valuesdict()
+    peaks = _fitted_peaks(best, values, model.reflections, wavelength_A)
+    lattice = {name: _calibrated(best, calibration, name) for name in best
+               if name.endswith(("_a", "_c")) and not best[name].expr}
+    reasons = _pattern_reasons(result, settings, instrument, peaks, oxide_terms, held, calibration)
+    return PatternFit(window_deg=tuple(window_deg), wavelength_A=wavelength_A, peaks=tuple(peaks), lattice_A=lattice,
+                      zb111_two_theta_deg=_calibrated(best, calibration, "zb111_two_theta"),
+                      zb_size_nm=_estimate(best, "zb_size_nm"), zb_sigma_ln=_estimate(best, "zb_sigma_ln"),
+                      displacement_mm=_estimate(best, "displacement_mm"),
+                      oxide_ratio=_calibrated(best, calibration, "oxide_ratio") if oxide_terms else None,
+                      oxide_ratio_by_phase={name: _calibrated(best, calibration, f"{name}_ratio")
+                                            for name in oxide_terms},
+                      reduced_chi_square=float(result.redchi),
+                      flags={k: tuple(v) for k, v in reasons.items() if v},
+                      two_theta_deg=x, best_fit=model(values), background=model.background(values))
+
+
+def _calibrated(best: Parameters, calibration: dict[str, float], name: str) -> Estimate:
+    """The fitted value with the calibration's uncertainty (if any) added in quadrature."""
+    value = _estimate(best, name)
+    return Estimate(value.value, math.hypot(value.uncertainty, calibration.get(name, 0.0)))
+
+
+def _fitted_peaks(best: Parameters, values: dict, reflections, wavelength_A: float) -> list[FittedPeak]:
+    """Bragg position, sample integral breadth (from the size) and area of every reflection."""
     peaks = []
-    for refl in model.reflections:
+    for refl in reflections:
         p = refl.prefix
         g = _inverse_d(refl.phase, refl.hkl, values[f"{p}_a"], values.get(f"{p}_c"))
         sin_b = wavelength_A * g / 2
@@ -1587,7 +1668,13 @@ def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, i
                                 Estimate(center, math.nan),
                                 Estimate(to_deg / size.value, to_deg * size.uncertainty / size.value ** 2),
                                 _estimate(best, f"{refl.label}_area")))
-    lattice = {name: with_calibration(name) for name in best if name.endswith(("_a", "_c")) and not best[name].expr}
+    return peaks
+
+
+def _pattern_reasons(result, settings: ProfileSettings, instrument, peaks: list[FittedPeak], oxide_terms, held,
+                     calibration: dict[str, float]) -> dict[str, list[str]]:
+    """Data-driven warnings per quantity (``'all'``: every number of the pattern)."""
+    best = result.params
     reasons: dict[str, list[str]] = {"all": []}
     if result.redchi > settings.redchi_warn:
         reasons["all"].append(f"profile model misfits the pattern (reduced chi-square {result.redchi:.2f} "
@@ -1605,7 +1692,7 @@ def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, i
         reasons.setdefault("scherrer_size_nm", []).append(
             f"sample breadth {sample_fwhm:.3f} deg < 2x instrument FWHM: size limited by resolution")
     for name in oxide_terms:
-        ratio = with_calibration(f"{name}_ratio")
+        ratio = _calibrated(best, calibration, f"{name}_ratio")
         oxide = []
         if _at_bound(best[f"{name}_size_nm"]) or _at_bound(best[f"{name}_a"]):
             oxide.append(f"{name} profile parameter at its bound")
@@ -1621,18 +1708,10 @@ def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, i
     if oxide_terms:
         reasons["oxide_ratio"] = [r for name in oxide_terms for r in reasons[f"{name.lower()}_ratio"]
                                   if "bound" in r]
-        total = with_calibration("oxide_ratio")
+        total = _calibrated(best, calibration, "oxide_ratio")
         if not total.uncertainty > 0 or total.value < 2 * total.uncertainty:
             reasons["oxide_ratio"].append("oxides not detected (ratio below 2 sigma)")
-    return PatternFit(window_deg=tuple(window_deg), wavelength_A=wavelength_A, peaks=tuple(peaks), lattice_A=lattice,
-                      zb111_two_theta_deg=with_calibration("zb111_two_theta"),
-                      zb_size_nm=_estimate(best, "zb_size_nm"), zb_sigma_ln=_estimate(best, "zb_sigma_ln"),
-                      displacement_mm=_estimate(best, "displacement_mm"),
-                      oxide_ratio=with_calibration("oxide_ratio") if oxide_terms else None,
-                      oxide_ratio_by_phase={name: with_calibration(f"{name}_ratio") for name in oxide_terms},
-                      reduced_chi_square=float(result.redchi),
-                      flags={k: tuple(v) for k, v in reasons.items() if v},
-                      two_theta_deg=x, best_fit=model(values), background=model.background(values))
+    return reasons
 
 
 # ---------------------------------------------------------------- derived quantities

@@ -125,6 +125,21 @@ def read_chromeleon_txt(path: str | Path, *, signal_unit: str | None = MICROSIEM
     path = Path(path)
     lines = read_text_lines(path, allow_utf16=True, hint="ANSI/Latin-1 export? re-export from Chromeleon as Unicode")
     preamble, blocks, data_at = _read_header(path, lines)
+    info = blocks.get("Chromatogram Data Information", {})
+    unit, header_line = _signal_column_unit(path, lines, data_at, info, signal_unit)
+    time_min, signal, mark = _read_table(path, lines, header_line)
+    _check_row_count(path, time_min.size, header_line, info, min_points)
+    check_monotonic(path, time_min, "time", header_line + 1)
+    return Chromatogram(path=str(path), time_min=time_min, signal=signal, signal_unit=unit,
+                        injection=blocks.get("Injection Information", {}), data_information=info,
+                        signal_parameters=blocks.get("Signal Parameter Information", {}), preamble=preamble,
+                        decimal_mark=mark)
+
+
+def _signal_column_unit(path: Path, lines: list[str], data_at: int, info: dict[str, str],
+                        signal_unit: str | None) -> tuple[str, int]:
+    """The signal unit of the column header at ``lines[data_at]`` (checked against the header's Signal
+    Unit and against ``signal_unit``), and that header's line number."""
     if data_at >= len(lines):
         raise RawDataError(path, f"line {data_at}", "no column header after 'Chromatogram Data:' (truncated?)")
     header = [h.strip() for h in lines[data_at].split("\t")]
@@ -135,7 +150,6 @@ def read_chromeleon_txt(path: str | Path, *, signal_unit: str | None = MICROSIEM
                                                         "(a single-channel 2D chromatogram)")
     written_unit = header[2][len("Value ("):-1]
     unit = _UNIT_SPELLINGS.get(written_unit, written_unit)
-    info = blocks.get("Chromatogram Data Information", {})
     header_unit = info.get("Signal Unit")
     if header_unit and _UNIT_SPELLINGS.get(header_unit, header_unit) != unit:
         raise RawDataError(path, f"line {header_line}", f"column 'Value ({written_unit})' disagrees with "
@@ -144,23 +158,22 @@ def read_chromeleon_txt(path: str | Path, *, signal_unit: str | None = MICROSIEM
         detector = info.get("Detector", "?")
         raise RawDataError(path, f"line {header_line}", f"signal unit {written_unit!r} (detector {detector!r}): "
                                                         f"expected {signal_unit} (conductivity)")
-    time_min, signal, mark = _read_table(path, lines, header_line)
-    if time_min.size < min_points:
-        raise RawDataError(path, f"line {header_line}", f"only {time_min.size} data rows (truncated?)")
+    return unit, header_line
+
+
+def _check_row_count(path: Path, n_rows: int, header_line: int, info: dict[str, str], min_points: int) -> None:
+    """At least ``min_points`` data rows, and as many as the header's Data Points (if given)."""
+    if n_rows < min_points:
+        raise RawDataError(path, f"line {header_line}", f"only {n_rows} data rows (truncated?)")
     expected = info.get("Data Points")
     if expected is not None:
         try:
             expected_n = int(expected)
         except ValueError:
             raise RawDataError(path, None, f"Data Points {expected!r} is not an integer") from None
-        if expected_n != time_min.size:
-            raise RawDataError(path, f"line {header_line + time_min.size}",
-                               f"{time_min.size} data rows but the header says Data Points {expected_n} (truncated?)")
-    check_monotonic(path, time_min, "time", header_line + 1)
-    return Chromatogram(path=str(path), time_min=time_min, signal=signal, signal_unit=unit,
-                        injection=blocks.get("Injection Information", {}), data_information=info,
-                        signal_parameters=blocks.get("Signal Parameter Information", {}), preamble=preamble,
-                        decimal_mark=mark)
+        if expected_n != n_rows:
+            raise RawDataError(path, f"line {header_line + n_rows}",
+                               f"{n_rows} data rows but the header says Data Points {expected_n} (truncated?)")
 
 
 def _read_header(path: Path, lines: list[str]) -> tuple[dict[str, str], dict[str, dict[str, str]], int]:

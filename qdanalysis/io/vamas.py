@@ -321,6 +321,30 @@ def read_vamas(path: str | Path, *, min_points: int = 5) -> VamasFile:
     while cur.pos < len(lines) and not lines[cur.pos].strip():  # PHI / NPL files: blank lines first
         cur.pos += 1
 
+    header = _read_experiment_header(cur)
+    n_blocks = header["n_blocks"]
+    blocks: list[VamasBlock] = []
+    first: dict = {}
+    for index in range(1, n_blocks + 1):
+        include = [True] * N_BLOCK_PARAMETERS if index == 1 else header["later_includes"]
+        cur.block = f"block {index} of {n_blocks}"
+        raw = _read_block(cur, header, include, first)
+        if index == 1:
+            first = raw
+        blocks.append(_to_block(cur, raw, index, min_points))
+    cur.block = None
+
+    rest = [line.strip() for line in lines[cur.pos:] if line.strip()]
+    if not rest or rest[0].lower() != TERMINATOR:
+        found = repr(rest[0]) if rest else "end of file"
+        cur.fail(f"expected {TERMINATOR!r} after the {n_blocks} declared blocks, found {found} "
+                 "(block count in the header does not match the data)", cur.pos + 1)
+    return VamasFile(path, header["institution"], header["instrument"], header["operator"], header["experiment_id"],
+                     header["comment"], header["mode"], header["scan_mode"], tuple(blocks))
+
+
+def _read_experiment_header(cur: _Cursor) -> dict:
+    """The experiment header of ISO 14976, read in the standard's order up to the number of blocks."""
     if cur.text("format identifier") != FORMAT_IDENTIFIER:
         cur.fail(f"not a VAMAS file: first line must be {FORMAT_IDENTIFIER!r}")
     institution = cur.text("institution identifier")
@@ -360,29 +384,15 @@ def read_vamas(path: str | Path, *, min_points: int = 5) -> VamasFile:
     if n_blocks == 0:
         cur.fail("file declares zero blocks")
 
-    header = {"mode": mode, "scan_mode": scan_mode, "variables": variables, "n_future_block": n_future_block}
-    blocks: list[VamasBlock] = []
-    first: dict = {}
-    for index in range(1, n_blocks + 1):
-        include = [True] * N_BLOCK_PARAMETERS if index == 1 else later_includes
-        cur.block = f"block {index} of {n_blocks}"
-        raw = _read_block(cur, header, include, first)
-        if index == 1:
-            first = raw
-        blocks.append(_to_block(cur, raw, index, min_points))
-    cur.block = None
-
-    rest = [line.strip() for line in lines[cur.pos:] if line.strip()]
-    if not rest or rest[0].lower() != TERMINATOR:
-        found = repr(rest[0]) if rest else "end of file"
-        cur.fail(f"expected {TERMINATOR!r} after the {n_blocks} declared blocks, found {found} "
-                 "(block count in the header does not match the data)", cur.pos + 1)
-    return VamasFile(path, institution, instrument, operator, experiment_id, comment, mode, scan_mode,
-                     tuple(blocks))
+    return {"institution": institution, "instrument": instrument, "operator": operator,
+            "experiment_id": experiment_id, "comment": comment, "mode": mode, "scan_mode": scan_mode,
+            "variables": variables, "n_future_block": n_future_block, "n_blocks": n_blocks,
+            "later_includes": later_includes}
 
 
 def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) -> dict:
     """Read one block's parameters in the order of ISO 14976; excluded ones repeat block 1's."""
+    # long function: one pass over block parameters 1-39 in the standard's order, one line each
     b: dict = {}
     mode = header["mode"]
 
@@ -453,6 +463,13 @@ def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) ->
     for _ in range(header["n_future_block"]):
         cur.text("future upgrade block entry")
 
+    b.update(_read_ordinates(cur, header, b))
+    return b
+
+
+def _read_ordinates(cur: _Cursor, header: dict, b: dict) -> dict:
+    """The block's ordinate values (after their count and ranges) as axis, signal table and variables."""
+    out: dict = {}
     variables = b["variables"]
     irregular = header["scan_mode"] == "IRREGULAR"
     if len(variables) < 1 + irregular:
@@ -466,22 +483,54 @@ def _read_block(cur: _Cursor, header: dict, include: list[bool], first: dict) ->
     for _ in variables:
         cur.real("minimum ordinate value", optional=True)
         cur.real("maximum ordinate value", optional=True)
-    b["ordinate_first_line"] = cur.pos + 1
+    out["ordinate_first_line"] = cur.pos + 1
     values = np.array([cur.real("ordinate value") for _ in range(n_values)])
     table = values.reshape(-1, len(variables))
     if irregular:
         (label, units), variables = variables[0], variables[1:]
-        b["abscissa"] = (label, units, None, None)
-        b["axis"], b["ordinates"], b["signal_variables"] = table[:, 0], table[:, 1:], variables
+        out["abscissa"] = (label, units, None, None)
+        out["axis"], out["ordinates"], out["signal_variables"] = table[:, 0], table[:, 1:], variables
     else:
         label, units, start, step = b["abscissa"]
-        b["axis"] = start + step * np.arange(table.shape[0])
-        b["ordinates"], b["signal_variables"] = table, variables
-    return b
+        out["axis"] = start + step * np.arange(table.shape[0])
+        out["ordinates"], out["signal_variables"] = table, variables
+    return out
 
 
 def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
     """Turn the raw parameters into axes and rates; check what the analysis relies on."""
+    label, kind = _checked_abscissa(cur, b, min_points)
+    axis, ordinates = b["axis"], b["ordinates"]
+    is_rate, unit, names = _signal_is_rate(cur, b["signal_variables"])
+    transmission = None
+    if "transmission" in names[1:]:
+        transmission = ordinates[:, names.index("transmission")]
+        if np.any(transmission <= 0):
+            cur.fail("transmission function has values <= 0")
+    counts, time, dwell, n_scans = _block_counts(cur, b, is_rate)
+    source = b["source_energy_ev"]
+    if kind == "kinetic energy":
+        if source is None:
+            cur.fail("kinetic-energy abscissa but the source energy is not given: no binding energies")
+        kinetic, binding = axis, source - axis
+    else:
+        binding = axis
+        kinetic = None if source is None else source - axis
+    rate, sigma = _rates(counts, time, b["dead_time_s"] or 0.0, transmission)
+    species = b["species"].strip()
+    transition = b["transition"][0].strip()
+    return VamasBlock(
+        path=cur.path, index=index, block_id=b["block_id"], sample_id=b["sample_id"],
+        technique=b["technique"], species=species, transition=transition, abscissa_label=label,
+        source_energy_ev=source, work_function_ev=b["work_function_ev"], kinetic_energy_ev=kinetic,
+        binding_energy_ev=binding, counts=counts, counts_per_second=rate, cps_uncertainty=sigma,
+        dwell_time_s=dwell, n_scans=n_scans, transmission=transmission, ordinate_unit=unit,
+        comment=b["comment"], metadata=_block_metadata(b))
+
+
+def _checked_abscissa(cur: _Cursor, b: dict, min_points: int) -> tuple[str, str]:
+    """The abscissa label and kind (kinetic or binding energy in eV); raises for too few channels, a
+    zero increment or an IRREGULAR axis that is not monotonic."""
     label, units, _, step = b["abscissa"]
     kind = label.strip().lower()
     if units.strip() != "eV" or kind not in {"kinetic energy", "binding energy"}:
@@ -497,9 +546,13 @@ def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
         bad = int(np.flatnonzero(np.sign(steps) != np.sign(steps[0]))[0]) if steps[0] else 0
         cur.fail("IRREGULAR abscissa is not strictly monotonic",
                  b["ordinate_first_line"] + (bad + 1) * (ordinates.shape[1] + 1))
+    return label, kind
 
-    names = [name.strip().lower() for name, _ in b["signal_variables"]]
-    signal_label, signal_unit = b["signal_variables"][0]
+
+def _signal_is_rate(cur: _Cursor, signal_variables) -> tuple[bool, str, list[str]]:
+    """Whether the signal is a count rate (else counts), its unit, and the variables' names."""
+    names = [name.strip().lower() for name, _ in signal_variables]
+    signal_label, signal_unit = signal_variables[0]
     unit = signal_unit.strip()
     if unit in _RATE_UNITS:
         is_rate = True
@@ -510,12 +563,11 @@ def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
         is_rate = False
     else:
         cur.fail(f"signal {signal_label!r} in {signal_unit!r}: expected counts ('d') or a count rate ('c/s')")
-    transmission = None
-    if "transmission" in names[1:]:
-        transmission = ordinates[:, names.index("transmission")]
-        if np.any(transmission <= 0):
-            cur.fail("transmission function has values <= 0")
+    return is_rate, unit, names
 
+
+def _block_counts(cur: _Cursor, b: dict, is_rate: bool) -> tuple[np.ndarray, float, float, int]:
+    """Counts per channel, collection time (dwell x scans), dwell time and number of scans."""
     dwell, n_scans = b["dwell_time_s"], b["n_scans"]
     if dwell is None or n_scans is None:
         cur.fail("dwell time and number of scans must be given (not 1E+37): they turn "
@@ -524,21 +576,16 @@ def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
         cur.fail(f"dwell time ({dwell} s) and number of scans ({n_scans}) must be positive, scans an integer")
     n_scans = int(n_scans)
     time = dwell * n_scans
-    signal = ordinates[:, 0]
+    signal = b["ordinates"][:, 0]
     counts = signal * time if is_rate else signal
     if b["signal_mode"].strip().lower() == "pulse counting" and np.any(counts < 0):
         cur.fail("negative counts in a pulse-counting block", b["ordinate_first_line"])
+    return counts, time, dwell, n_scans
 
-    source = b["source_energy_ev"]
-    if kind == "kinetic energy":
-        if source is None:
-            cur.fail("kinetic-energy abscissa but the source energy is not given: no binding energies")
-        kinetic, binding = axis, source - axis
-    else:
-        binding = axis
-        kinetic = None if source is None else source - axis
 
-    dead_time = b["dead_time_s"] or 0.0
+def _rates(counts: np.ndarray, time: float, dead_time: float,
+           transmission: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Dead-time-corrected count rates and their Poisson uncertainties, divided by the transmission."""
     rate = _dead_time_corrected(counts / time, dead_time)
     # Poisson: var(counts) = counts; the rate scales it (dead-time factor applied alike).
     scale = np.divide(rate, counts / time, out=np.ones_like(rate), where=counts > 0)
@@ -546,9 +593,11 @@ def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
     if transmission is not None:
         rate = rate / transmission
         sigma = sigma / transmission
-    species = b["species"].strip()
-    transition = b["transition"][0].strip()
-    metadata = {
+    return rate, sigma
+
+
+def _block_metadata(b: dict) -> dict:
+    return {
         "date": tuple(None if b[k] is None else int(b[k]) for k in ("year", "month", "day", "hour", "minute",
                                                                     "second")),
         "source_label": b["source_label"], "source_strength": b["source_strength"],
@@ -557,13 +606,6 @@ def _to_block(cur: _Cursor, b: dict, index: int, min_points: int) -> VamasBlock:
         "take_off_deg": b["take_off_deg"], "variables": b["variables"],
         "additional": b["additional"],
     }
-    return VamasBlock(
-        path=cur.path, index=index, block_id=b["block_id"], sample_id=b["sample_id"],
-        technique=b["technique"], species=species, transition=transition, abscissa_label=label,
-        source_energy_ev=source, work_function_ev=b["work_function_ev"], kinetic_energy_ev=kinetic,
-        binding_energy_ev=binding, counts=counts, counts_per_second=rate, cps_uncertainty=sigma,
-        dwell_time_s=dwell, n_scans=n_scans, transmission=transmission, ordinate_unit=unit,
-        comment=b["comment"], metadata=metadata)
 
 
 def _dead_time_corrected(rate: np.ndarray, dead_time_s: float) -> np.ndarray:

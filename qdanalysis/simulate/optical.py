@@ -1173,11 +1173,22 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         ``uvvis`` (first exciton in nm, valley depth), ``pl`` (peak and FWHM in nm, eV, meV) and
         ``plqy`` (PLQY in %, absorptance, observed PLQY in %) per sample.
     """
-    rows, truth = [], {"uvvis": {}, "pl": {}, "plqy": {}}
     for sub in ("uvvis", "pl", "plqy"):
         (out_dir / sub).mkdir(parents=True, exist_ok=True)
+    rows, uvvis_truth, absorption_samples = _simulate_absorption(out_dir, rng)
+    pl_truth, emission_lines = {}, {}
+    pl_lines = [*((sample, peak_nm, fwhm_nm) for sample, (peak_nm, fwhm_nm) in PL.items()),
+                *_time_series_lines()]
+    for sample, peak_nm, fwhm_nm in pl_lines:
+        row, pl_truth[sample], emission_lines[sample] = _simulate_pl(out_dir, rng, sample, peak_nm, fwhm_nm)
+        rows.append(row)
+    plqy_rows, plqy_truth = _simulate_plqy(out_dir, rng, emission_lines, absorption_samples)
+    return [*rows, *plqy_rows], {"uvvis": uvvis_truth, "pl": pl_truth, "plqy": plqy_truth}
 
-    absorption_samples = {}
+
+def _simulate_absorption(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict, dict]:
+    """raw/uvvis: one Cary export per sample; returns the sheet rows, the truth and the absorption models."""
+    rows, truth, absorption_samples = [], {}, {}
     for index, sample in enumerate(ABSORPTION):
         model = shipped_absorption(rng, sample)
         absorption_samples[sample] = model
@@ -1186,33 +1197,40 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
         (out_dir / file).write_text(format_cary_csv(sample, UVVIS_GRID_NM, absorbance, _cary_method(index)))
         rows.append(sheet_row(file, "uvvis", sample, sphere_position=""))
         features = recorded_absorption_truth(model, ABSORPTION[sample][1])
-        truth["uvvis"][sample] = {"first_exciton_nm": features.first_exciton_nm,
-                                  "valley_depth": features.valley_depth}
+        truth[sample] = {"first_exciton_nm": features.first_exciton_nm, "valley_depth": features.valley_depth}
+    return rows, truth, absorption_samples
 
-    emission_lines = {}
 
-    def write_pl(sample, peak_nm, fwhm_nm):
-        line = shipped_emission(sample, peak_nm, fwhm_nm)
-        emission_lines[sample] = line
-        counts = pl_counts(rng, PL_GRID_NM, line, bandpass_nm=PL_BANDPASS_NM, excitation_nm=EXCITATION_NM)
-        file = f"pl/{sample}.csv"
-        (out_dir / file).write_text(format_fluoracle_csv(
-            PL_GRID_NM, counts, label=sample, scan_type="Emission Scan", x_axis="Wavelength",
-            fixed_offset=EXCITATION_NM))
-        rows.append(sheet_row(file, "pl", sample, sphere_position=""))
-        recorded = emission_truth(line, PL_BANDPASS_NM)
-        truth["pl"][sample] = {"peak_nm": recorded.peak_nm, "fwhm_nm": recorded.fwhm_nm,
-                               "peak_ev": recorded.peak_ev, "fwhm_mev": recorded.fwhm_mev}
-
-    for sample, (peak_nm, fwhm_nm) in PL.items():
-        write_pl(sample, peak_nm, fwhm_nm)
-
+def _time_series_lines() -> list[tuple[str, float, float]]:
+    """(sample, peak, FWHM) of the PL time series: the FWHM relaxes towards its plateau."""
+    lines = []
     for temperature, (d_fwhm, tau_min) in FWHM_KINETICS.items():
         for time_min in TIMES_MIN:
             sample = time_series_sample(temperature, time_min)
             fwhm = FWHM_START_NM + d_fwhm * (1 - np.exp(-time_min / tau_min))
-            write_pl(sample, PL_PEAK_TIME_SERIES_NM, round(float(fwhm), 4))
+            lines.append((sample, PL_PEAK_TIME_SERIES_NM, round(float(fwhm), 4)))
+    return lines
 
+
+def _simulate_pl(out_dir: Path, rng: np.random.Generator, sample: str, peak_nm: float,
+                 fwhm_nm: float) -> tuple[dict, dict, object]:
+    """raw/pl: one Fluoracle export; returns its sheet row, its truth and the emission line."""
+    line = shipped_emission(sample, peak_nm, fwhm_nm)
+    counts = pl_counts(rng, PL_GRID_NM, line, bandpass_nm=PL_BANDPASS_NM, excitation_nm=EXCITATION_NM)
+    file = f"pl/{sample}.csv"
+    (out_dir / file).write_text(format_fluoracle_csv(
+        PL_GRID_NM, counts, label=sample, scan_type="Emission Scan", x_axis="Wavelength",
+        fixed_offset=EXCITATION_NM))
+    recorded = emission_truth(line, PL_BANDPASS_NM)
+    truth = {"peak_nm": recorded.peak_nm, "fwhm_nm": recorded.fwhm_nm, "peak_ev": recorded.peak_ev,
+             "fwhm_mev": recorded.fwhm_mev}
+    return sheet_row(file, "pl", sample, sphere_position=""), truth, line
+
+
+def _simulate_plqy(out_dir: Path, rng: np.random.Generator, emission_lines: dict,
+                   absorption_samples: dict) -> tuple[list[dict], dict]:
+    """raw/plqy: the integrating-sphere scans of every sample; returns the sheet rows and the truth."""
+    rows, truth = [], {}
     setup = SphereSetup()
     for sample, plqy_percent in PLQY_PERCENT.items():
         absorptance = float(rng.uniform(0.30, 0.50))
@@ -1230,6 +1248,6 @@ def simulate(out_dir: Path, rng: np.random.Generator) -> tuple[list[dict], dict]
                 comment=f"Integrating sphere; {position.replace('_', ' ')}; sphere-corrected"))
             role = "blank" if position == "empty" else "measurement"
             rows.append(sheet_row(file, "plqy", sample, role, sphere_position=position))
-        truth["plqy"][sample] = {"plqy_percent": plqy_percent, "absorptance": sphere_truth.absorptance,
-                                 "observed_plqy_percent": 100 * sphere_truth.observed_plqy}
+        truth[sample] = {"plqy_percent": plqy_percent, "absorptance": sphere_truth.absorptance,
+                         "observed_plqy_percent": 100 * sphere_truth.observed_plqy}
     return rows, truth

@@ -390,52 +390,27 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
     area = (rows + 2 * margin) * (cols + 2 * margin)
     n_target = int(round(coverage * area / (math.pi / 4 * (mean_px ** 2 + sd_px ** 2))))
     pair_probability = touching_fraction / (2 - touching_fraction)  # fraction of *particles* in pairs
-
-    def new_body():
-        diameter = -1.0
-        while diameter <= 0.2 * mean_px:
-            diameter = rng.normal(mean_px, sd_px)
-        return random_body(rng, diameter, faceted_fraction=faceted_fraction, contrast_range=contrast_range)
-
-    units, n_drawn = [], 0
-    while n_drawn < n_target:
-        unit = [new_body()] + ([new_body()] if rng.random() < pair_probability else [])
-        units.append(unit)
-        n_drawn += len(unit)
+    units = _drawn_units(rng, n_target, pair_probability, mean_px, sd_px, faceted_fraction, contrast_range)
     radii_of = {id(b): b.max_radius_px() for unit in units for b in unit}
     units.sort(key=lambda unit: -max(radii_of[id(b)] for b in unit))
 
     centres, radii = np.empty((0, 2)), np.empty(0)
     placed_bodies: list[Body] = []
-
-    def fits(row, col, radius):
-        if centres.shape[0] == 0:
-            return True
-        gap = np.hypot(centres[:, 0] - row, centres[:, 1] - col) - radii - radius
-        return bool(np.all(gap >= min_gap_px))
-
-    def extent(body, direction):
-        """Distance from the centre to the outline along ``direction`` (radians, x = cols)."""
-        pts = body.outline()
-        along = pts @ np.array([math.cos(direction), math.sin(direction)])
-        across = pts @ np.array([-math.sin(direction), math.cos(direction)])
-        near = np.abs(across) <= max(0.5, 0.05 * radii_of[id(body)])
-        return float(along[near].max()) if near.any() else float(along.max())
-
     for unit in units:
         first = unit[0]
         for _ in range(attempts_per_particle):
             row, col = rng.uniform(-margin, rows + margin), rng.uniform(-margin, cols + margin)
-            if not fits(row, col, radii_of[id(first)]):
+            if not _fits(centres, radii, row, col, radii_of[id(first)], min_gap_px):
                 continue
             placed = [first.moved(row, col)]
             if len(unit) == 2:
                 second = unit[1]
                 direction = rng.uniform(0, 2 * math.pi)
-                distance = (extent(first, direction) + extent(second, direction + math.pi)
+                distance = (_extent(first, direction, radii_of[id(first)])
+                            + _extent(second, direction + math.pi, radii_of[id(second)])
                             + rng.uniform(*touching_gap_px))
                 row2, col2 = row + distance * math.sin(direction), col + distance * math.cos(direction)
-                if not fits(row2, col2, radii_of[id(second)]):
+                if not _fits(centres, radii, row2, col2, radii_of[id(second)], min_gap_px):
                     continue
                 n = len(placed_bodies)
                 placed = [first.moved(row, col, pair=n + 1), second.moved(row2, col2, pair=n)]
@@ -445,6 +420,45 @@ def place_particles(rng: np.random.Generator, shape: tuple[int, int], mean_px: f
                 radii = np.append(radii, radii_of[id(source)])
             break
     return placed_bodies
+
+
+def _drawn_body(rng: np.random.Generator, mean_px: float, sd_px: float, faceted_fraction: float,
+                contrast_range: tuple[float, float]) -> Body:
+    """One body of a normal diameter (redrawn below 0.2 x the mean)."""
+    diameter = -1.0
+    while diameter <= 0.2 * mean_px:
+        diameter = rng.normal(mean_px, sd_px)
+    return random_body(rng, diameter, faceted_fraction=faceted_fraction, contrast_range=contrast_range)
+
+
+def _drawn_units(rng: np.random.Generator, n_target: int, pair_probability: float, mean_px: float, sd_px: float,
+                 faceted_fraction: float, contrast_range: tuple[float, float]) -> list[list[Body]]:
+    """Single bodies and touching pairs until ``n_target`` bodies are drawn."""
+    units, n_drawn = [], 0
+    while n_drawn < n_target:
+        unit = [_drawn_body(rng, mean_px, sd_px, faceted_fraction, contrast_range)] + (
+            [_drawn_body(rng, mean_px, sd_px, faceted_fraction, contrast_range)]
+            if rng.random() < pair_probability else [])
+        units.append(unit)
+        n_drawn += len(unit)
+    return units
+
+
+def _fits(centres: np.ndarray, radii: np.ndarray, row: float, col: float, radius: float, min_gap_px: float) -> bool:
+    """True if a circle at (row, col) keeps ``min_gap_px`` from every placed circumscribed circle."""
+    if centres.shape[0] == 0:
+        return True
+    gap = np.hypot(centres[:, 0] - row, centres[:, 1] - col) - radii - radius
+    return bool(np.all(gap >= min_gap_px))
+
+
+def _extent(body: Body, direction: float, max_radius: float) -> float:
+    """Distance from the centre to the outline along ``direction`` (radians, x = cols)."""
+    pts = body.outline()
+    along = pts @ np.array([math.cos(direction), math.sin(direction)])
+    across = pts @ np.array([-math.sin(direction), math.cos(direction)])
+    near = np.abs(across) <= max(0.5, 0.05 * max_radius)
+    return float(along[near].max()) if near.any() else float(along.max())
 
 
 def _transmission_patch(body: Body, shape: tuple[int, int], supersample: int = SUPERSAMPLE):
