@@ -42,6 +42,8 @@ VERDICTS = ("pass", "warn", "fail", "missing")
 TABLE_S1_HEADERS = {"pl_peak_nm": "PL peak (nm)", "pl_fwhm_nm": "FWHM (nm)", "plqy_percent": "PLQY (%)",
                     "tau1_ns": "τ1 (ns)", "A1_percent": "τ1 %", "tau2_ns": "τ2 (ns)", "A2_percent": "τ2 %",
                     "tau_avg_ns": "τavg (ns)"}
+# Columns this pipeline adds after the paper's (the parts of the PLQY uncertainty)
+TABLE_S1_EXTRA_HEADERS = {"plqy_stat_percent": "PLQY σ counting (%)", "plqy_sys_percent": "PLQY σ sphere (%)"}
 
 
 # quantity -> the quantity whose value is the part of its uncertainty common to every sample of one
@@ -239,17 +241,19 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
-    """Table S1 as printed: headings of :data:`TABLE_S1_HEADERS`, ``value ± sigma`` cells, and for a
-    flagged value a marker ``[n]`` in its cell and the note ``[n] sample, quantity: reason``.
+    """Table S1 as printed: the paper's columns first, in its order and with its headings
+    (:data:`TABLE_S1_HEADERS`), then any other quantity; ``value ± sigma`` cells, and for a flagged value a
+    marker ``[n]`` in its cell and the note ``[n] sample, quantity: reason``.
 
     Parameters
     ----------
     table : pandas.DataFrame
         Table S1 as :func:`table_s1` builds it.
     quantities : list of str
-        Quantity ids to show, in column order.
+        Quantity ids to show; the paper's come first in its order, the others after them in this order.
     units : dict of str to str
-        Unit of each quantity, used in headings not in :data:`TABLE_S1_HEADERS`.
+        Unit of each quantity, used in headings not in :data:`TABLE_S1_HEADERS` or
+        :data:`TABLE_S1_EXTRA_HEADERS`.
 
     Returns
     -------
@@ -260,9 +264,12 @@ def table_s1_cells(table: pd.DataFrame, quantities: list[str], units: dict[str, 
     """
     shown = pd.DataFrame({"Sample": table["sample"]})
     notes: list[str] = []
-    for quantity in quantities:
+    paper = list(TABLE_S1_HEADERS)
+    ordered = sorted(quantities, key=lambda q: (paper.index(q) if q in paper else len(paper), quantities.index(q)))
+    headers = {**TABLE_S1_HEADERS, **TABLE_S1_EXTRA_HEADERS}
+    for quantity in ordered:
         unit = units.get(quantity, "")
-        title = TABLE_S1_HEADERS.get(quantity) or (f"{quantity} ({unit})" if unit else quantity)
+        title = headers.get(quantity) or (f"{quantity} ({unit})" if unit else quantity)
         flags = table[quantity + "_flag"] if quantity + "_flag" in table else [OK] * len(table)
         cells = []
         for sample, value, sigma, flag in zip(table["sample"], table[quantity], table[quantity + "_err"], flags,
@@ -285,7 +292,7 @@ def table_s1_markdown(table: pd.DataFrame, quantities: list[str], units: dict[st
     table : pandas.DataFrame
         Table S1 as :func:`table_s1` builds it.
     quantities : list of str
-        Quantity ids to show, in column order.
+        Quantity ids to show (columns ordered as :func:`table_s1_cells` does).
     units : dict of str to str
         Unit of each quantity, for headings.
 

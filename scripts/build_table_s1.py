@@ -15,6 +15,6 @@ table = table_s1(regenerated, snakemake.params.samples, quantities)
 write_table(table, snakemake.output.csv)
 units = dict(zip(regenerated["quantity"], regenerated["unit"].fillna(""), strict=False))
 Path(snakemake.output.md).write_text("# Table S1 (regenerated)\n\nValues ± 1σ. PLQY: ± the total σ; "
-                                     "plqy_stat_percent and plqy_sys_percent are its counting and "
-                                     "sphere-calibration parts.\n\n"
+                                     "its parts from photon counting and from the "
+                                     "sphere calibration are in the PLQY σ columns.\n\n"
                                      + table_s1_markdown(table, quantities, units))
