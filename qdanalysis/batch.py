@@ -235,7 +235,8 @@ def existing_records(fits_dir: str | Path, samples: Iterable[str]) -> dict[str, 
     Parameters
     ----------
     fits_dir : str or pathlib.Path
-        Directory holding ``<sample>.json`` records.
+        Directory holding ``<sample>.json`` records; ``""`` (a technique the sheet does not hold, as a
+        figure spec passes it) gives ``{}``.
     samples : iterable of str
         Sample ids to look for.
 
@@ -246,5 +247,7 @@ def existing_records(fits_dir: str | Path, samples: Iterable[str]) -> dict[str, 
     """
     from qdanalysis.results import read_json
 
+    if not str(fits_dir):
+        return {}
     fits_dir = Path(fits_dir)
     return {s: read_json(fits_dir / f"{s}.json") for s in samples if (fits_dir / f"{s}.json").is_file()}

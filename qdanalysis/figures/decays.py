@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from qdanalysis.figures._records import records
+from qdanalysis.batch import existing_records
 from qdanalysis.plotting import PRISTINE, display_name, greens, panel_label, save_figure
 
 
@@ -48,7 +48,7 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     pdf, png : str
         Output paths.
     """
-    found = records(inputs["fits"], params["samples"])
+    found = existing_records(inputs["fits"], params["samples"])
     order = list(found)
     sort_by = params.get("sort_by")
     if sort_by:  # e.g. temperature_C: whatever values the sheet holds, in ascending order
@@ -95,7 +95,7 @@ def draw_residuals(inputs: dict, params: dict, pdf: str, png: str) -> None:
     pdf, png : str
         Output paths.
     """
-    found = list(records(inputs["fits"], params["samples"]).values())
+    found = list(existing_records(inputs["fits"], params["samples"]).values())
     n_cols = 3
     n_rows = max(1, -(-len(found) // n_cols))
     fig = plt.figure(figsize=(7.0, 1.9 * n_rows))

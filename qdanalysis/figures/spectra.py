@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from qdanalysis.figures._records import records
+from qdanalysis.batch import existing_records
 from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure
 
 
@@ -28,8 +28,8 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     pdf, png : str
         Output paths.
     """
-    pl = records(inputs.get("pl", ""), params["samples"])
-    uvvis = records(inputs.get("uvvis", ""), params["samples"])
+    pl = existing_records(inputs.get("pl", ""), params["samples"])
+    uvvis = existing_records(inputs.get("uvvis", ""), params["samples"])
     order = [s for s in params["samples"] if s in pl or s in uvvis]
     label_by = list(params["label_by"])
     rows = {s: (pl.get(s) or uvvis.get(s))["row"] for s in order}
