@@ -30,7 +30,9 @@ def test_no_draw_fails(draws):
 def test_bi_exponential_truth_is_recovered_within_its_sigma(draws, quantity):
     rows = draws[(draws["case"] == "biexp") & (draws["quantity"] == quantity)]
     ok = rows[rows["flag"] == "ok"]
-    assert len(ok) >= 0.8 * N_DRAWS  # few correct fits flagged
+    # few correct fits flagged: the adequacy tests' ~3 % false alarms (afterpulsing) plus truths with
+    # tau2/tau1 of 2-2.5 (14 % of the draws), flagged as not resolvable from a lifetime distribution
+    assert len(ok) >= 0.7 * N_DRAWS
     pulls = ok["pull"].to_numpy(float)
     assert np.mean(np.abs(pulls) <= 2) >= 0.75, pulls
     assert abs(np.mean(pulls)) < 1.0, pulls
@@ -40,6 +42,7 @@ def test_three_exponential_misses_are_flagged_not_silent(draws):
     rows = draws[(draws["case"] == "triexp") & (draws["quantity"] == "tau_avg_ns")]
     flagged = rows[rows["flag"] != "ok"]
     assert len(flagged) >= 0.4 * N_DRAWS
-    assert all(flag.startswith("warn: bi-exponential model rejected") for flag in flagged["flag"])
+    assert all(flag.startswith("warn: bi-exponential model rejected") or "not resolved as discrete components"
+               in flag for flag in flagged["flag"])
     silent_misses = rows[(rows["flag"] == "ok") & (rows["pull"].abs() > 3)]
     assert len(silent_misses) <= 1, silent_misses
