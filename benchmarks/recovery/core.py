@@ -17,7 +17,11 @@ coverage = fraction with ``|value - truth| <= 2 sigma``; bias/sigma = mean of th
 ``z = (value - truth)/sigma``; sd of the pulls; median ``|value - truth|``. Flagged draws are counted
 separately (``flagged``) with their coverage, so a flag that fires on good numbers, or a number that
 misses without its flag, both show. Target (issues 11 and 15): coverage 0.93-0.98 and |bias| < 0.5 sigma
-over >= 200 draws. Each draw has its own generator ``default_rng([seed, crc32(group/case), i])``, so a
+over >= 200 draws. A group may list ``MISSPECIFIED`` cases, whose truth lies outside the fit's model
+family (a stretched decay fitted with exponentials): there the requirement is that misses are flagged,
+so the target is a silent-miss rate (``ok`` and more than 2 sigma off, over all draws) of at most
+:data:`SILENT_MISS_TARGET`, what a calibrated sigma would give; coverage over the few ``ok`` draws is
+shown but not the criterion. Each draw has its own generator ``default_rng([seed, crc32(group/case), i])``, so a
 case's numbers do not depend on which other cases ran, on the worker count or on the order.
 """
 
@@ -42,8 +46,10 @@ from qdanalysis.io.errors import RawDataError
 DEFAULT_SEED = 20261130
 COVERAGE_TARGET = (0.93, 0.98)
 BIAS_TARGET = 0.5
+SILENT_MISS_TARGET = 0.05  # misspecified cases: ok values > 2 sigma off, as a fraction of all draws
 STAT_COLUMNS = ["group", "case", "quantity", "unit", "draws", "ok", "flagged", "failed", "coverage",
-                "bias_sigma", "pull_sd", "median_abs_error", "median_sigma", "flagged_coverage", "meets_target"]
+                "bias_sigma", "pull_sd", "median_abs_error", "median_sigma", "flagged_coverage", "silent_misses",
+                "misspecified", "meets_target"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,12 @@ def run_cases(group: str, n_draws: int, *, seed: int = DEFAULT_SEED, cases: list
     return pd.DataFrame([row for chunk in chunks for row in chunk])
 
 
-def summarise(draws: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
-    """Per (group, case, quantity): coverage, bias/sigma, pull sd, median |error|, flags, failures."""
+def summarise(draws: pd.DataFrame, units: dict[str, str] | None = None,
+              misspecified: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
+    """Per (group, case, quantity): coverage, bias/sigma, pull sd, median |error|, flags, failures.
+
+    Cases in ``misspecified`` are judged by their silent-miss rate (see the module docstring).
+    """
     units = units or {}
     out = []
     failed = draws[draws["quantity"].isna()] if "quantity" in draws else draws.iloc[:0]
@@ -112,17 +122,22 @@ def summarise(draws: pd.DataFrame, units: dict[str, str] | None = None) -> pd.Da
         bias = float(np.mean(pulls)) if pulls.size else math.nan
         flagged_pulls = flagged["pull"].to_numpy(float)
         flagged_pulls = flagged_pulls[np.isfinite(flagged_pulls)]
-        meets = (pulls.size > 0 and COVERAGE_TARGET[0] <= coverage <= COVERAGE_TARGET[1]
-                 and abs(bias) < BIAS_TARGET)
+        silent = int(np.sum(np.abs(pulls) > 2.0))
+        n_draws = len(rows) + n_failed
+        if case in misspecified:
+            meets = silent <= SILENT_MISS_TARGET * n_draws
+        else:
+            meets = (pulls.size > 0 and COVERAGE_TARGET[0] <= coverage <= COVERAGE_TARGET[1]
+                     and abs(bias) < BIAS_TARGET)
         out.append({
             "group": group, "case": case, "quantity": quantity, "unit": units.get(quantity, ""),
-            "draws": len(rows) + n_failed, "ok": len(ok), "flagged": len(flagged), "failed": n_failed,
+            "draws": n_draws, "ok": len(ok), "flagged": len(flagged), "failed": n_failed,
             "coverage": coverage, "bias_sigma": bias,
             "pull_sd": float(np.std(pulls, ddof=1)) if pulls.size > 1 else math.nan,
             "median_abs_error": float(np.median(np.abs(ok["value"] - ok["truth"]))) if len(ok) else math.nan,
             "median_sigma": float(np.median(ok["sigma"])) if len(ok) else math.nan,
             "flagged_coverage": float(np.mean(np.abs(flagged_pulls) <= 2.0)) if flagged_pulls.size else math.nan,
-            "meets_target": bool(meets),
+            "silent_misses": silent, "misspecified": case in misspecified, "meets_target": bool(meets),
         })
     return pd.DataFrame(out, columns=STAT_COLUMNS)
 
@@ -131,6 +146,13 @@ def _cell(value, fmt: str) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return "–"
     return fmt.format(value)
+
+
+def _verdict(row) -> str:
+    verdict = "met" if row.meets_target else "**not met**"
+    if row.misspecified:
+        verdict += f" (silent misses {row.silent_misses}/{row.draws})"
+    return verdict
 
 
 def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int, seed: int, notes: dict[str, str],
@@ -148,7 +170,7 @@ def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int, seed: int
             row.case, f"`{row.quantity}`", row.unit, str(row.draws), str(row.ok), str(row.flagged),
             str(row.failed), _cell(row.coverage, "{:.3f}"), _cell(row.bias_sigma, "{:+.2f}"),
             _cell(row.pull_sd, "{:.2f}"), _cell(row.median_abs_error, "{:.3g}"), _cell(row.median_sigma, "{:.3g}"),
-            _cell(row.flagged_coverage, "{:.2f}"), "met" if row.meets_target else "**not met**",
+            _cell(row.flagged_coverage, "{:.2f}"), _verdict(row),
             notes.get(row.quantity, "")]) + " |")
     if failures:
         lines += ["", "Failed draws (first of each reason):", ""]
@@ -164,7 +186,9 @@ its group is rerun. For every reported quantity: draws of randomized truths acro
 range, simulated by forward models that share no model code with the fits (`qdanalysis/simulate/`),
 written in the instruments' formats, read and analysed as the pipeline does. **Coverage** is the
 fraction of `ok` values within 2σ of the truth, **bias/σ** the mean pull (value - truth)/σ, **pull sd**
-their spread (1 for a calibrated σ). Target: coverage 0.93-0.98 and |bias/σ| < 0.5. "flagged" counts
+their spread (1 for a calibrated σ). Target: coverage 0.93-0.98 and |bias/σ| < 0.5; for a
+*misspecified* case (a truth outside the fit's model family, named in its section) at most 5 % silent
+misses (`ok` and more than 2σ off) over all draws, since there a miss must be flagged. "flagged" counts
 values the analysis marked `warn` (shown with their own coverage; their reason is in the pipeline's
 `flag` column); "failed" counts draws where the analysis stopped with a one-line error.
 """

@@ -10,32 +10,37 @@ no code with the fit), written as Edinburgh CSV exports, read by `read_tcspc_pai
 `qdanalysis.trpl.analyse_decay` with the settings of `config.yaml`, as `scripts/fit_trpl_decay.py` does.
 Cases: `biexp` (Table S1's model is true: tau1 1-100 ns, tau2/tau1 2-10, tau2 <= 150 ns, A1 10-90 %);
 `biexp_exact_model` (the same without afterpulsing, the one effect outside the fit's model: its flagged
-fraction is the false-alarm rate of the adequacy test, whose thresholds - deviance z > 3, runs z < -3,
-missing-component score z > 4 - were set so that ~99 % of such fits pass); `triexp` (three components,
+fraction is the false-alarm rate of the flags: adequacy thresholds - deviance z > 3, runs z < -3,
+missing-component score z > 4 - set so that ~99 % of such fits pass, plus the lifetime-spacing flag
+below, which by design also takes truths with tau2/tau1 under ~2.5); `triexp` (three components,
 1-150 ns, each >= 10 %), `stretched` (Kohlrausch, beta 0.5-0.9) and `lognormal` (log-normal lifetime
-distribution, sigma(ln tau) 0.2-0.8), fitted bi-exponentially as the pipeline does by default: the
-requirement there is that a miss is flagged ("flagged" column), the coverage column is over the
-unflagged values only; `*_auto` with `n_exponentials: auto` (fewest components by BIC). For a law that
-is not a sum of exponentials only the averages have a truth (`int t I / int I` and `int I / I(0)`).
-Under-sampled IRFs (FWHM 2-3 channels, where the band-limited kernel errs on the rise) are in the
-draws; when that misfit is significant the flag says so.
+distribution, sigma(ln tau) 0.2-0.8), fitted bi-exponentially as the pipeline does by default;
+`*_auto` with `n_exponentials: auto` (fewest components by BIC). For a law that is not a sum of
+exponentials only the averages have a truth (`int t I / int I` and `int I / I(0)`). Under-sampled
+IRFs (FWHM 2-3 channels, where the band-limited kernel errs on the rise) are in the draws; when that
+misfit is significant the flag says so.
 
-Reading the non-bi-exponential rows: most such decays are flagged (the missing-component score test
-does most of it): with the default two components 98 % of three-exponential, 94 % of stretched and
-82 % of log-normal truths. What stays unflagged and misses is a limit of the data, not of the fit: a
-stretched exponential or a log-normal distribution keeps part of `int t I` beyond the time at which
-the decay has fallen into the dark counts (or wraps into the next period, where it is
-indistinguishable from them), so no model fitted to the window recovers that part of `tau_avg`, and
-`int I / I(0)` depends on how the decay starts under the IRF. Silent misses of Table S1's `tau_avg`
-(flag `ok`, more than 2σ off), counted over all 200 draws of a case: three-exponential 0, stretched 3
-(relative error <= 1.2 %), log-normal 15 (<= 1.8 %, median 0.6 %): the σ of `tau_avg` is statistical
-*given* a sum of exponentials, and a decay law outside that family shifts it by up to ~2 % with no
-sign in the data that a test could pick up (a Hausman-type comparison of the 2- and 3-exponential
-`tau_avg` was tried on the unflagged stretched draws and did not separate the misses). `n_exponentials:
-auto` recovers three-exponential truths (coverage met) but does not cure heavy tails: with 3-4
-components a stretched decay passes the tests far more often (138 of 200 unflagged) while its tail is
-still extrapolated (57 silent `tau_avg` misses, <= 3.8 %); for such decays the default two components,
-which are rejected, are the safer setting.
+Misspecified cases (`triexp`, `stretched`, `lognormal` with two components and `stretched_auto`: the
+truth is not a sum of the fitted number of exponentials) are judged by what the user sees: a miss must
+be flagged. Their target is at most 5 % silent misses (flag `ok` and more than 2σ off) over all 200
+draws, the rate a calibrated σ allows; the coverage column there is over the few unflagged draws
+only. `triexp_auto` (a three-exponential truth with `auto`, inside the fitted family) has the
+coverage target. Two flags do the work. The adequacy tests (the missing-component score most of
+all) reject 98 % of three-exponential, 94 % of stretched and 82 % of log-normal truths fitted with two
+components. What passed them used to miss silently (15 log-normal `tau_avg` misses of up to 1.8 %, 12
+of 12 stretched `int I / I(0)`; with `auto`, 3-4 components passed 138 stretched decays with 57 silent
+`tau_avg` misses): a distribution keeps part of `int t I` beyond the time at which the decay has
+fallen into the dark counts, and `int I / I(0)` depends on how the decay starts under the IRF, so no
+sum of exponentials fitted to the window recovers them and no residual test sees it (a Hausman-type
+comparison of the 2- and 3-exponential `tau_avg` did not separate the misses). Those fits share one
+mark: adjacent fitted lifetimes within a factor ~2.5 (x1.5-2.7 on calibration draws 400-599, against
+x2.0-13 for discrete truths), the regime where exponentials are not resolved as discrete components.
+`qdanalysis.trpl.unresolved_lifetimes` flags it (`trpl.adequacy.min_lifetime_ratio: 2.5` in
+`config.yaml`); the price is that a true bi-exponential with tau2/tau1 below ~2.5 is flagged too
+(about a sixth of the `biexp` draws), since the data cannot tell it from a distribution. Lifetimes
+and averages carry a 0.03 % relative systematic (`qdanalysis.trpl.LIFETIME_SYSTEMATIC`, from
+calibration draws 200-599: with afterpulsing in the data tau2 and `tau_avg` covered 0.929-0.939
+without it).
 """
 
 from __future__ import annotations
@@ -54,19 +59,23 @@ ROOT = Path(__file__).resolve().parents[2]
 PERIODS_NS = (100.0, 200.0, 500.0, 1000.0, 2000.0)
 CHANNELS = (1024, 2048, 4096)
 
+# truths outside the fitted family (a sum of exponentials with the configured number of terms): the
+# requirement there is that misses are flagged, judged by the silent-miss rate (core.SILENT_MISS_TARGET)
+MISSPECIFIED = ("triexp", "stretched", "lognormal", "stretched_auto")
 UNITS = {"tau1_ns": "ns", "tau2_ns": "ns", "A1_percent": "%", "A2_percent": "%", "tau_avg_ns": "ns",
          "tau_avg_amp_ns": "ns", "f1_intensity_percent": "%"}
 _SIGMA = ("σ: inverse Poisson Fisher information + first-order propagation of the measured IRF's counting "
-          "noise (delta method for derived quantities)")
+          "noise (delta method for derived quantities) (+) 0.03 % of the value on lifetimes and averages")
 _FLAGS = ("flags: model rejected (deviance z > 3, runs z < -3 or missing-component score z > 4), "
+          "adjacent lifetimes within x2.5 (not resolved from a distribution), "
           "covariance not determined (lifetime, amplitude or shift on a bound; merged components)")
 NOTES = {
     "tau1_ns": f"{_SIGMA}; {_FLAGS}",
     "tau2_ns": "as tau1_ns",
-    "A1_percent": "as tau1_ns + a 0.1 %-point systematic in quadrature (qdanalysis.trpl."
-                  "AMPLITUDE_FRACTION_SYSTEMATIC: without it 0.913-0.927 coverage); A1/(A1+A2)",
+    "A1_percent": "as tau1_ns without the 0.03 % lifetime term, + a 0.1 %-point systematic in quadrature "
+                  "(qdanalysis.trpl.AMPLITUDE_FRACTION_SYSTEMATIC: without it 0.913-0.927 coverage); A1/(A1+A2)",
     "A2_percent": "as A1_percent",
-    "f1_intensity_percent": "as tau1_ns; A1 tau1/sum(A tau)",
+    "f1_intensity_percent": "as tau1_ns without the 0.03 % lifetime term; A1 tau1/sum(A tau)",
     "tau_avg_ns": "as tau1_ns; sum(A tau^2)/sum(A tau), for other laws int t I / int I",
     "tau_avg_amp_ns": "as tau1_ns; sum(A tau)/sum(A), for other laws int I / I(0): I(0) lies under the IRF, "
                       "so for a stretched or distributed decay this truth is not identifiable from the data",
