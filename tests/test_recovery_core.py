@@ -35,6 +35,21 @@ def test_flagged_and_failed_draws_are_counted_apart():
     assert row["coverage"] == 1.0 and row["flagged_coverage"] == 0.0
 
 
+def test_misspecified_cases_are_judged_by_their_silent_misses():
+    # 100 draws, 90 flagged; of the 10 ok values 4 miss: coverage 0.6, but 4 % silent misses overall
+    flags = ["warn: model rejected"] * 90 + ["ok"] * 10
+    pulls = [0.0] * 90 + [0.1] * 6 + [3.0] * 4
+    draws = _draws(pulls, flags=flags)
+    plain = core.summarise(draws).iloc[0]
+    assert plain["coverage"] == 0.6 and not plain["meets_target"]
+    judged = core.summarise(draws, misspecified={"c"}).iloc[0]
+    assert judged["silent_misses"] == 4 and judged["meets_target"]
+    worse = core.summarise(_draws(pulls[:-10] + [3.0] * 10, flags=flags), misspecified={"c"}).iloc[0]
+    assert worse["silent_misses"] == 10 and not worse["meets_target"]
+    section = core.markdown_section("g", core.summarise(draws, misspecified={"c"}), n_draws=100, seed=1, notes={})
+    assert "met (silent misses 4/100)" in section
+
+
 def test_recovery_md_sections_are_replaced_not_duplicated(tmp_path):
     path = tmp_path / "RECOVERY.md"
     stats = core.summarise(_draws([0.0, 1.0]))
