@@ -16,9 +16,9 @@ state's peak maximum and true FWHM (of one spin-orbit line) after charge correct
 and the area-weighted centroid; "largest state" quantities take the truly largest state.
 
 The systematic terms in sigma (column "σ and flags"; constants in ``qdanalysis/xps.py``) were
-calibrated on draws 400-599 of the same cases, not on the draws reported here (r = separation of a
-state and its nearest neighbour / their mean FWHM, from the fit; "below": the weaker of the two at
-lower binding energy, as Cd-O under Cd-Se). Known limits: two states closer than 0.6 x their widths
+calibrated on draws 400-599 of the same cases (the two-state position and area terms on 400-999), not
+on the draws reported here (r = separation of a state and its nearest neighbour / their mean FWHM,
+from the fit; "below": the weaker of the two at lower binding energy, as Cd-O under Cd-Se). Known limits: two states closer than 0.6 x their widths
 converge to arbitrary decompositions (a broad state under a narrow one) and are flagged rather than
 given a sigma; the width of the main line is biased low by ~0.3 % with Voigt and Doniach-Sunjic lines
 (bias/σ about -0.4, covered by the 0.6 % line-shape term); Doniach-Sunjic asymmetry above 0.04
@@ -56,8 +56,8 @@ _CHARGE = ("C-C position: " + _STAT + " (+) 0.4 % of the C-C FWHM (charge-refere
            "of C 1s, C-C width or C-O shift at its bound, C-C position ambiguous, C 1s reduced chi2 > 2")
 _FLAGS = ("flags: reduced chi2 > 2, position/width at a bound, decomposition ambiguous (another family or minimum "
           "fits almost as well, or states closer than 0.6 FWHM), state area < 3 sigma")
-_POSITION = ("(+) with two states 1.0 % FWHM x sqrt((1-f)/f) / r^2 for a weaker state below (0 above: the "
-             "covariance covers it)")
+_POSITION = ("(+) with two states FWHM x sqrt((1-f)/f) / r^2 x 1.6 % for a weaker state below (both states) "
+             "or 0.6 % for a weaker state above (that state only)")
 _KEYS = ("in3d52", "cd3d52", "zn2p32", "cl2p32", "br3d52", "i3d52")
 _STATES = ("InP", "InX", "CdO", "CdSe")
 UNITS = {"xps_charge_shift_eV": "eV", **{f"{s.lower()}_area_percent": "%" for s in _STATES},
@@ -75,8 +75,8 @@ NOTES = {
     **{f"{k}_fwhm_eV": f"{_STAT} (+) 0.6 % FWHM line-shape term (+) 0.7 % with overlapping spin-orbit lines "
                        f"(+) 0.7 % / r^2 with two states; {_FLAGS}"
        for k in _KEYS},
-    **{f"{s.lower()}_area_percent": f"{_STAT} (+) decomposition term 0.55 % / r^2 (weaker state above) or "
-                                    "1.75 % / r^2 (weaker state below), absolute; flags of every state"
+    **{f"{s.lower()}_area_percent": f"{_STAT} (+) 0.4 % (+) decomposition term 0.3 % / r^2 (weaker state above) or "
+                                    "2.0 % / r^2 (weaker state below), absolute; flags of every state"
        for s in _STATES},
 }
 
