@@ -16,9 +16,10 @@ $(BIN)/snakemake: pyproject.toml
 all: $(BIN)/snakemake
 	$(BIN)/snakemake --cores $(CORES)
 
-# Run the test suite (CI calls exactly this).
+# Run the test suite (CI calls exactly this): one worker per core (pytest-xdist), a test module's tests
+# on one worker so a module's shared pipeline run is made once; the slowest tests are listed at the end.
 test: $(BIN)/snakemake
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile --durations=15
 
 # Linters as CI runs them: ruff (Python), snakefmt (rules), Snakemake's own workflow lint
 lint: $(BIN)/snakemake
