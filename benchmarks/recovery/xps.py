@@ -18,11 +18,12 @@ and the area-weighted centroid; "largest state" quantities take the truly larges
 The systematic terms in sigma (column "σ and flags"; constants in ``qdanalysis/xps.py``) were
 calibrated on draws 400-599 of the same cases (the two-state position and area terms on 400-999), not
 on the draws reported here (r = separation of a state and its nearest neighbour / their mean FWHM,
-from the fit; "below": the weaker of the two at lower binding energy, as Cd-O under Cd-Se). Known limits: two states closer than 0.6 x their widths
-converge to arbitrary decompositions (a broad state under a narrow one) and are flagged rather than
-given a sigma; the width of the main line is biased low by ~0.3 % with Voigt and Doniach-Sunjic lines
-(bias/σ about -0.4, covered by the 0.6 % line-shape term); Doniach-Sunjic asymmetry above 0.04
-(metal-like lines) is outside the validated range (see ``MAX_ASYMMETRY``).
+from the fit; "below": the weaker of the two at lower binding energy, as Cd-O under Cd-Se). Known
+limits: two states closer than 0.6 x their widths converge to arbitrary decompositions (a broad state
+under a narrow one) and are flagged rather than given a sigma; the width of the main line is biased
+low by ~0.3 % with Voigt and Doniach-Sunjic lines (bias/σ about -0.4, covered by the 0.6 % line-shape
+term); Doniach-Sunjic asymmetry above 0.04 (metal-like lines) is outside the validated range (see
+``MAX_ASYMMETRY``).
 """
 
 from __future__ import annotations
