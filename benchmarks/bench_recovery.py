@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         module = importlib.import_module(f"benchmarks.recovery.{group}")
         start = time.perf_counter()
         draws = core.run_cases(group, args.draws, seed=args.seed, cases=args.cases, jobs=args.jobs)
-        stats = core.summarise(draws, getattr(module, "UNITS", {}), frozenset(getattr(module, "MISSPECIFIED", ())))
+        stats = core.summarise(draws, getattr(module, "UNITS", {}), getattr(module, "MISSPECIFIED", ()))
         section = core.markdown_section(group, stats, n_draws=args.draws, seed=args.seed,
                                         notes=getattr(module, "NOTES", {}),
                                         preamble=(module.__doc__ or "").split("\n\n", 1)[-1],

@@ -31,7 +31,7 @@ def test_bi_exponential_truth_is_recovered_within_its_sigma(draws, quantity):
     rows = draws[(draws["case"] == "biexp") & (draws["quantity"] == quantity)]
     ok = rows[rows["flag"] == "ok"]
     # few correct fits flagged: the adequacy tests' ~3 % false alarms (afterpulsing) plus truths with
-    # tau2/tau1 of 2-2.5 (14 % of the draws), flagged as not resolvable from a lifetime distribution
+    # tau2/tau1 of 2-2.5 (14 % of the truths), flagged as not resolvable from a lifetime distribution
     assert len(ok) >= 0.7 * N_DRAWS
     pulls = ok["pull"].to_numpy(float)
     assert np.mean(np.abs(pulls) <= 2) >= 0.75, pulls

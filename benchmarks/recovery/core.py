@@ -32,7 +32,7 @@ import math
 import tempfile
 import traceback
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +104,7 @@ def run_cases(group: str, n_draws: int, *, seed: int = DEFAULT_SEED, cases: list
 
 
 def summarise(draws: pd.DataFrame, units: dict[str, str] | None = None,
-              misspecified: frozenset[str] | set[str] = frozenset()) -> pd.DataFrame:
+              misspecified: Collection[str] = ()) -> pd.DataFrame:
     """Per (group, case, quantity): coverage, bias/sigma, pull sd, median |error|, flags, failures.
 
     Cases in ``misspecified`` are judged by their silent-miss rate (see the module docstring).

@@ -23,12 +23,12 @@ misfit is significant the flag says so.
 Misspecified cases (`triexp`, `stretched`, `lognormal` with two components and `stretched_auto`: the
 truth is not a sum of the fitted number of exponentials) are judged by what the user sees: a miss must
 be flagged. Their target is at most 5 % silent misses (flag `ok` and more than 2σ off) over all 200
-draws, the rate a calibrated σ allows; the coverage column there is over the few unflagged draws
-only. `triexp_auto` (a three-exponential truth with `auto`, inside the fitted family) has the
-coverage target. Two flags do the work. The adequacy tests (the missing-component score most of
-all) reject 98 % of three-exponential, 94 % of stretched and 82 % of log-normal truths fitted with two
-components. What passed them used to miss silently (15 log-normal `tau_avg` misses of up to 1.8 %, 12
-of 12 stretched `int I / I(0)`; with `auto`, 3-4 components passed 138 stretched decays with 57 silent
+draws, the rate a calibrated σ allows; the coverage column there is over the few unflagged draws only.
+`triexp_auto` (a three-exponential truth with `auto`, inside the fitted family) has the coverage
+target. Two flags do the work. The adequacy tests (the missing-component score most of all) reject 98
+% of three-exponential, 94 % of stretched and 82 % of log-normal truths fitted with two components.
+What passed them used to miss silently (15 log-normal `tau_avg` misses of up to 1.8 %, 12 of 12
+stretched `int I / I(0)`; with `auto`, 3-4 components passed 138 stretched decays with 57 silent
 `tau_avg` misses): a distribution keeps part of `int t I` beyond the time at which the decay has
 fallen into the dark counts, and `int I / I(0)` depends on how the decay starts under the IRF, so no
 sum of exponentials fitted to the window recovers them and no residual test sees it (a Hausman-type
@@ -36,11 +36,11 @@ comparison of the 2- and 3-exponential `tau_avg` did not separate the misses). T
 mark: adjacent fitted lifetimes within a factor ~2.5 (x1.5-2.7 on calibration draws 400-599, against
 x2.0-13 for discrete truths), the regime where exponentials are not resolved as discrete components.
 `qdanalysis.trpl.unresolved_lifetimes` flags it (`trpl.adequacy.min_lifetime_ratio: 2.5` in
-`config.yaml`); the price is that a true bi-exponential with tau2/tau1 below ~2.5 is flagged too
-(about a sixth of the `biexp` draws), since the data cannot tell it from a distribution. Lifetimes
-and averages carry a 0.03 % relative systematic (`qdanalysis.trpl.LIFETIME_SYSTEMATIC`, from
-calibration draws 200-599: with afterpulsing in the data tau2 and `tau_avg` covered 0.929-0.939
-without it).
+`config.yaml`); the price is that a true bi-exponential with tau2/tau1 below ~2.5 is flagged too (14 %
+of the `biexp` truths; 34 of its 200 draws are flagged in all), since the data cannot tell it from a
+distribution. Lifetimes and averages carry a 0.03 % relative systematic
+(`qdanalysis.trpl.LIFETIME_SYSTEMATIC`, from calibration draws 200-599: with afterpulsing in the data
+tau2 and `tau_avg` covered 0.929-0.939 without it).
 """
 
 from __future__ import annotations
