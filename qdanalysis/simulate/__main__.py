@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import zlib
 from pathlib import Path
 
@@ -82,8 +83,27 @@ def write_raw_tree(out_dir: Path, seed: int = DEFAULT_SEED, modules: list[str] |
     for column in ("temperature_C", "time_min", "etch_cycle"):
         sheet[column] = sheet[column].astype("Int64")
     sheet.to_csv(out_dir / "samples.csv", index=False, lineterminator="\n")
-    (out_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+    (out_dir / "ground_truth.json").write_text(json.dumps(_portable(truth), indent=1, sort_keys=True) + "\n")
     return sheet
+
+
+TRUTH_DIGITS = 12  # significant digits kept in ground_truth.json
+
+
+def _portable(value):
+    """``value`` with every float rounded to :data:`TRUTH_DIGITS` significant digits.
+
+    Truths that come out of a linear solve (the diffusion profiles' ``solve_banded``) differ in the
+    last bits between CPUs (LAPACK/BLAS kernels), which would make the committed file depend on the
+    machine that wrote it; 12 digits are far below any uncertainty the analysis reports.
+    """
+    if isinstance(value, dict):
+        return {key: _portable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_portable(item) for item in value]
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{TRUTH_DIGITS}g}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:
