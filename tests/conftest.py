@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,14 +32,32 @@ def optical_raw(tmp_path_factory) -> Path:
     return raw
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """``base/name``, made by ``build`` once per test session however many pytest-xdist workers ask.
+
+    Under xdist every worker has its own session fixtures; the first worker to get here builds (under
+    an exclusive file lock) in the directory all workers share, the others wait for it and reuse it.
+    Callers must treat the result as read-only.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        base = base.parent  # pytest-of-<user>/pytest-<n>: shared by this session's workers
+    target, done = base / name, base / f"{name}.complete"
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            build(target)
+            done.touch()
+    return target
+
+
 @pytest.fixture(scope="session")
 def full_raw(tmp_path_factory) -> Path:
-    """Every technique's raw files, generated with a non-shipped seed."""
+    """Every technique's raw files, generated with a non-shipped seed (once per session; read-only)."""
     from qdanalysis.simulate.__main__ import write_raw_tree
 
-    raw = tmp_path_factory.mktemp("raw_full")
-    write_raw_tree(raw, seed=12345)
-    return raw
+    return built_once(tmp_path_factory, "raw_full", lambda raw: write_raw_tree(raw, seed=12345))
 
 
 def snakemake_command(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,
