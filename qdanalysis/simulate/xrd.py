@@ -631,7 +631,7 @@ def structure_factor_sq(phase: Crystal, refl: Reflections, s_per_A) -> np.ndarra
     return value * np.exp(-2 * phase.b_iso_A2 * stol ** 2)
 
 
-TAIL_REACH_PER_A = 2.0  # a reflection's profile is evaluated this far (1/A) from it: 1/t^2 tails hold < 0.1 %
+TAIL_REACH_PER_A = 2.0  # profile evaluated this far (1/A) from g; beyond, < 0.3 % of a 3 nm crystallite's area
 
 
 def bragg_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres) -> np.ndarray:
@@ -655,10 +655,7 @@ def bragg_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres
         Intensity, electrons^2 / angstrom^3.
     """
     s = np.asarray(s_per_A, dtype=float)
-    # Whole profiles: the size-broadened line falls off only as 1/(s - g)^2, so a cut at 0.25 1/A would
-    # drop 0.3-2 % of a 20-3 nm crystallite's integrated intensity (the truth counts all of it); and the
-    # tails of reflections up to TAIL_REACH beyond the last channel reach into the pattern.
-    refl = reflections(phase, float(s.max()) + TAIL_REACH_PER_A)
+    refl = reflections(phase, float(s.max()) + TAIL_REACH_PER_A)  # tails of lines beyond the last channel too
     out = np.zeros_like(s)
     for i, g in enumerate(refl.g):
         near = np.abs(s - g) < TAIL_REACH_PER_A
