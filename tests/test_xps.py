@@ -332,3 +332,37 @@ def test_region_spectra_match_labels_without_spaces_or_case_and_return_the_rest(
     assert [block.label for block in unmatched] == ["o 1S"]
     energy, rate, sigma = spectra["I 3d"]
     assert energy.shape == rate.shape == sigma.shape and np.all(sigma > 0)
+
+
+def test_a_vanished_state_at_a_tiny_positive_area_is_held_like_one_at_zero():
+    """The trust-region solver's iterates stay strictly feasible, so a state the data do not hold
+    (here C=O in a C 1s block without it) can end at 1e-4 counts rather than 0. Its position and
+    width are then undetermined; left free they made J^T J near singular and, in one CI fit, every
+    C 1s sigma 10^4-10^5 times too large. Held, the others' covariance equals that at area 0."""
+    x = np.linspace(280.0, 294.0, 281)
+
+    def counts(theta):
+        out = np.full_like(x, 50.0)
+        for area, center, fwhm in theta.reshape(-1, 3):
+            sd = fwhm / (2 * math.sqrt(2 * math.log(2)))
+            out += area * np.exp(-0.5 * ((x - center) / sd) ** 2) / (sd * math.sqrt(2 * math.pi))
+        return out
+
+    names = tuple(f"s{k}_{kind}" for k in range(1, 5) for kind in ("area", "center", "fwhm"))
+
+    def covariance(vanished_area):
+        theta = np.array([3000.0, 284.8, 1.3, 800.0, 286.3, 1.4, vanished_area, 287.8, 1.4, 400.0, 288.8, 1.5])
+        sigma = np.sqrt(counts(theta))
+        jac = np.empty((x.size, theta.size))
+        for i in range(theta.size):
+            step = np.zeros_like(theta)
+            step[i] = 1e-6 * max(abs(theta[i]), 1.0)
+            jac[:, i] = (counts(theta + step) - counts(theta - step)) / (2 * step[i]) / sigma
+        params = {name: xps._Parameter(value, 0.0 if name.endswith("_area") else -np.inf, np.inf)
+                  for name, value in zip(names, theta, strict=True)}
+        return xps._covariance(jac, names, params, active=set())
+
+    tiny, zero = covariance(1.5e-4), covariance(0.0)
+    others = [i for i, name in enumerate(names) if not name.startswith("s3_")]
+    np.testing.assert_allclose(np.diag(tiny)[others], np.diag(zero)[others], rtol=1e-3)
+    assert np.all(np.diag(tiny)[[6, 7, 8]] == 0.0)  # the vanished state's parameters are held
