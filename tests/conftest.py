@@ -5,11 +5,13 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +48,8 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     with open(base / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
-            target.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(target, ignore_errors=True)  # what a failed earlier attempt left
+            target.mkdir(parents=True)
             build(target)
             done.touch()
     return target
@@ -58,6 +61,50 @@ def full_raw(tmp_path_factory) -> Path:
     from qdanalysis.simulate.__main__ import write_raw_tree
 
     return built_once(tmp_path_factory, "raw_full", lambda raw: write_raw_tree(raw, seed=12345))
+
+
+SMALL_SAMPLES = ("InP_MS_pristine", "InP_MS_ZnBr2")
+
+
+def make_small_raw(full_raw: Path, dst: Path, samples=SMALL_SAMPLES, series="halide_treatment") -> Path:
+    """Copy a few samples of one series (every technique, with the series' IRF and XRD standard).
+
+    About 18 raw files: the full pipeline runs on it in ~30 s on 2 cores, yet every reader and every
+    per-sample rule type (absorption, PL, PLQY, TRPL with IRF, XPS, XRD with standard) is exercised.
+    """
+    sheet = pd.read_csv(full_raw / "samples.csv", dtype=str, keep_default_na=False)
+    in_series = sheet["series"] == series
+    keep = in_series & (sheet["sample"].isin(samples) | sheet["role"].isin(["irf", "standard"]))
+    small = sheet[keep]
+    for file in small["file"]:
+        (dst / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(full_raw / file, dst / file)
+    small.to_csv(dst / "samples.csv", index=False, lineterminator="\n")
+    return dst
+
+
+@pytest.fixture(scope="session")
+def small_run(full_raw, tmp_path_factory) -> tuple[Path, Path]:
+    """``(raw, workdir)``: the small raw tree and one clean 2-core pipeline run on it, made once per session.
+
+    Tests that compare with a clean run (crash-resume, SLURM) or read its outputs (HTML report,
+    provenance) share it; both are read-only, so a test that changes the run works on a copy
+    (:func:`copy_run`). Outputs record the raw directory (provenance), so a run compared with this
+    one must read the same ``raw``.
+    """
+    def build(base: Path) -> None:
+        raw = make_small_raw(full_raw, base / "raw")
+        result = run_snakemake(base / "work", raw)
+        if result.returncode != 0:
+            raise RuntimeError(f"the shared small-tree run failed:\n{result.stderr[-3000:]}")
+
+    base = built_once(tmp_path_factory, "small_run", build)
+    return base / "raw", base / "work"
+
+
+def copy_run(workdir: Path, dst: Path) -> Path:
+    """A copy of a finished run (outputs, modification times and Snakemake's metadata) to change."""
+    return shutil.copytree(workdir, dst, symlinks=True)
 
 
 def snakemake_command(workdir: Path, raw_dir: Path, *extra: str, cores: int = 2,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, digests, run_snakemake
+from conftest import ROOT, digests, make_small_raw, run_snakemake
 
 from qdanalysis.io import samplesheet
 from qdanalysis.io.cary import read_cary_spectrum
@@ -89,25 +89,6 @@ JOBS = {
 }
 # Files other jobs depend on: swapped in a run of their own so they do not hide the others' errors.
 UPSTREAM = {"trpl/IRF_halide_treatment.csv", "xrd/SRM640_halide_treatment.xy"}
-SMALL_SAMPLES = ("InP_MS_pristine", "InP_MS_ZnBr2")
-
-
-# ---------------------------------------------------------------- small raw tree (shared helper)
-def make_small_raw(full_raw: Path, dst: Path, samples=SMALL_SAMPLES, series="halide_treatment") -> Path:
-    """Copy a few samples of one series (every technique, with the series' IRF and XRD standard).
-
-    About 18 raw files: the full pipeline runs on it in ~30 s on 2 cores, yet every reader and every
-    per-sample rule type (absorption, PL, PLQY, TRPL with IRF, XPS, XRD with standard) is exercised.
-    """
-    sheet = pd.read_csv(full_raw / "samples.csv", dtype=str, keep_default_na=False)
-    in_series = sheet["series"] == series
-    keep = in_series & (sheet["sample"].isin(samples) | sheet["role"].isin(["irf", "standard"]))
-    small = sheet[keep]
-    for file in small["file"]:
-        (dst / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(full_raw / file, dst / file)
-    small.to_csv(dst / "samples.csv", index=False, lineterminator="\n")
-    return dst
 
 
 def swap_in(raw: Path, target: str, bad_file: Path) -> None:

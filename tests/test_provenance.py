@@ -13,8 +13,7 @@ import subprocess
 
 import pandas as pd
 import pytest
-from conftest import ROOT, run_snakemake
-from test_bad_inputs import make_small_raw
+from conftest import ROOT, copy_run, run_snakemake
 
 from qdanalysis import provenance
 from qdanalysis.io.errors import RawDataError
@@ -93,15 +92,12 @@ def test_record_bytes_are_deterministic_and_timestamp_free(tmp_path):
 
 
 @pytest.mark.pipeline
-def test_rule_write_provenance(full_raw, tmp_path):
+def test_rule_write_provenance(small_run, tmp_path):
     if 'include: "rules/provenance.smk"' not in (ROOT / "Snakefile").read_text():
         pytest.skip("rules/provenance.smk is not included in the Snakefile yet")
-    raw = make_small_raw(full_raw, tmp_path / "raw")
-    workdir = tmp_path / "work"
+    raw, run = small_run  # a clean run of rule all, which asks for the provenance record
+    workdir = copy_run(run, tmp_path / "work")  # rerun below
     target = "results/provenance.json"
-    # (--cores again ends conftest's --config list, so the target is read as a target)
-    result = run_snakemake(workdir, raw, "--cores", "2", target)
-    assert result.returncode == 0, result.stderr[-3000:]
     first = (workdir / target).read_bytes()
     record = json.loads(first)
 

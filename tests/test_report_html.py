@@ -38,8 +38,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run_snakemake
-from test_bad_inputs import make_small_raw
+from conftest import copy_run, run_snakemake
 
 pytestmark = pytest.mark.pipeline
 
@@ -50,12 +49,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 # ---------------------------------------------------------------- report run and payload
 @pytest.fixture(scope="module")
-def report(full_raw, tmp_path_factory):
-    base = tmp_path_factory.mktemp("report")
-    raw = make_small_raw(full_raw, base / "raw")
-    workdir = base / "work"
-    result = run_snakemake(workdir, raw)
-    assert result.returncode == 0, result.stderr[-3000:]
+def report(small_run, tmp_path_factory):
+    raw, run = small_run
+    workdir = copy_run(run, tmp_path_factory.mktemp("report") / "work")  # the report is written into it
     html_path = workdir / "report.html"
     result = run_snakemake(workdir, raw, "--report", str(html_path))
     assert result.returncode == 0, result.stderr[-3000:]

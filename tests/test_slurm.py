@@ -32,7 +32,6 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, output_digests, run_snakemake
-from test_bad_inputs import make_small_raw
 
 PROFILE = ROOT / "profiles" / "slurm"
 DAEMONS = ("munged", "slurmctld", "slurmd")
@@ -62,8 +61,8 @@ def _job_blocks(dry_run_output: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def small_raw(full_raw, tmp_path_factory):
-    return make_small_raw(full_raw, tmp_path_factory.mktemp("slurm") / "raw")
+def small_raw(small_run):
+    return small_run[0]
 
 
 def test_profile_dry_run(small_raw, tmp_path):
@@ -241,11 +240,9 @@ def cluster(tmp_path_factory):
 
 
 @pytest.mark.pipeline
-def test_pipeline_through_slurm_matches_local_run(cluster, small_raw, tmp_path):
+def test_pipeline_through_slurm_matches_local_run(cluster, small_run, tmp_path):
     assert _plugin_installed(), PLUGIN_HINT
-    local = tmp_path / "local"
-    result = run_snakemake(local, small_raw)
-    assert result.returncode == 0, result.stderr[-3000:]
+    small_raw, local = small_run  # the session's local run on the same raw tree
 
     on_slurm = tmp_path / "slurm"
     snakemake = Path(sys.executable).with_name("snakemake")
