@@ -310,7 +310,7 @@ SHAPES = {"smooth": {1: 0.5, 2: 2.0}, "faceted": {1: 1.0}, "free": {}}
 
 
 def _thickness_shape(x: np.ndarray, p: float, q: float) -> np.ndarray:
-    return np.clip(1.0 - np.clip(x, 0.0, 1.0) ** q, 0.0, None) ** p
+    return np.maximum(1.0 - np.minimum(np.maximum(x, 0.0), 1.0) ** q, 0.0) ** p  # np.clip's values, faster
 
 
 @dataclass(frozen=True)
@@ -363,9 +363,10 @@ class _ProfileProblem:
     """The binned sector profiles of one particle and the soft-edge model's residuals for them.
 
     The model is evaluated on a fine radial grid (``step`` <= 0.1 px, resolving the sqrt rim) and
-    blurred with :func:`radial_blur_kernel` by one batched matrix product per evaluation; the
-    Jacobian needs only four evaluations (tau, p, q and all sector radii at once: a radius moves
-    only its own sector's bins).
+    blurred with :func:`radial_blur_kernel` by one batched matrix product per evaluation. The
+    forward-difference Jacobian shifts only the varied parameters (tau, p, q, and all sector radii at
+    once: a radius moves only its own sector's bins), blurs all shifted sets in one matrix product,
+    and reuses the residuals the solver has just evaluated at the same point.
     """
 
     def __init__(self, contrast, rows, cols, centre, radius_guess_px, background, n_sectors, bin_px, mapping=None):
@@ -386,6 +387,7 @@ class _ProfileProblem:
         core = means[used & (radii < 0.5 * radius_guess_px)]
         self.tau0 = -math.log(max(1.0 - float(np.median(core)) if core.size else 0.3, 0.05))
         self._sigma = None
+        self._last = None  # (parameters, residuals) of the last evaluation
 
     @property
     def fittable(self) -> bool:
@@ -403,33 +405,56 @@ class _ProfileProblem:
         self.kernel = radial_blur_kernel(self.radii, self.r_fine, sigma_px)  # (sectors, bins, fine)
         self.missing = 1.0 - self.kernel.sum(axis=-1)  # kernel mass beyond the grid: free film
         self._sigma = sigma_px
+        self._last = None
 
     def _blurred(self, tau, p, q, radius) -> np.ndarray:
         transmission = np.exp(-tau * _thickness_shape(self.r_fine[None, :] / radius[:, None], p, q))
         return np.matmul(self.kernel, transmission[:, :, None])[..., 0] + self.missing
 
     def _residual(self, params) -> np.ndarray:
+        params = np.asarray(params, dtype=float)
+        if self._last is not None and np.array_equal(self._last[0], params):
+            return self._last[1].copy()  # the solver asks for the Jacobian where it has just evaluated
         model = self.background + (1.0 - self.background) * (1.0 - self._blurred(*params[:3], params[3:]))
-        return ((model - self.means) * self.weight).ravel()
+        residual = ((model - self.means) * self.weight).ravel()
+        self._last = (params.copy(), residual.copy())
+        return residual
 
-    def _jacobian(self, params) -> np.ndarray:
+    def _jacobian(self, params, varied) -> np.ndarray:
+        """Forward differences over the ``varied`` parameters, all shifted sets blurred in one product.
+
+        A shape parameter shifts every bin; the sector radii are shifted together (a radius moves only
+        its own sector's bins, so one shifted set gives every radius column)."""
+        params = np.asarray(params, dtype=float)
         base = self._residual(params)
+        shape = [int(i) for i in varied if i < 3]
+        radii = bool(np.any(np.asarray(varied) >= 3))
+        sets, steps = [], []
+        for i in shape:
+            steps.append(1e-4 * max(abs(params[i]), 1.0))
+            shifted = params.copy()
+            shifted[i] += steps[-1]
+            sets.append(shifted)
+        if radii:
+            steps.append(1e-3)
+            shifted = params.copy()
+            shifted[3:] += steps[-1]
+            sets.append(shifted)
+        transmission = np.stack([np.exp(-s[0] * _thickness_shape(self.r_fine[None, :] / s[3:, None], s[1], s[2]))
+                                 for s in sets], axis=-1)  # (sectors, fine, k)
+        blurred = np.matmul(self.kernel, transmission) + self.missing[..., None]
+        model = self.background + (1.0 - self.background) * (1.0 - blurred)  # (sectors, bins, k)
+        change = (model - self.means[..., None]) * self.weight[..., None]
+        change = (change.reshape(base.size, -1) - base[:, None]) / np.array(steps)
         n_free = self.free.size
         jac = np.zeros((base.size, 3 + n_free))
-        for i in range(3):
-            step = 1e-4 * max(abs(params[i]), 1.0)
-            shifted = np.array(params, dtype=float)
-            shifted[i] += step
-            jac[:, i] = (self._residual(shifted) - base) / step
-        step = 1e-3
-        shifted = np.array(params, dtype=float)
-        shifted[3:] += step
-        change = ((self._residual(shifted) - base) / step).reshape(n_free, -1)
-        for k in range(n_free):  # radius k only moves the bins of its own sector
-            block = np.zeros_like(change)
-            block[k] = change[k]
-            jac[:, 3 + k] = block.ravel()
-        return jac
+        for column, i in enumerate(shape):
+            jac[:, i] = change[:, column]
+        if radii:
+            block = change[:, -1].reshape(n_free, -1)
+            for k in range(n_free):
+                jac[k * block.shape[1]:(k + 1) * block.shape[1], 3 + k] = block[k]
+        return jac[:, varied]
 
     def solve(self, sigma_px: float, start=None, fixed: dict[int, float] | None = None):
         """Least squares with the PSF ``sigma_px``; ``fixed`` holds shape parameters (0 tau, 1 p, 2 q)
@@ -454,7 +479,7 @@ class _ProfileProblem:
 
         x0 = np.clip(full[varied], lower[varied] + 1e-9, upper[varied] - 1e-9)
         result = optimize.least_squares(lambda x: self._residual(expand(x)), x0,
-                                        jac=lambda x: self._jacobian(expand(x))[:, varied],
+                                        jac=lambda x: self._jacobian(expand(x), varied),
                                         bounds=(lower[varied], upper[varied]), x_scale="jac", max_nfev=60,
                                         ftol=1e-6, xtol=1e-6)
         return expand(result.x), result.fun, result.jac, varied
