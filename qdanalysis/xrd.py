@@ -1298,6 +1298,12 @@ class _ProfileModel:
         self.chebyshev = np.polynomial.chebyshev.chebvander(self.u, settings.background_degree)
         self.length_A = np.arange(N_FFT // 2) * L_STEP_A
         self.t_step = 1.0 / (N_FFT * L_STEP_A)
+        # P |F(s)|^2 over the whole scan per (reflection, wavelength) and |F(g)|^2 per reflection: they
+        # change only with the displacement (s) or the cell (g), not with the other parameters a
+        # least-squares step or a difference quotient moves, so they are kept for the last values
+        self._envelopes: dict = {}
+        self._envelope_displacement = None
+        self._peak_factors: dict = {}
 
     def background(self, v) -> np.ndarray:
         smooth = self.chebyshev @ np.array([v[f"bg_c{i}"] for i in range(self.settings.background_degree + 1)])
@@ -1315,7 +1321,10 @@ class _ProfileModel:
         lam1 = self.wavelengths[0][0]
         size_coefficients = {}
         out = np.zeros_like(x)
-        for refl in self.reflections:
+        if self._envelope_displacement != v["displacement_mm"]:
+            self._envelopes.clear()
+            self._envelope_displacement = v["displacement_mm"]
+        for index, refl in enumerate(self.reflections):
             if only is not None and refl.label != only:
                 continue
             p = refl.prefix
@@ -1331,17 +1340,23 @@ class _ProfileModel:
             profile = line_profile(size_coefficients[p], sig_i * to_s, gam_i * to_s)
             envelope_phase = self.envelope_phases[p]
             b_iso = settings.debye_waller_b_A2
-            f2_g = float(_structure_factor_sq(envelope_phase, refl.hkl, np.array([g]), b_iso)[0])
+            if self._peak_factors.get(index, (None,))[0] != g:
+                self._peak_factors[index] = (g, float(_structure_factor_sq(envelope_phase, refl.hkl, np.array([g]),
+                                                                            b_iso)[0]))
+            f2_g = self._peak_factors[index][1]
             pol_b = float(polarisation_factor(math.degrees(2 * math.asin(sin_b)), settings.monochromator_2theta_deg))
             norm = v[f"{refl.label}_area"] * to_s * g * g / (pol_b * f2_g)
             for wavelength, weight in self.wavelengths:
                 if weight <= 0:
                     continue
-                s = 2 * np.sin(theta) / wavelength
+                if (index, wavelength) not in self._envelopes:
+                    s_all = 2 * np.sin(theta) / wavelength
+                    self._envelopes[index, wavelength] = (s_all, self.polarisation * _structure_factor_sq(
+                        envelope_phase, refl.hkl, s_all, b_iso))
+                s, lp_f2 = self._envelopes[index, wavelength]
                 offset = np.abs(s - g) / self.t_step
                 near = offset < profile.size - 1
-                envelope = self.polarisation[near] * _structure_factor_sq(envelope_phase, refl.hkl, s[near],
-                                                                          b_iso) / (s[near] * g)
+                envelope = lp_f2[near] / (s[near] * g)
                 out[near] += weight * norm * envelope * np.interp(offset[near], np.arange(profile.size), profile)
         return out
 
