@@ -1298,12 +1298,14 @@ class _ProfileModel:
         self.chebyshev = np.polynomial.chebyshev.chebvander(self.u, settings.background_degree)
         self.length_A = np.arange(N_FFT // 2) * L_STEP_A
         self.t_step = 1.0 / (N_FFT * L_STEP_A)
-        # P |F(s)|^2 over the whole scan per (reflection, wavelength) and |F(g)|^2 per reflection: they
-        # change only with the displacement (s) or the cell (g), not with the other parameters a
-        # least-squares step or a difference quotient moves, so they are kept for the last values
+        # P |F(s)|^2 over the whole scan per (reflection, wavelength), |F(g)|^2 and the unit-area line
+        # per reflection: they change only with the displacement (s), the cell (g) or the phase's size
+        # distribution, not with the areas and background most difference quotients move, so they
+        # are kept for the last values
         self._envelopes: dict = {}
         self._envelope_displacement = None
         self._peak_factors: dict = {}
+        self._lines: dict = {}  # reflection -> ((g, size, sigma_ln), its unit-area shape: see _line)
 
     def background(self, v) -> np.ndarray:
         smooth = self.chebyshev @ np.array([v[f"bg_c{i}"] for i in range(self.settings.background_degree + 1)])
@@ -1313,17 +1315,13 @@ class _ProfileModel:
             -4 * math.log(2) * ((self.x - v["hump_center"]) / v["hump_fwhm"]) ** 2)
 
     def peaks(self, v, only: str | None = None) -> np.ndarray:
-        settings = self.settings
-        x = self.x
-        shift_deg = (-2 * v["displacement_mm"] * np.cos(x * RAD / 2) / settings.goniometer_radius_mm / RAD
-                     + self.axial_shift_deg)
-        theta = (x - shift_deg) * RAD / 2
         lam1 = self.wavelengths[0][0]
-        size_coefficients = {}
-        out = np.zeros_like(x)
         if self._envelope_displacement != v["displacement_mm"]:
             self._envelopes.clear()
+            self._lines.clear()
             self._envelope_displacement = v["displacement_mm"]
+        size_coefficients = {}
+        out = np.zeros_like(self.x)
         for index, refl in enumerate(self.reflections):
             if only is not None and refl.label != only:
                 continue
@@ -1332,33 +1330,49 @@ class _ProfileModel:
             sin_b = lam1 * g / 2
             if not 0 < sin_b < 1:
                 continue
-            if p not in size_coefficients:
-                size_coefficients[p] = sphere_fourier_coefficients(self.length_A, v[f"{p}_size_nm"],
-                                                                   v[f"{p}_sigma_ln"])
-            to_s = RAD * math.sqrt(1 - sin_b * sin_b) / lam1  # ds = d(2theta) cos(theta) / lambda
-            sig_i, gam_i = self.instrument.voigt_deg(math.degrees(2 * math.asin(sin_b)))
-            profile = line_profile(size_coefficients[p], sig_i * to_s, gam_i * to_s)
-            envelope_phase = self.envelope_phases[p]
-            b_iso = settings.debye_waller_b_A2
-            if self._peak_factors.get(index, (None,))[0] != g:
-                self._peak_factors[index] = (g, float(_structure_factor_sq(envelope_phase, refl.hkl, np.array([g]),
-                                                                            b_iso)[0]))
-            f2_g = self._peak_factors[index][1]
-            pol_b = float(polarisation_factor(math.degrees(2 * math.asin(sin_b)), settings.monochromator_2theta_deg))
-            norm = v[f"{refl.label}_area"] * to_s * g * g / (pol_b * f2_g)
-            for wavelength, weight in self.wavelengths:
-                if weight <= 0:
-                    continue
-                if (index, wavelength) not in self._envelopes:
-                    s_all = 2 * np.sin(theta) / wavelength
-                    self._envelopes[index, wavelength] = (s_all, self.polarisation * _structure_factor_sq(
-                        envelope_phase, refl.hkl, s_all, b_iso))
-                s, lp_f2 = self._envelopes[index, wavelength]
-                offset = np.abs(s - g) / self.t_step
-                near = offset < profile.size - 1
-                envelope = lp_f2[near] / (s[near] * g)
-                out[near] += weight * norm * envelope * np.interp(offset[near], np.arange(profile.size), profile)
+            key = (g, v[f"{p}_size_nm"], v[f"{p}_sigma_ln"])
+            if self._lines.get(index, (None,))[0] != key:
+                self._lines[index] = (key, self._line(index, refl, g, sin_b, v, size_coefficients))
+            to_s, denominator, parts = self._lines[index][1]
+            norm = v[f"{refl.label}_area"] * to_s * g * g / denominator
+            for weight, near, envelope, values in parts:
+                out[near] += weight * norm * envelope * values
         return out
+
+    def _line(self, index, refl, g, sin_b, v, size_coefficients):
+        """One reflection's shape at unit area: ``(to_s, P_B |F(g)|^2, [(weight, near, envelope, profile)])``
+        per wavelength; kept until the displacement, the cell or the phase's size distribution changes."""
+        settings = self.settings
+        lam1 = self.wavelengths[0][0]
+        p = refl.prefix
+        if p not in size_coefficients:
+            size_coefficients[p] = sphere_fourier_coefficients(self.length_A, v[f"{p}_size_nm"], v[f"{p}_sigma_ln"])
+        to_s = RAD * math.sqrt(1 - sin_b * sin_b) / lam1  # ds = d(2theta) cos(theta) / lambda
+        sig_i, gam_i = self.instrument.voigt_deg(math.degrees(2 * math.asin(sin_b)))
+        profile = line_profile(size_coefficients[p], sig_i * to_s, gam_i * to_s)
+        envelope_phase = self.envelope_phases[p]
+        b_iso = settings.debye_waller_b_A2
+        if self._peak_factors.get(index, (None,))[0] != g:
+            self._peak_factors[index] = (g, float(_structure_factor_sq(envelope_phase, refl.hkl, np.array([g]),
+                                                                        b_iso)[0]))
+        f2_g = self._peak_factors[index][1]
+        pol_b = float(polarisation_factor(math.degrees(2 * math.asin(sin_b)), settings.monochromator_2theta_deg))
+        parts = []
+        for wavelength, weight in self.wavelengths:
+            if weight <= 0:
+                continue
+            if (index, wavelength) not in self._envelopes:
+                shift_deg = (-2 * v["displacement_mm"] * np.cos(self.x * RAD / 2) / settings.goniometer_radius_mm
+                             / RAD + self.axial_shift_deg)
+                s_all = 2 * np.sin((self.x - shift_deg) * RAD / 2) / wavelength
+                self._envelopes[index, wavelength] = (s_all, self.polarisation * _structure_factor_sq(
+                    envelope_phase, refl.hkl, s_all, b_iso))
+            s, lp_f2 = self._envelopes[index, wavelength]
+            offset = np.abs(s - g) / self.t_step
+            near = offset < profile.size - 1
+            envelope = lp_f2[near] / (s[near] * g)
+            parts.append((weight, near, envelope, np.interp(offset[near], np.arange(profile.size), profile)))
+        return to_s, pol_b * f2_g, parts
 
     def __call__(self, v) -> np.ndarray:
         return self.peaks(v) + self.background(v)
