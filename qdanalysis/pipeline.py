@@ -1,4 +1,6 @@
-"""Glue for the thin Snakemake scripts: send a script's output to its rule's log, fail in one line."""
+"""Glue for the workflow: send a script's output to its rule's log, fail in one line; read yes/no config
+values; choose the etch cycles of Fig 2a-d. Imported when the rules are parsed, so it stays light (no
+SciPy, lmfit or scikit-image: a dry run should not pay for the fits)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import os
 import sys
 import traceback
 from pathlib import Path
+
+import numpy as np
 
 from qdanalysis.errors import AnalysisError
 from qdanalysis.io.errors import RawDataError
@@ -114,3 +118,31 @@ def config_bool(value, name: str) -> bool:
     if word in FALSE_WORDS:
         return False
     raise ValueError(f"config {name}={value!r}: expected one of true/false, yes/no, on/off, 1/0")
+
+
+def figure2_cycles(available, wanted=None, panels: int = 4) -> list[int]:
+    """Etch cycles for Fig 2a-d: the ``wanted`` ones the sheet has (a filter), or, when none is wanted
+    or present, up to ``panels`` cycles spread evenly from the first to the last available.
+
+    Parameters
+    ----------
+    available : iterable of int
+        Etch cycles imaged.
+    wanted : iterable of int, optional
+        Cycles asked for (config ``figure2_cycles``). Default: none.
+    panels : int, optional
+        Maximum number of cycles. Default 4.
+
+    Returns
+    -------
+    list of int
+        Chosen cycles, ascending when spread evenly, in ``wanted`` order otherwise.
+    """
+    available = sorted(int(c) for c in available)
+    chosen = [int(c) for c in (wanted or []) if int(c) in available][:panels]
+    if chosen or not available:
+        return chosen
+    if len(available) <= panels:
+        return available
+    picks = np.round(np.linspace(0, len(available) - 1, panels)).astype(int)
+    return [available[i] for i in dict.fromkeys(picks)]

@@ -1429,34 +1429,6 @@ def quantity_settings(config_block: dict) -> dict:
     return {key: config_block.get(key, default) for key, default in QUANTITY_DEFAULTS.items()}
 
 
-def figure2_cycles(available, wanted=None, panels: int = 4) -> list[int]:
-    """Etch cycles for Fig 2a-d: the ``wanted`` ones the sheet has (a filter), or, when none is wanted
-    or present, up to ``panels`` cycles spread evenly from the first to the last available.
-
-    Parameters
-    ----------
-    available : iterable of int
-        Etch cycles imaged.
-    wanted : iterable of int, optional
-        Cycles asked for (config ``figure2_cycles``). Default: none.
-    panels : int, optional
-        Maximum number of cycles. Default 4.
-
-    Returns
-    -------
-    list of int
-        Chosen cycles, ascending when spread evenly, in ``wanted`` order otherwise.
-    """
-    available = sorted(int(c) for c in available)
-    chosen = [int(c) for c in (wanted or []) if int(c) in available][:panels]
-    if chosen or not available:
-        return chosen
-    if len(available) <= panels:
-        return available
-    picks = np.round(np.linspace(0, len(available) - 1, panels)).astype(int)
-    return [available[i] for i in dict.fromkeys(picks)]
-
-
 def display_image(image: np.ndarray, pixel_size_nm: float, max_px: int = 256) -> tuple[np.ndarray, float]:
     """Block-mean binned copy no larger than ``max_px`` a side: (image, its pixel size in nm).
 

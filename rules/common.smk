@@ -8,8 +8,7 @@ from snakemake.utils import validate
 
 from qdanalysis.io.errors import RawDataError
 from qdanalysis.io.samplesheet import check_sample_sheet, read_sample_sheet, row_dict, validate_sample_sheet
-from qdanalysis.pipeline import config_bool
-from qdanalysis.tem import figure2_cycles
+from qdanalysis.pipeline import config_bool, figure2_cycles
 
 # `--config check_hashes=false` arrives as the string 'false': make it a boolean before validation
 try:

@@ -47,7 +47,7 @@ if samples("tem"):
 
 # ---------------------------------------------------------------- figures
 # Fig 2a-d: etching-series samples (sheet column etch_cycle), at most four: the cycles of
-# tem.figure2_cycles that the sheet has (a filter), or, with none of them, cycles spread over the sheet's.
+# config tem.figure2_cycles that the sheet has (a filter), or, with none of them, cycles spread over the sheet's.
 _TEM_ETCH = rows("tem", "measurement", "etching").dropna(subset=["etch_cycle"])
 _TEM_BY_CYCLE = {int(c): s for c, s in zip(_TEM_ETCH["etch_cycle"], _TEM_ETCH["sample"])}
 _FIG2_CYCLES = figure2_cycles(sorted(_TEM_BY_CYCLE), config["tem"].get("figure2_cycles"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import yaml
 from conftest import ROOT, snakemake_command
 
 from qdanalysis.io.samplesheet import SHEET_COLUMNS, sha256_file
-from qdanalysis.pipeline import config_bool
+from qdanalysis.pipeline import config_bool, figure2_cycles
 from qdanalysis.simulate import etching, halide_uptake
 from qdanalysis.simulate import tem as tem_sim
 from qdanalysis.simulate.samples import sheet_row
@@ -123,3 +124,26 @@ def test_config_bool_words():
     assert config_bool(True, "x") is True and config_bool("No", "x") is False and config_bool("on", "x") is True
     with pytest.raises(ValueError, match="x='2'"):
         config_bool("2", "x")
+
+
+def test_figure2_cycles_filter_or_spread():
+    assert figure2_cycles([0, 1, 2, 3, 4, 5], [0, 2, 4, 5]) == [0, 2, 4, 5]
+    assert figure2_cycles([0, 1, 2, 3], [0, 2, 4, 5]) == [0, 2]
+    assert figure2_cycles([0, 1, 2, 3], None) == [0, 1, 2, 3]
+    assert figure2_cycles([0, 1, 2, 3, 4, 5, 6], [9]) == [0, 2, 4, 6]
+    assert figure2_cycles([], [0, 1]) == []
+
+
+def test_parsing_the_rules_loads_no_fitting_library():
+    """What the rules import when Snakemake parses them (every dry run, every job's start) stays light:
+    no SciPy, lmfit, scikit-image or matplotlib."""
+    imports = set()
+    for path in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]:
+        imports |= {line.split()[1] for line in path.read_text().splitlines()
+                    if line.startswith(("from qdanalysis", "import qdanalysis"))}
+    assert imports, "no qdanalysis import found in the rules"
+    code = "; ".join(f"import {m}" for m in sorted(imports)) + "; import sys; print(sorted(sys.modules))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout.strip()[2:-2].split("', '"))
+    assert not loaded & {"scipy", "lmfit", "skimage", "matplotlib"}, sorted(loaded & {"scipy", "lmfit", "skimage",
+                                                                                        "matplotlib"})

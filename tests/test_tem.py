@@ -154,14 +154,6 @@ def test_binned_gaussian_fit_recovers_moments_and_removes_measurement_scatter():
         tem.fit_size_distribution([1.0, 2.0])
 
 
-def test_figure2_cycles_filter_or_spread():
-    assert tem.figure2_cycles([0, 1, 2, 3, 4, 5], [0, 2, 4, 5]) == [0, 2, 4, 5]
-    assert tem.figure2_cycles([0, 1, 2, 3], [0, 2, 4, 5]) == [0, 2]
-    assert tem.figure2_cycles([0, 1, 2, 3], None) == [0, 1, 2, 3]
-    assert tem.figure2_cycles([0, 1, 2, 3, 4, 5, 6], [9]) == [0, 2, 4, 6]
-    assert tem.figure2_cycles([], [0, 1]) == []
-
-
 def test_body_projections_match_their_outlines():
     rng = np.random.default_rng(1)
     for fraction in (0.0, 1.0):
