@@ -1182,6 +1182,7 @@ class PatternFit:
     two_theta_deg: np.ndarray = field(repr=False)
     best_fit: np.ndarray = field(repr=False)
     background: np.ndarray = field(repr=False)
+    background_degree: int = 6  # of the Chebyshev background reported (see fit_pattern)
 
     def peak(self, label: str) -> FittedPeak:
         """The fitted reflection with label ``label``.
@@ -1257,6 +1258,7 @@ class ProfileSettings:
     goniometer_radius_mm: float = 240.0
     debye_waller_b_A2: float = 0.5
     background_degree: int = 6
+    oxide_background_degree: int = 10  # the richer background also tried when oxides are fitted (BIC choice)
     zinc_blende_envelope: tuple[tuple[str, float], ...] = (("ZnSe", 0.5), ("ZnS", 0.5))
     zinc_blende_reflections: tuple[str, ...] = ("111", "200", "220", "311", "222", "400")
     max_displacement_mm: float = 0.5
@@ -1428,7 +1430,10 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     ``s`` for every reflection) is convolved with the instrument's line from the standard; a
     Chebyshev background. Zinc blende reflection areas are free (composition unknown); an oxide's
     areas keep the ratios of its computed pattern and share one scale. Fitted on the raw counts with
-    Poisson weights, then again with weights from the first model (unbiased for counts).
+    Poisson weights, then again with weights from the first model (unbiased for counts). With oxides,
+    the fit is made with ``background_degree`` and, from its own start, ``oxide_background_degree``;
+    the lower BIC is reported, and the ratios carry the BIC-weighted spread over both
+    (:func:`_background_choice`).
 
     Parameters
     ----------
@@ -1491,17 +1496,52 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     reflections = [*reflections, *oxide_reflections]
     envelope_phases = {"zb": zb_phase, **oxide_phases_used}
 
+    snip_window = snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])]
+
+    def start(model):  # the peak parameters and this model's background, fitted to the SNIP
+        start_params = params.copy()
+        _add_background_parameters(start_params, model, x, snip_window, wavelength_A, model.settings)
+        start_params.add("zb111_two_theta", expr=f"2*asin({wavelength_A!r}*sqrt(3)/(2*zb_a))*180/pi")
+        return start_params
+
     model = _ProfileModel(x, reflections, wavelength_A, instrument, settings, envelope_phases)
-    _add_background_parameters(params, model, x, snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])],
-                               wavelength_A, settings)
-    params.add("zb111_two_theta", expr=f"2*asin({wavelength_A!r}*sqrt(3)/(2*zb_a))*180/pi")
-    result, weights, held = _fit_profile(model, y, params)
+    result, weights, held = _fit_profile(model, y, start(model))
+    background_terms = {}
+    if oxide_terms and settings.oxide_background_degree > settings.background_degree:
+        richer = _ProfileModel(x, reflections, wavelength_A, instrument,
+                               replace(settings, background_degree=settings.oxide_background_degree), envelope_phases)
+        model, result, weights, held, background_terms = _background_choice(
+            [(model, result, weights, held), (richer, *_fit_profile(richer, y, start(richer)))], oxide_terms)
+        settings = model.settings
     calibration = _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, instrument, settings,
                                            envelope_phases)
+    for name, term in background_terms.items():
+        calibration[name] = math.hypot(calibration.get(name, 0.0), term)
     if oxide_terms:
         calibration = _with_oxide_dispersion(calibration, result, model, y, weights, oxide_terms, settings)
     return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
                         calibration)
+
+
+def _background_choice(candidates, oxide_terms: dict[str, str]):
+    """The fit with the lowest BIC among ``candidates`` (model, result, weights, held: the same peaks
+    with Chebyshev backgrounds of different degree, each fitted from its own start), and the oxide
+    ratios' background-choice term.
+
+    A weak, broad oxide profile trades area with a smooth background: on simulated films the degree-6
+    Chebyshev background took part of broad ZnO/CdO profiles (ratios several sigma off in some draws),
+    which degree 10 gives back when the data ask for it. The BIC (``chi2 + k ln n``, each fit with its
+    own model weights) chooses; the ratios' spread over the fits, weighted by their BIC weights
+    (``sum_k w_k (v_k - v_chosen)^2``), is returned per ratio name for the uncertainty.
+    """
+    bic = np.array([c[1].chisqr + c[1].nvarys * math.log(c[1].ndata) for c in candidates])
+    weights = np.exp(-0.5 * (bic - bic.min()))
+    weights /= weights.sum()
+    chosen = candidates[int(np.argmin(bic))]
+    names = [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio"]
+    terms = {name: math.sqrt(sum(w * (c[1].params[name].value - chosen[1].params[name].value) ** 2
+                                 for w, c in zip(weights, candidates, strict=True))) for name in names}
+    return (*chosen, terms)
 
 
 def _add_zinc_blende_parameters(params: Parameters, reflections: list[_Reflection], zb_phase: Phase, x, net,
@@ -1672,7 +1712,8 @@ def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, i
                                             for name in oxide_terms},
                       reduced_chi_square=float(result.redchi),
                       flags={k: tuple(v) for k, v in reasons.items() if v},
-                      two_theta_deg=x, best_fit=model(values), background=model.background(values))
+                      two_theta_deg=x, best_fit=model(values), background=model.background(values),
+                      background_degree=settings.background_degree)
 
 
 def _calibrated(best: Parameters, calibration: dict[str, float], name: str) -> Estimate:

@@ -44,6 +44,7 @@ with analysing(snakemake.input.pattern, sample):
         details = {"peaks": [asdict(p) for p in fit.peaks],
                    "lattice_A": {k: asdict(v) for k, v in fit.lattice_A.items()},
                    "zb_sigma_ln": asdict(fit.zb_sigma_ln), "displacement_mm": asdict(fit.displacement_mm),
+                   "background_degree": fit.background_degree,
                    "flags": {k: list(v) for k, v in fit.flags.items()}}
 
 for q in quantities:

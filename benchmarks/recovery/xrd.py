@@ -16,6 +16,19 @@ header wavelength; the volume-weighted mean diameter ``<D^4>/<D^3>`` (what an in
 Scherrer size with K = 4/3 measures for spheres); oxide ratios of kinematic integrated intensities;
 the FWHM of the standard's noise-free K-alpha1 line as recorded.
 
+Background choice (this table): with oxides, the film is fitted with the degree-6 and, from its own
+start, the degree-10 Chebyshev background; the lower BIC is reported and the BIC-weighted spread of
+the ratios over both fits goes into their sigma. On calibration draws 400-409 (pair case) degree 6
+alone left two silent misses (ZnO pulls -4.4 and +4.8, oxide_ratio -4.2 and +4.9), which the choice
+brings to -1.2 and -0.3 (oxide_ratio -0.8 and -0.2); the other eight draws kept degree 6. A refit of
+degree 10 started from the degree-6 optimum instead stayed in its basin (ZnO pull -3.5 on draw 409).
+
+Instrument FWHM, measured but not fixed: the split Voigt's FWHM errs one way (high), by more where the
+line is more asymmetric and where the counts weigh the tails more. Twelve random instruments: noise-free
+at this benchmark's Si (111) area (400 counts x deg) +1.8 % on average (sd 1.3 %, +0.4 % at asymmetry
+1.04, +4.4 % at 1.48); with 1e6 counts x deg (Poisson) +5.5 % (sd 2.2 %), against a quoted sigma of
+1.6-6.6 %. A profile with a true axial-divergence tail, not a wider symmetric hedge, is the remedy.
+
 Known limit, measured but not yet fixed: the oxide ratios come out low on average (ZnO by up to 8 %,
 CdO by about 1 %, calibration draws 400-439), from three model choices that trade area with broad
 oxide profiles, each seen on noise-free patterns (5 % CdO and ZnO, 12 nm unless stated): the
@@ -56,9 +69,10 @@ NOTES = {
     "zb111_2theta_deg": "as the lattice parameter (Bragg angle of the fitted cell)",
     "scherrer_size_nm": "fit σ of the volume-weighted diameter of log-normal spheres; flag: breadth near the "
                         "instrument's, size at bound, χ²",
-    "instrument_fwhm_deg": "fit σ ⊕ 1.5 % line-shape systematic (split Voigt vs the true axial-divergence "
-                           "profile); flag: χ², bound, no covariance",
-    "oxide_ratio": "fit σ (areas tied to the computed oxide patterns incl. anomalous dispersion); flag: not "
+    "instrument_fwhm_deg": "fit σ ⊕ (0.8 % + 10 % x |asymmetry - 1|) line-shape systematic (split Voigt vs "
+                           "the true axial-divergence profile); flag: χ², bound, no covariance",
+    "oxide_ratio": "fit σ (areas tied to the computed oxide patterns incl. anomalous dispersion) ⊕ BIC-weighted "
+                   "spread over degree-6/10 backgrounds ⊕ dispersion term; flag: not "
                    "detected (< 2σ), dispersion or size at bound",
     "cdo_ratio": "as oxide_ratio", "zno_ratio": "as oxide_ratio",
     "oxide_ratio_relative_to_BPO": "independent-error propagation of the two ratios; flag: either sample's",
