@@ -175,7 +175,8 @@ def table_s1(regenerated: pd.DataFrame, samples: list[str], quantities: list[str
             row[quantity], row[quantity + "_err"], row[quantity + "_flag"] = _lookup_flagged(
                 regenerated, quantity, sample)
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["sample"] + [f"{q}{suffix}" for q in quantities for suffix in ("", "_err", "_flag")]
+    return pd.DataFrame(rows, columns=columns)  # the columns even without a sample (a sheet without them)
 
 
 def format_measurement(value: float, sigma: float) -> tuple[str, str | None]:

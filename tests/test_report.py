@@ -81,6 +81,17 @@ def test_table_s1_markdown_footnotes_flagged_values():
     assert "[1] b, plqy_percent: fit rejected (deviance/dof 3.1)" in text
 
 
+def test_table_s1_of_a_sheet_without_its_samples_is_a_header():
+    """A sheet with none of Table S1's samples (one series only) gives the table's header, not a crash."""
+    from qdanalysis.report import table_s1_markdown
+
+    table = table_s1(REGENERATED, [], ["plqy_percent", "pl_peak_nm"])
+    assert table.empty and list(table.columns[:4]) == ["sample", "plqy_percent", "plqy_percent_err",
+                                                      "plqy_percent_flag"]
+    text = table_s1_markdown(table, ["plqy_percent", "pl_peak_nm"], {"plqy_percent": "%", "pl_peak_nm": "nm"})
+    assert text.count("\n") == 2 and text.startswith("| Sample |")
+
+
 def test_quantity_flags_are_validated():
     from qdanalysis.results import Quantity, flag_from, merge_flags
 
