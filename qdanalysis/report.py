@@ -90,7 +90,7 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
     -------
     pandas.DataFrame
         Columns :data:`REPORT_COLUMNS`; ``verdict`` is ``pass``, ``warn`` (would pass but flagged),
-        ``fail`` or ``missing`` (no regenerated value).
+        ``fail`` or ``missing`` (no regenerated value, or none for the sample it is compared with).
 
     Raises
     ------
@@ -107,7 +107,7 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
     for claim in published.itertuples(index=False):
         ref_quantity = claim.reference_quantity or claim.quantity
         value, sigma, flag = _lookup_flagged(regenerated, claim.quantity, claim.sample)
-        ref_flag = OK
+        ref_flag, ref_value = OK, 0.0
         row = {"quantity": claim.quantity, "sample": claim.sample, "regenerated": value, "uncertainty": sigma,
                "unit": claim.unit, "source": claim.source}
         if claim.relation == "equal":
@@ -141,7 +141,7 @@ def reproduction_report(published: pd.DataFrame, regenerated: pd.DataFrame) -> p
         row["flag"] = merge_flags(flag, *([ref_flag] if ref_flag != OK else []))
         if ref_flag != OK:  # say whose number the reason belongs to
             row["flag"] = merge_flags(flag, flag_from(f"{claim.reference_sample}: {r}" for r in flag_reasons(ref_flag)))
-        if not np.isfinite(value):
+        if not (np.isfinite(value) and np.isfinite(ref_value)):  # its number, or the one it is compared with
             row["verdict"] = "missing"
         elif not ok:
             row["verdict"] = "fail"

@@ -81,6 +81,14 @@ def test_table_s1_markdown_footnotes_flagged_values():
     assert "[1] b, plqy_percent: fit rejected (deviance/dof 3.1)" in text
 
 
+def test_a_claim_whose_reference_is_not_in_the_sheet_is_missing_not_failed():
+    published = pd.DataFrame([claim("plqy_percent", "a", relation="greater_than", reference="absent"),
+                              claim("plqy_percent", "a", "1", "0.5", relation="same_as", reference="absent"),
+                              claim("plqy_percent", "b", relation="less_than", reference="a")])
+    report = reproduction_report(published, REGENERATED)
+    assert list(report["verdict"]) == ["missing", "missing", "pass"]
+
+
 def test_table_s1_of_a_sheet_without_its_samples_is_a_header():
     """A sheet with none of Table S1's samples (one series only) gives the table's header, not a crash."""
     from qdanalysis.report import table_s1_markdown
