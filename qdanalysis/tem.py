@@ -407,16 +407,21 @@ class _ProfileProblem:
         self._sigma = sigma_px
         self._last = None
 
-    def _blurred(self, tau, p, q, radius) -> np.ndarray:
-        transmission = np.exp(-tau * _thickness_shape(self.r_fine[None, :] / radius[:, None], p, q))
-        return np.matmul(self.kernel, transmission[:, :, None])[..., 0] + self.missing
+    def _transmission(self, params) -> np.ndarray:
+        tau, p, q, radius = params[0], params[1], params[2], params[3:]
+        return np.exp(-tau * _thickness_shape(self.r_fine[None, :] / radius[:, None], p, q))  # (sectors, fine)
+
+    def _misfit(self, blurred) -> np.ndarray:
+        """Weighted residuals (sectors, bins) of blurred transmissions (sectors, bins)."""
+        model = self.background + (1.0 - self.background) * (1.0 - blurred)
+        return (model - self.means) * self.weight
 
     def _residual(self, params) -> np.ndarray:
         params = np.asarray(params, dtype=float)
         if self._last is not None and np.array_equal(self._last[0], params):
             return self._last[1].copy()  # the solver asks for the Jacobian where it has just evaluated
-        model = self.background + (1.0 - self.background) * (1.0 - self._blurred(*params[:3], params[3:]))
-        residual = ((model - self.means) * self.weight).ravel()
+        blurred = np.matmul(self.kernel, self._transmission(params)[:, :, None])[..., 0] + self.missing
+        residual = self._misfit(blurred).ravel()
         self._last = (params.copy(), residual.copy())
         return residual
 
@@ -440,12 +445,10 @@ class _ProfileProblem:
             shifted = params.copy()
             shifted[3:] += steps[-1]
             sets.append(shifted)
-        transmission = np.stack([np.exp(-s[0] * _thickness_shape(self.r_fine[None, :] / s[3:, None], s[1], s[2]))
-                                 for s in sets], axis=-1)  # (sectors, fine, k)
-        blurred = np.matmul(self.kernel, transmission) + self.missing[..., None]
-        model = self.background + (1.0 - self.background) * (1.0 - blurred)  # (sectors, bins, k)
-        change = (model - self.means[..., None]) * self.weight[..., None]
-        change = (change.reshape(base.size, -1) - base[:, None]) / np.array(steps)
+        transmission = np.stack([self._transmission(s) for s in sets], axis=-1)  # (sectors, fine, k)
+        blurred = np.matmul(self.kernel, transmission) + self.missing[..., None]  # (sectors, bins, k)
+        misfit = np.stack([self._misfit(blurred[..., k]).ravel() for k in range(len(sets))], axis=-1)
+        change = (misfit - base[:, None]) / np.array(steps)
         n_free = self.free.size
         jac = np.zeros((base.size, 3 + n_free))
         for column, i in enumerate(shape):
