@@ -1306,6 +1306,7 @@ class _ProfileModel:
         # are kept for the last values
         self._envelopes: dict = {}
         self._envelope_displacement = None
+        self._theta = None
         self._peak_factors: dict = {}
         self._lines: dict = {}  # reflection -> ((g, size, sigma_ln), its unit-area shape: see _line)
 
@@ -1322,6 +1323,9 @@ class _ProfileModel:
             self._envelopes.clear()
             self._lines.clear()
             self._envelope_displacement = v["displacement_mm"]
+            shift_deg = (-2 * v["displacement_mm"] * np.cos(self.x * RAD / 2) / self.settings.goniometer_radius_mm
+                         / RAD + self.axial_shift_deg)
+            self._theta = (self.x - shift_deg) * RAD / 2  # the specimen's true Bragg angle at each channel
         size_coefficients = {}
         out = np.zeros_like(self.x)
         for index, refl in enumerate(self.reflections):
@@ -1364,9 +1368,7 @@ class _ProfileModel:
             if weight <= 0:
                 continue
             if (index, wavelength) not in self._envelopes:
-                shift_deg = (-2 * v["displacement_mm"] * np.cos(self.x * RAD / 2) / settings.goniometer_radius_mm
-                             / RAD + self.axial_shift_deg)
-                s_all = 2 * np.sin((self.x - shift_deg) * RAD / 2) / wavelength
+                s_all = 2 * np.sin(self._theta) / wavelength
                 self._envelopes[index, wavelength] = (s_all, self.polarisation * _structure_factor_sq(
                     envelope_phase, refl.hkl, s_all, b_iso))
             s, lp_f2 = self._envelopes[index, wavelength]
