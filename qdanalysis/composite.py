@@ -30,7 +30,9 @@ time or text chunks. Same panels in, same bytes out.
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,6 +303,11 @@ def panel_letters(path: str | Path) -> list[str]:
     left-to-right within one panel file; in a composite the letters of placed panels (Form XObjects)
     are found, in an order that need not be the reading order.
 
+    The text is read with pypdf's text extraction, after :func:`_keep_text_operations` has cut the
+    page's content (and that of the Form XObjects it places) down to the operators that extraction
+    reacts to: a panel's content is mostly paths and scatter markers, which pypdf would otherwise
+    parse token by token. The letters and positions found are the same either way.
+
     Parameters
     ----------
     path : str or pathlib.Path
@@ -309,7 +316,8 @@ def panel_letters(path: str | Path) -> list[str]:
     Returns
     -------
     list of str
-        The letters found, top-to-bottom then left-to-right.
+        The letters found, top-to-bottom then left-to-right (position: the translation of the
+        current transformation matrix plus that of the text matrix, as pypdf reports them).
     """
     from pypdf import PdfReader, apply_configuration
 
@@ -321,11 +329,148 @@ def panel_letters(path: str | Path) -> list[str]:
             x, y = cm[4] + tm[4], cm[5] + tm[5]
             found.append((-round(y, 1), round(x, 1), text.strip()))
 
+    reader = PdfReader(path)
+    page = reader.pages[0]
+    _keep_text_operations(page, reader)
     # pypdf stops descending into Form XObjects after 5000 invocations (a guard against hostile files);
     # matplotlib draws every scatter marker as one, so a panel with many markers would lose its letter
     with apply_configuration(xform_maximum_invocations_per_extraction=10_000_000):
-        PdfReader(path).pages[0].extract_text(visitor_text=visit)
+        page.extract_text(visitor_text=visit)
     return [letter for *_, letter in sorted(found)]
+
+
+# Content-stream syntax (PDF 32000-1, 7.2 and 7.8.2), delimited as pypdf's ContentStream parser
+# delimits it; it only needs to find where each operation ends. Anything it does not cover (literal
+# strings with nested parentheses, nested arrays or dictionaries, inline images, odd bytes) makes
+# _text_operations give up, and that stream is extracted unchanged.
+_WS = rb"[\x00\t\n\f\r ]"
+_REGULAR = rb"[^\x00\t\n\x0b\f\r ()<>\[\]{}/%]"
+_COMMENT = rb"%[^\r\n]*+"
+_ATOM = (rb"\((?:[^()\\]|\\.)*+\)"                       # literal string
+         rb"|<(?!<)[^>]*+>"                                 # hexadecimal string
+         rb"|/" + _REGULAR + rb"*+(?!\x00)"                 # name
+         rb"|[0-9+\-.][0-9+,\-.]*+(?!" + _REGULAR + rb")")  # number (pypdf's delimiting)
+_KEYWORD = rb"(?:true|false|null)(?!\x00|" + _REGULAR + rb")"
+_ARRAY = rb"\[(?:" + rb"|".join([_WS, _COMMENT, _ATOM, _KEYWORD]) + rb")*+\]"
+_DICT = rb"<<(?:" + rb"|".join([_WS, _COMMENT, _ATOM, _KEYWORD, _ARRAY]) + rb")*+>>"
+_OPERANDS = rb"(?:" + rb"|".join([_WS, _COMMENT, _ATOM, _ARRAY, _DICT]) + rb")*+"
+_OPERATION = re.compile(_OPERANDS + rb"(?P<op>[A-Za-z'\"]" + _REGULAR + rb"{0,99}+)(?!\x00|" + _REGULAR + rb")", re.S)
+_TRAILING_OPERANDS = re.compile(_OPERANDS, re.S)
+_DO_NAME = re.compile(rb"/(" + _REGULAR + rb"*)" + _WS + rb"*Do\Z")
+# What pypdf's text extraction (7.1.1) reacts to: text objects, text state, positioning and showing,
+# q/Q/cm and Do; gs is kept as well. Every other operator (paths, clipping, colour, line style,
+# shadings, marked content) it ignores, so dropping those operations changes nothing it reports.
+_TEXT_OBJECT_OPERATORS = frozenset(b"Tc Tw Tz TL Tf Tr Ts Td TD Tm T* Tj TJ ' \" gs".split())
+_TEXT_OPERATORS = _TEXT_OBJECT_OPERATORS | {b"BT", b"ET", b"q", b"Q", b"cm", b"Do"}
+_MOVE_OR_SHOW = frozenset(b"Td TD Tm T* Tj TJ ' \"".split())
+
+
+def _text_operations(data: bytes, blank) -> bytes | None:
+    """The operations of a content stream that pypdf's text extraction reacts to, or None.
+
+    Besides dropping the operators extraction ignores, a ``q ... Q`` group outside text objects that
+    holds nothing but q/Q/cm/gs and ``Do`` of XObjects that cannot show text (``blank(name)``:
+    images, Form XObjects without resources, which pypdf does not look into - matplotlib's scatter
+    markers) is dropped, its Do's replaced by one Do unless one directly precedes it. In pypdf such
+    a group outside a text object only reports empty or newline text, restores the graphics state,
+    ends the output with a newline (as one Do does) and sets the matrices of the next text report,
+    which the next BT, ET, cm, Tf or Do resets before any text is reported. That needs text shown
+    and positioned only inside BT ... ET, and q, Q, cm and Do outside; a stream breaking that, or
+    one the syntax above does not cover, gives None (extract it unchanged).
+    """
+    kept: list[tuple[bytes, bytes, bool]] = []  # operator, operation bytes, droppable in a group
+    groups: list[int] = []  # where each open q is in `kept`
+    in_text = False
+    pos = 0
+    while match := _OPERATION.match(data, pos):
+        pos = match.end()
+        op = match["op"]
+        if op in (b"BI", b"R"):  # inline image data, indirect reference: not covered
+            return None
+        if op not in _TEXT_OPERATORS:
+            continue
+        if op in (b"BT", b"ET"):
+            if in_text == (op == b"BT"):
+                return None
+            in_text = op == b"BT"
+        elif (op not in _TEXT_OBJECT_OPERATORS) if in_text else (op in _MOVE_OR_SHOW):
+            return None
+        droppable = op in (b"q", b"Q", b"cm", b"gs")
+        if op == b"Do":
+            name = _DO_NAME.search(match[0])
+            droppable = bool(name and name[1].isascii() and b"#" not in name[1] and blank("/" + name[1].decode()))
+        if op == b"q" and not in_text:
+            groups.append(len(kept))
+        kept.append((op, match[0], droppable))
+        if op == b"Q" and groups:
+            start = groups.pop()
+            body = kept[start:]
+            if all(d for *_, d in body):
+                del kept[start:]
+                dos = [entry for entry in body if entry[0] == b"Do"]
+                if dos and not (kept and kept[-1][0] == b"Do" and kept[-1][2]):
+                    kept.append(dos[0])
+    if in_text or _TRAILING_OPERANDS.fullmatch(data, pos) is None:
+        return None
+    return b"\n".join(raw for _, raw, _ in kept)
+
+
+def _keep_text_operations(page, pdf) -> None:
+    """Cut a pypdf page's content, and that of the Form XObjects it places, to its text operations.
+
+    Works on the page as read into memory (:func:`_text_operations`); the file is not touched. A
+    stream that :func:`_text_operations` does not cover is left as it is.
+    """
+    from pypdf.generic import ContentStream, DictionaryObject, NameObject, StreamObject
+
+    stand_ins: dict[int, tuple] = {}  # id(form) -> (form, what replaces it)
+
+    def resolved(value):
+        return value.get_object() if value is not None else None
+
+    def xobjects_of(owner) -> DictionaryObject:
+        resources = resolved(owner.get_inherited("/Resources", None))
+        xobjects = resolved(resources.get("/XObject")) if isinstance(resources, DictionaryObject) else None
+        return xobjects if isinstance(xobjects, DictionaryObject) else DictionaryObject()
+
+    def cut(stream, owner) -> ContentStream | None:
+        xobjects = xobjects_of(owner)
+
+        @functools.cache
+        def blank(name: str) -> bool:  # pypdf reports nothing from drawing this XObject
+            xobject = resolved(xobjects.get(name))
+            if not isinstance(xobject, StreamObject) or "/Subtype" not in xobject:
+                return False
+            resources = resolved(xobject.get_inherited("/Resources", None))
+            return xobject["/Subtype"] == "/Image" or not (isinstance(resources, DictionaryObject) and resources)
+
+        content = ContentStream(stream, pdf, "bytes")  # as pypdf's extraction reads it
+        data = _text_operations(content.get_data(), blank)
+        if data is None:
+            return None
+        content.set_data(data)
+        return content
+
+    def walk(owner) -> None:
+        xobjects = xobjects_of(owner)
+        for name in list(xobjects):
+            form = xobjects[name]
+            if not isinstance(form, StreamObject) or form.get("/Subtype") != "/Form":
+                continue
+            if id(form) not in stand_ins:
+                stand_ins[id(form)] = (form, form)  # also stops a form that places itself
+                content = cut(form, form)
+                if content is not None:
+                    content.update({k: v for k, v in form.items() if k not in ("/Length", "/Filter", "/DecodeParms")})
+                    stand_ins[id(form)] = (form, content)
+                walk(form)
+            xobjects[NameObject(name)] = stand_ins[id(form)][1]
+
+    if "/Contents" in page:
+        content = cut(page["/Contents"], page)
+        if content is not None:
+            page[NameObject("/Contents")] = content
+    walk(page)
 
 
 def check_panel_letters(panel: PanelSpec, found: list[str], path: str | Path) -> None:

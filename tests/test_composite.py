@@ -211,3 +211,54 @@ def test_composites_are_byte_identical_between_builds(tmp_path, panels):
     second = compose(tmp_path, panels, name="second")
     for a, b in zip(first[:2], second[:2], strict=False):
         assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest(), a.name
+
+
+
+def _text_reports(pdf, cut: bool):
+    """Every non-blank text pypdf reports from a page (text, matrices, font, size), the page's content
+    cut to its text operations (as panel_letters reads it) or whole."""
+    from pypdf import apply_configuration
+
+    from qdanalysis.composite import _keep_text_operations
+
+    reader = PdfReader(pdf)
+    page = reader.pages[0]
+    if cut:
+        _keep_text_operations(page, reader)
+    reports = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            reports.append((text, [round(v, 3) for v in cm], [round(v, 3) for v in tm],
+                            str((font or {}).get("/BaseFont", "")), round(size, 3)))
+
+    with apply_configuration(xform_maximum_invocations_per_extraction=10_000_000):
+        page.extract_text(visitor_text=visit)
+    return reports
+
+
+def test_letters_read_from_the_cut_content_equal_those_of_the_whole_page(tmp_path, panels):
+    """panel_letters reads only the text operations; on a marker-heavy two-letter panel and on a
+    composite placing it, pypdf must report every text with the same matrices and font as from the
+    whole page, in the same order."""
+    import matplotlib.pyplot as plt
+
+    from qdanalysis.plotting import panel_label, save_figure, use_style
+
+    use_style()
+    rng = np.random.default_rng(7)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.0, 2.6))
+    left.plot(rng.normal(size=3000), rng.normal(size=3000), ".", ms=1)  # markers: Form XObjects
+    right.semilogy(np.arange(200), np.exp(-np.arange(200) / 30.0), "o", ms=2)
+    right.set_title("bold x", fontweight="bold")
+    right.text(0.5, 0.5, "zz", fontweight="bold", rotation=30, transform=right.transAxes)
+    panel_label(left, "c")
+    pdf, png = tmp_path / "PanelMarkers.pdf", tmp_path / "PanelMarkers.png"
+    save_figure(fig, pdf, png)
+    whole = _text_reports(pdf, cut=False)
+    assert len(whole) > 20 and _text_reports(pdf, cut=True) == whole
+    assert panel_letters(pdf) == ["c"]
+    composite, _, _ = compose(tmp_path, dict(panels, PanelC=(pdf, png)))
+    whole = _text_reports(composite, cut=False)
+    assert any(r[1][:4] != [1, 0, 0, 1] for r in whole)  # placed panels: scaled CTMs
+    assert _text_reports(composite, cut=True) == whole
