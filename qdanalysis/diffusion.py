@@ -655,18 +655,24 @@ class _SeriesModel:
     def contents(self, profile: EtchProfile, column: np.ndarray, log10_d) -> np.ndarray:
         return self.solver.etch_content(10.0 ** np.asarray(log10_d) * NM2_PER_M2 * profile.time_s)[..., column]
 
+    def models(self, values: dict) -> list[np.ndarray]:
+        """Every profile's model amounts, from one solver call for all profiles (the fit's hot path)."""
+        log10_d = np.array([values[f"log10_d_{self.t_index[p.temperature_C]}"] for p in self.profiles])
+        times = np.array([p.time_s for p in self.profiles])
+        content = self.solver.etch_content(10.0 ** log10_d * NM2_PER_M2 * times)  # (profiles, etches)
+        models = []
+        for i, p in enumerate(self.profiles):
+            amounts = values["lattice_scale"] * content[i, self.columns[i]]
+            amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
+            models.append(amounts)
+        return models
+
     def profile_model(self, i: int, values: dict) -> np.ndarray:
-        p = self.profiles[i]
-        amounts = values["lattice_scale"] * self.contents(p, self.columns[i],
-                                                          values[f"log10_d_{self.t_index[p.temperature_C]}"])
-        amounts = amounts.copy()
-        amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
-        return amounts
+        return self.models(values)[i]
 
     def residual(self, par: lmfit.Parameters) -> np.ndarray:
-        values = par.valuesdict()
-        return np.concatenate([(self.profile_model(i, values) - p.amount) / p.sigma
-                               for i, p in enumerate(self.profiles)])
+        return np.concatenate([(m - p.amount) / p.sigma for m, p in zip(self.models(par.valuesdict()),
+                                                                         self.profiles, strict=True)])
 
 
 def _series_model(solver: SphereDiffusion, profiles: list[EtchProfile]) -> _SeriesModel:
