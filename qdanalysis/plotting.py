@@ -75,8 +75,14 @@ def save_figure(fig, pdf_path: str | Path, png_path: str | Path) -> None:
     """
     for path in (pdf_path, png_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(pdf_path, format="pdf", metadata=_PDF_METADATA)
-    fig.savefig(png_path, format="png", metadata=_PNG_METADATA)
+    # the style's tight box, measured once for both files: with ``bbox_inches="tight"`` each savefig
+    # lays the whole figure out once more just to measure it (a fifth of a plot job's time)
+    box = None
+    if matplotlib.rcParams["savefig.bbox"] == "tight":
+        fig.draw_without_rendering()
+        box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+    fig.savefig(pdf_path, format="pdf", metadata=_PDF_METADATA, bbox_inches=box)
+    fig.savefig(png_path, format="png", metadata=_PNG_METADATA, bbox_inches=box)
     plt.close(fig)
 
 
