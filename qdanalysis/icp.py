@@ -44,14 +44,14 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 from qdanalysis.elements import ATOMIC_MASS_G_MOL
 from qdanalysis.errors import AnalysisError
 from qdanalysis.io.icp import IcpExport
 from qdanalysis.results import Estimate, flag_from, merge_flags
 
-TWO_SIGMA_PROBABILITY = stats.norm.cdf(2.0)  # 0.97725: one-sided tail of a +-2 sigma interval
+TWO_SIGMA_PROBABILITY = special.ndtr(2.0)  # 0.97725: one-sided tail of a +-2 sigma interval
 
 
 # ------------------------------------------------------------------------------ statistics helpers
@@ -71,7 +71,7 @@ def coverage_factor(dof: float) -> float:
     """
     if not np.isfinite(dof) or dof > 1e6:
         return 1.0
-    return float(stats.t.ppf(TWO_SIGMA_PROBABILITY, max(dof, 1.0)) / 2.0)
+    return float(special.stdtrit(max(dof, 1.0), TWO_SIGMA_PROBABILITY) / 2.0)
 
 
 def welch_satterthwaite(variances, dofs) -> float:
@@ -215,7 +215,7 @@ def _f_test(chi2_simple: float, chi2_complex: float, dof_complex: int) -> float:
     if dof_complex <= 0 or chi2_complex <= 0:
         return math.nan
     f = (chi2_simple - chi2_complex) / (chi2_complex / dof_complex)
-    return float(stats.f.sf(max(f, 0.0), 1, dof_complex))
+    return float(special.fdtrc(1, dof_complex, max(f, 0.0)))
 
 
 @dataclass(frozen=True)

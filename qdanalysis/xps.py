@@ -89,7 +89,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
-from scipy import ndimage, optimize, stats
+from scipy import ndimage, optimize, special
 from scipy.integrate import cumulative_trapezoid
 from scipy.special import erfc, erfcx
 
@@ -1088,7 +1088,7 @@ def _greedy_fits(data: _Data, model: _Model, mixing: float, background: dict | N
         if previous is not None and result.nfree > 0 and result.chisqr > 0:
             extra = result.nvarys - previous.nvarys
             f_stat = ((previous.chisqr - result.chisqr) / extra) / (result.chisqr / result.nfree)
-            p_value = float(stats.f.sf(f_stat, extra, result.nfree))
+            p_value = float(special.fdtrc(extra, result.nfree, f_stat))
         checks.append(ModelCheck(n, float(result.chisqr), int(result.nfree), float(result.bic), p_value))
         previous = result
         if n == model.n_states:
@@ -1259,7 +1259,7 @@ def _smallest_state_check(data: _Data, chosen: _FamilyFit) -> list[ModelCheck]:
     p_value = None
     if result.nfree > 0 and result.chisqr > 0:
         f_stat = max(reduced.chisqr - result.chisqr, 0.0) / extra / (result.chisqr / result.nfree)
-        p_value = float(stats.f.sf(f_stat, extra, result.nfree))
+        p_value = float(special.fdtrc(extra, result.nfree, f_stat))
     return [ModelCheck(model.n_states - 1, reduced.chisqr, reduced.nfree, reduced.bic, None),
             replace(full, f_test_p=p_value)]
 
