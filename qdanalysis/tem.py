@@ -481,10 +481,16 @@ class _ProfileProblem:
             return params
 
         x0 = np.clip(full[varied], lower[varied] + 1e-9, upper[varied] - 1e-9)
-        result = optimize.least_squares(lambda x: self._residual(expand(x)), x0,
-                                        jac=lambda x: self._jacobian(expand(x), varied),
-                                        bounds=(lower[varied], upper[varied]), x_scale="jac", max_nfev=60,
-                                        ftol=1e-6, xtol=1e-6)
+        residual = lambda x: self._residual(expand(x))  # noqa: E731
+        jacobian = lambda x: self._jacobian(expand(x), varied)  # noqa: E731
+        # MINPACK's Levenberg-Marquardt first (a fraction of the trust-region solver's per-step cost);
+        # its optimum stands when it lies inside the bounds, else the bounded solver takes over
+        result = optimize.least_squares(residual, x0, jac=jacobian, method="lm", x_scale="jac",
+                                        max_nfev=60, ftol=1e-6, xtol=1e-6)
+        inside = np.all((result.x > lower[varied]) & (result.x < upper[varied]))
+        if not (result.success and inside and np.all(np.isfinite(result.fun))):
+            result = optimize.least_squares(residual, x0, jac=jacobian, bounds=(lower[varied], upper[varied]),
+                                            x_scale="jac", max_nfev=60, ftol=1e-6, xtol=1e-6)
         return expand(result.x), result.fun, result.jac, varied
 
 
