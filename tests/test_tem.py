@@ -140,6 +140,39 @@ def test_profile_jacobian_matches_differences_of_the_residuals():
                                        rtol=1e-6, atol=1e-6 * np.abs(jac).max())
 
 
+def test_profile_solve_reaches_the_bounded_solvers_optimum_and_falls_back_inside_the_bounds(monkeypatch):
+    """solve() takes MINPACK's unbounded optimum only inside the bounds; its chi-square is no worse
+    than the bounded trust-region solver's, and when MINPACK fails the bounded solve answers."""
+    rng = np.random.default_rng(5)
+    rows, cols = np.mgrid[0:41, 0:41]
+    r = np.hypot(rows - 20.3, cols - 19.8)
+    contrast = 0.08 + 0.5 * (1 - np.clip(r / 11.0, 0, 1) ** 2) ** 0.5 + rng.normal(0, 0.02, r.shape)
+    problem = tem._ProfileProblem(contrast.ravel(), rows.ravel().astype(float), cols.ravel().astype(float),
+                                  (20.3, 19.8), 10.0, 0.08, 8, 0.5)
+    original = tem.optimize.least_squares
+    methods = []
+
+    def counted(*args, method="trf", give_up=False, **kwargs):
+        methods.append(method)
+        if method == "lm" and give_up:
+            kwargs["max_nfev"] = 1  # MINPACK stops unconverged
+        return original(*args, method=method, **kwargs)
+
+    for fixed in (tem.SHAPES["smooth"], tem.SHAPES["faceted"]):
+        monkeypatch.setattr(tem.optimize, "least_squares", counted)
+        params, residual, _, _ = problem.solve(1.2, fixed=fixed)
+        assert methods == ["lm"]  # converged inside the bounds: no bounded solve
+        assert 0.6 * 10.0 < params[3:].min() and params[3:].max() < 1.8 * 10.0
+        methods.clear()
+        monkeypatch.setattr(tem.optimize, "least_squares", lambda *a, **k: counted(*a, give_up=True, **k))
+        bounded, bounded_residual, _, _ = problem.solve(1.2, fixed=fixed)
+        assert methods == ["lm", "trf"]
+        methods.clear()
+        assert np.sum(residual ** 2) <= np.sum(bounded_residual ** 2) * (1 + 1e-6)
+        np.testing.assert_allclose(2 * np.sqrt(np.mean(params[3:] ** 2)), 2 * np.sqrt(np.mean(bounded[3:] ** 2)),
+                                   rtol=2e-3)
+
+
 def test_binned_gaussian_fit_recovers_moments_and_removes_measurement_scatter():
     rng = np.random.default_rng(8)
     diameters = rng.normal(9.0, 0.7, 800)
