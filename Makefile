@@ -34,10 +34,12 @@ report: all
 raw: $(BIN)/snakemake
 	$(BIN)/python -m qdanalysis.simulate --out raw
 
-# Clean build vs pure compute in one process, no-op, edit-one-file, each beside the issue-12 baseline
-# commit, measured in one run (rewrites the "Build benchmark" section of benchmarks/RESULTS.md).
+# Clean build vs pure compute in one process, no-op, edit-one-file, each beside a baseline commit
+# (BASELINE=<git ref>; default: the issue-12 baseline), measured in one run (rewrites the "Build
+# benchmark" section of benchmarks/RESULTS.md).
+BASELINE ?= 861e7bb
 bench: $(BIN)/snakemake
-	$(BIN)/python benchmarks/bench_build.py --baseline 861e7bb --write
+	$(BIN)/python benchmarks/bench_build.py --baseline $(BASELINE) --write
 
 # Wall time against the number of samples (prints Markdown; see benchmarks/RESULTS.md).
 bench-scale: $(BIN)/snakemake
