@@ -611,8 +611,8 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
                                    and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
     surface_fit = _surface_fit(model, result, resolved_flags)
     values = result.params.valuesdict()
-    profile_chi2 = [float(np.sum(((model.profile_model(i, values) - p.amount) / p.sigma) ** 2))
-                    for i, p in enumerate(profiles)]
+    profile_chi2 = [float(np.sum(((m - p.amount) / p.sigma) ** 2))
+                    for m, p in zip(model.models(values), model.profiles, strict=True)]
     temperature_results = _temperature_results(model, values, errors, profile_scans, resolved_flags,
                                                profile_chi2, chi2, n_data)
     profile_results = _profile_results(model, values, result, surface_fit, resolved_flags, temperature_results,
@@ -666,9 +666,6 @@ class _SeriesModel:
             amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
             models.append(amounts)
         return models
-
-    def profile_model(self, i: int, values: dict) -> np.ndarray:
-        return self.models(values)[i]
 
     def residual(self, par: lmfit.Parameters) -> np.ndarray:
         return np.concatenate([(m - p.amount) / p.sigma for m, p in zip(self.models(par.valuesdict()),
@@ -788,14 +785,14 @@ def _profile_results(model: _SeriesModel, values: dict, result, surface_fit, res
                      temperature_results: list[TemperatureResult], profile_chi2: list[float]) -> list[ProfileResult]:
     """Surface amount (from ``surface_fit`` if its temperature is unresolved), model and chi^2 per profile."""
     profile_results = []
-    for i, p in enumerate(model.profiles):
+    for i, (p, amounts) in enumerate(zip(model.profiles, model.models(values), strict=True)):
         j = model.t_index[p.temperature_C]
         source = result if resolved_flags[j] else surface_fit
         surface = Estimate(float(source.params[f"surface_{i}"].value), _stderr(source.params, f"surface_{i}"))
         d_value = temperature_results[j].d_m2_s.value
         profile_results.append(ProfileResult(profile=p, surface_amount=surface,
                                              diffusion_length_nm=diffusion_length_nm(d_value, p.time_s),
-                                             model=model.profile_model(i, values), chi_square=profile_chi2[i]))
+                                             model=amounts, chi_square=profile_chi2[i]))
     return profile_results
 
 
