@@ -118,15 +118,20 @@ def test_radial_blur_kernel_matches_a_2d_gaussian_blur():
     np.testing.assert_allclose(profile, expected, atol=0.005)
 
 
+def _round_particle_problem(rng):
+    """The profile problem of one noisy round particle (rim radius 11 px, background 0.08)."""
+    rows, cols = np.mgrid[0:41, 0:41]
+    r = np.hypot(rows - 20.3, cols - 19.8)
+    contrast = 0.08 + 0.5 * (1 - np.clip(r / 11.0, 0, 1) ** 2) ** 0.5 + rng.normal(0, 0.02, r.shape)
+    return tem._ProfileProblem(contrast.ravel(), rows.ravel().astype(float), cols.ravel().astype(float),
+                               (20.3, 19.8), 10.0, 0.08, 8, 0.5)
+
+
 def test_profile_jacobian_matches_differences_of_the_residuals():
     """The batched Jacobian (all shifted sets in one product, radius columns split by sector) equals
     column-by-column forward differences of the residuals, for every set of varied parameters."""
     rng = np.random.default_rng(4)
-    rows, cols = np.mgrid[0:41, 0:41]
-    r = np.hypot(rows - 20.3, cols - 19.8)
-    contrast = 0.08 + 0.5 * (1 - np.clip(r / 11.0, 0, 1) ** 2) ** 0.5 + rng.normal(0, 0.02, r.shape)
-    problem = tem._ProfileProblem(contrast.ravel(), rows.ravel().astype(float), cols.ravel().astype(float),
-                                  (20.3, 19.8), 10.0, 0.08, 8, 0.5)
+    problem = _round_particle_problem(rng)
     problem._prepare(1.2)
     params = np.array([0.7, 0.6, 2.3] + list(10.5 + 0.2 * rng.standard_normal(problem.free.size)))
     for varied in (np.arange(params.size), np.array([0] + list(range(3, params.size))), np.array([1, 2])):
@@ -143,12 +148,7 @@ def test_profile_jacobian_matches_differences_of_the_residuals():
 def test_profile_solve_reaches_the_bounded_solvers_optimum_and_falls_back_inside_the_bounds(monkeypatch):
     """solve() takes MINPACK's unbounded optimum only inside the bounds; its chi-square is no worse
     than the bounded trust-region solver's, and when MINPACK fails the bounded solve answers."""
-    rng = np.random.default_rng(5)
-    rows, cols = np.mgrid[0:41, 0:41]
-    r = np.hypot(rows - 20.3, cols - 19.8)
-    contrast = 0.08 + 0.5 * (1 - np.clip(r / 11.0, 0, 1) ** 2) ** 0.5 + rng.normal(0, 0.02, r.shape)
-    problem = tem._ProfileProblem(contrast.ravel(), rows.ravel().astype(float), cols.ravel().astype(float),
-                                  (20.3, 19.8), 10.0, 0.08, 8, 0.5)
+    problem = _round_particle_problem(np.random.default_rng(5))
     original = tem.optimize.least_squares
     methods = []
 
