@@ -37,20 +37,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--seed", type=int, default=core.DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RECOVERY.md")
+    parser.add_argument("--save-draws", type=Path, default=None, metavar="DIR",
+                        help="also write every draw's truth, value, sigma, flag and pull to DIR/<group>.csv")
     args = parser.parse_args(argv)
     for group in args.groups or available_groups():
         module = importlib.import_module(f"benchmarks.recovery.{group}")
         start = time.perf_counter()
         draws = core.run_cases(group, args.draws, seed=args.seed, cases=args.cases, jobs=args.jobs)
+        if args.save_draws:
+            args.save_draws.mkdir(parents=True, exist_ok=True)
+            draws.to_csv(args.save_draws / f"{group}.csv", index=False)
         stats = core.summarise(draws, getattr(module, "UNITS", {}), getattr(module, "MISSPECIFIED", ()))
-        section = core.markdown_section(group, stats, n_draws=args.draws, seed=args.seed,
+        draws_text = core.draws_sentence(module, args.cases or list(module.CASES), args.draws)
+        section = core.markdown_section(group, stats, n_draws=draws_text, seed=args.seed,
                                         notes=getattr(module, "NOTES", {}),
                                         preamble=(module.__doc__ or "").split("\n\n", 1)[-1],
                                         failures=core.first_failures(draws))
         core.update_recovery_md(args.out, group, section)
         met = int(stats["meets_target"].sum())
         print(f"{group}: {met}/{len(stats)} quantities meet the target "
-              f"({time.perf_counter() - start:.0f} s, {args.draws} draws/case)")
+              f"({time.perf_counter() - start:.0f} s, {draws_text})")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pandas as pd
 
@@ -66,3 +68,13 @@ def pytest_approx(value, abs_tol):
     import pytest
 
     return pytest.approx(value, abs=abs_tol)
+
+
+def test_a_slow_case_runs_at_most_its_capped_draws_and_the_section_says_so():
+    module = types.SimpleNamespace(CASES={"fast": None, "slow": None}, MAX_DRAWS={"slow": 40})
+    assert core.case_draws(module, "fast", 200) == 200
+    assert core.case_draws(module, "slow", 200) == 40
+    assert core.case_draws(module, "slow", 10) == 10
+    assert core.draws_sentence(module, ["fast", "slow"], 200) == "200 draws per case (slow: 40)"
+    assert core.draws_sentence(module, ["fast"], 200) == "200 draws per case"
+    assert core.draws_sentence(module, ["fast", "slow"], 30) == "30 draws per case"

@@ -89,12 +89,26 @@ def _run_one(args: tuple[str, str, int, int]) -> list[dict]:
              "sigma": r.sigma, "flag": r.flag, "pull": r.pull, "failed": ""} for name, r in results.items()]
 
 
+def case_draws(module, case: str, n_draws: int) -> int:
+    """Draws of ``case``: ``n_draws``, capped by the module's ``MAX_DRAWS[case]`` (slow cases)."""
+    return min(n_draws, getattr(module, "MAX_DRAWS", {}).get(case, n_draws))
+
+
+def draws_sentence(module, cases, n_draws: int) -> str:
+    """"200 draws per case" or, with capped cases, "200 draws per case (slow_case: 40)"."""
+    capped = {case: case_draws(module, case, n_draws) for case in cases}
+    capped = {case: n for case, n in capped.items() if n != n_draws}
+    if not capped:
+        return f"{n_draws} draws per case"
+    return f"{n_draws} draws per case ({', '.join(f'{case}: {n}' for case, n in capped.items())})"
+
+
 def run_cases(group: str, n_draws: int, *, seed: int = DEFAULT_SEED, cases: list[str] | None = None,
               jobs: int = 1) -> pd.DataFrame:
     """Every draw of every case of ``group`` (long table: one row per draw and quantity)."""
     module = importlib.import_module(f"benchmarks.recovery.{group}")
     names = cases or list(module.CASES)
-    tasks = [(group, case, i, seed) for case in names for i in range(n_draws)]
+    tasks = [(group, case, i, seed) for case in names for i in range(case_draws(module, case, n_draws))]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             chunks = list(pool.map(_run_one, tasks, chunksize=max(1, len(tasks) // (8 * jobs))))
@@ -155,13 +169,14 @@ def _verdict(row) -> str:
     return verdict
 
 
-def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int, seed: int, notes: dict[str, str],
+def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int | str, seed: int, notes: dict[str, str],
                      preamble: str = "", failures: list[str] = ()) -> str:
     """The group's section of RECOVERY.md, between markers :func:`update_recovery_md` replaces."""
     lines = [f"<!-- recovery:{group}:begin -->", f"## {group}", ""]
     if preamble:
         lines += [preamble.strip(), ""]
-    lines += [f"{n_draws} draws per case, seed {seed}. Coverage and bias over draws flagged `ok`.", "",
+    draws = f"{n_draws} draws per case" if isinstance(n_draws, int) else n_draws
+    lines += [f"{draws}, seed {seed}. Coverage and bias over draws flagged `ok`.", "",
               "| case | quantity | unit | draws | ok | flagged | failed | coverage (2σ) | bias/σ | pull sd "
               "| median abs error | median σ | coverage of flagged | target | σ and flags |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
