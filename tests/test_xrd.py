@@ -206,6 +206,41 @@ def test_pattern_recovers_cell_and_size(session, settings, size_nm, sigma_ln):
     assert fit.displacement_mm.value == pytest.approx(-0.06, abs=0.05)
 
 
+class _NoNoise:
+    """A stand-in generator whose Poisson draw is the mean: noise-free simulated counts."""
+
+    @staticmethod
+    def poisson(mean):
+        return np.asarray(mean, dtype=float)
+
+
+def test_cell_sigma_carries_the_finite_crystal_term(session, settings):
+    """Noise-free 3 nm crystallites: the broadened-Bragg-line model misplaces the cell by more than its
+    statistics allow, and the reported sigma (with the finite-crystal term) covers it."""
+    instrument, fit_std, _, _ = session
+    phase = sim.alloy("small", {"CdSe": 0.4, "ZnS": 0.6}, b_iso_A2=1.45)
+    sizes = sim.LogNormalSpheres(3.2 * math.exp(-3.5 * 0.14 ** 2), 0.14)
+    specimen = sim.Specimen((sim.Component(phase, 1.0, sizes, debye=True),))
+    counts, truth = sim.simulate_pattern(_NoNoise(), specimen, 3000.0, sim.Background(), instrument)
+    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
+                                          fit_std.instrument, "film")
+    cell = {q.quantity: q for q in quantities}["zb_lattice_a_A"]
+    term = xrd.finite_crystal_terms(cell.value, fit.zb_size_nm.value, sim.WAVELENGTH_A)["zb_a"]
+    error = cell.value - truth["zb_lattice_a_A"]
+    statistical = math.sqrt(max(cell.uncertainty ** 2 - term ** 2, 0.0))
+    assert abs(error) > 3 * statistical  # the model error is real, not noise
+    assert abs(error) < 2 * cell.uncertainty
+    assert cell.uncertainty >= term
+
+
+def test_finite_crystal_terms_fall_with_size_and_match_braggs_law():
+    small, large = (xrd.finite_crystal_terms(5.6, d, 1.5406) for d in (3.0, 40.0))
+    assert small["zb_a"] / 5.6 == pytest.approx(math.hypot(1.5e-3 / 9.0, 2e-5))
+    assert large["zb_a"] / 5.6 == pytest.approx(2e-5, rel=0.01)  # the floor
+    two_theta = (math.degrees(2 * math.asin(1.5406 * math.sqrt(3) / (2 * a))) for a in (5.6, 5.6 + small["zb_a"]))
+    assert abs(next(two_theta) - next(two_theta)) == pytest.approx(small["zb111_two_theta"], rel=1e-3)
+
+
 def test_oxide_ratio_recovered_with_uncertainty(session, settings):
     """CdSe/ZnS with oxide amounts and sizes unlike the shipped ones (more ZnO than CdO)."""
     instrument, fit_std, _, _ = session
