@@ -1726,8 +1726,10 @@ def _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, i
     gives the size about three quarters of the whole breadth change (11-14 nm).
     """
     out: dict[str, float] = {}
-    moves = [(replace(instrument, lorentzian_fraction=instrument.lorentzian_fraction + LORENTZIAN_FRACTION_SIGMA),
-              ("zb_size_nm",))]
+    moves = []
+    if instrument.emission_hwhm_rel > 0:  # an anode without a tabulated width has no Lorentzian to move
+        moves.append((replace(instrument, lorentzian_fraction=instrument.lorentzian_fraction
+                              + LORENTZIAN_FRACTION_SIGMA), ("zb_size_nm",)))
     if instrument.axial_shift_sigma_deg > 0:
         moves.append((replace(instrument, axial_shift_deg=instrument.axial_shift_deg
                               + instrument.axial_shift_sigma_deg), ("zb_a", "zb111_two_theta")))
