@@ -1687,7 +1687,7 @@ def finite_crystal_terms(a_A: float, size_nm: float, wavelength_A: float) -> dic
     """Model terms (1 sigma) of the zinc blende cell and (111) angle for crystallites of ``size_nm``.
 
     See :data:`FINITE_CRYSTAL_CELL`: relative ``hypot(c / D^2, floor)`` on the cell, and the
-    (111) Bragg angle's matching ``2 tan(theta) x relative`` (rad, returned in degrees).
+    (111) Bragg angle's move when the cell moves by that much (:func:`bragg_two_theta_deg`).
 
     Parameters
     ----------
@@ -1704,10 +1704,9 @@ def finite_crystal_terms(a_A: float, size_nm: float, wavelength_A: float) -> dic
         ``zb_a`` (angstrom) and ``zb111_two_theta`` (degrees): terms to add in quadrature.
     """
     c, floor = FINITE_CRYSTAL_CELL
-    relative = math.hypot(c / max(size_nm, 1.0) ** 2, floor)
-    sin_theta = min(wavelength_A * math.sqrt(3) / (2 * a_A), 1.0)
-    tan_theta = sin_theta / math.sqrt(max(1 - sin_theta ** 2, 1e-12))
-    return {"zb_a": a_A * relative, "zb111_two_theta": math.degrees(2 * tan_theta * relative)}
+    term = a_A * math.hypot(c / max(size_nm, 1.0) ** 2, floor)
+    two_theta = bragg_two_theta_deg(np.array([a_A, a_A + term]) / math.sqrt(3), wavelength_A)
+    return {"zb_a": term, "zb111_two_theta": float(two_theta[0] - two_theta[1])}
 
 
 LORENTZIAN_FRACTION_SIGMA = 1 / math.sqrt(12)  # sd of the instrument Lorentzian, x natural width
