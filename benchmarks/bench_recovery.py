@@ -48,15 +48,16 @@ def main(argv: list[str] | None = None) -> None:
             args.save_draws.mkdir(parents=True, exist_ok=True)
             draws.to_csv(args.save_draws / f"{group}.csv", index=False)
         stats = core.summarise(draws, getattr(module, "UNITS", {}), getattr(module, "MISSPECIFIED", ()))
-        draws_text = core.draws_sentence(module, args.cases or list(module.CASES), args.draws)
-        section = core.markdown_section(group, stats, n_draws=draws_text, seed=args.seed,
+        draws_by_case = {case: core.case_draws(module, case, args.draws) for case in args.cases or module.CASES}
+        section = core.markdown_section(group, stats, n_draws=args.draws, seed=args.seed,
+                                        draws_by_case=draws_by_case,
                                         notes=getattr(module, "NOTES", {}),
                                         preamble=(module.__doc__ or "").split("\n\n", 1)[-1],
                                         failures=core.first_failures(draws))
         core.update_recovery_md(args.out, group, section)
         met = int(stats["meets_target"].sum())
         print(f"{group}: {met}/{len(stats)} quantities meet the target "
-              f"({time.perf_counter() - start:.0f} s, {draws_text})")
+              f"({time.perf_counter() - start:.0f} s, {core.draws_sentence(args.draws, draws_by_case)})")
 
 
 if __name__ == "__main__":

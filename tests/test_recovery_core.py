@@ -75,6 +75,9 @@ def test_a_slow_case_runs_at_most_its_capped_draws_and_the_section_says_so():
     assert core.case_draws(module, "fast", 200) == 200
     assert core.case_draws(module, "slow", 200) == 40
     assert core.case_draws(module, "slow", 10) == 10
-    assert core.draws_sentence(module, ["fast", "slow"], 200) == "200 draws per case (slow: 40)"
-    assert core.draws_sentence(module, ["fast"], 200) == "200 draws per case"
-    assert core.draws_sentence(module, ["fast", "slow"], 30) == "30 draws per case"
+    def by_case(cases, n):
+        return {case: core.case_draws(module, case, n) for case in cases}
+
+    assert core.draws_sentence(200, by_case(["fast", "slow"], 200)) == "200 draws per case (slow: 40)"
+    assert core.draws_sentence(200, by_case(["fast"], 200)) == "200 draws per case"
+    assert core.draws_sentence(30, by_case(["fast", "slow"], 30)) == "30 draws per case"

@@ -94,10 +94,9 @@ def case_draws(module, case: str, n_draws: int) -> int:
     return min(n_draws, getattr(module, "MAX_DRAWS", {}).get(case, n_draws))
 
 
-def draws_sentence(module, cases, n_draws: int) -> str:
+def draws_sentence(n_draws: int, draws_by_case: dict[str, int] | None = None) -> str:
     """"200 draws per case" or, with capped cases, "200 draws per case (slow_case: 40)"."""
-    capped = {case: case_draws(module, case, n_draws) for case in cases}
-    capped = {case: n for case, n in capped.items() if n != n_draws}
+    capped = {case: n for case, n in (draws_by_case or {}).items() if n != n_draws}
     if not capped:
         return f"{n_draws} draws per case"
     return f"{n_draws} draws per case ({', '.join(f'{case}: {n}' for case, n in capped.items())})"
@@ -169,14 +168,13 @@ def _verdict(row) -> str:
     return verdict
 
 
-def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int | str, seed: int, notes: dict[str, str],
-                     preamble: str = "", failures: list[str] = ()) -> str:
+def markdown_section(group: str, stats: pd.DataFrame, *, n_draws: int, seed: int, notes: dict[str, str],
+                     preamble: str = "", failures: list[str] = (), draws_by_case: dict[str, int] | None = None) -> str:
     """The group's section of RECOVERY.md, between markers :func:`update_recovery_md` replaces."""
     lines = [f"<!-- recovery:{group}:begin -->", f"## {group}", ""]
     if preamble:
         lines += [preamble.strip(), ""]
-    draws = f"{n_draws} draws per case" if isinstance(n_draws, int) else n_draws
-    lines += [f"{draws}, seed {seed}. Coverage and bias over draws flagged `ok`.", "",
+    lines += [f"{draws_sentence(n_draws, draws_by_case)}, seed {seed}. Coverage and bias over draws flagged `ok`.", "",
               "| case | quantity | unit | draws | ok | flagged | failed | coverage (2σ) | bias/σ | pull sd "
               "| median abs error | median σ | coverage of flagged | target | σ and flags |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
