@@ -34,7 +34,8 @@ with analysing(snakemake.input.pattern, sample):
                                                settings, sample)
         details = {"instrument": asdict(fit.instrument), "kalpha2_ratio": asdict(fit.kalpha2_ratio),
                    "calibration": asdict(fit.calibration) if fit.calibration else None,
-                   "line_shifts": [list(s) for s in fit.line_shifts], "flags": list(fit.flags)}
+                   "line_shifts": [list(s) for s in fit.line_shifts], "flags": list(fit.flags),
+                   "line_parameters": {k: asdict(v) for k, v in fit.line_parameters.items()}}
     else:
         standard = read_json(snakemake.input.standard)
         fit, quantities = xrd.analyse_pattern(

@@ -95,8 +95,9 @@ NOTES = {
     "scherrer_size_nm": "fit σ of the volume-weighted diameter of log-normal spheres ⊕ its move when the "
                         "instrument Lorentzian moves by its σ (refit); flag: breadth near the instrument's, size at "
                         "bound, χ²",
-    "instrument_fwhm_deg": "fit σ ⊕ (0.8 % + 10 % x |asymmetry - 1|) line-shape systematic (split Voigt vs "
-                           "the true axial-divergence profile); flag: χ², bound, no covariance",
+    "instrument_fwhm_deg": "fit σ (propagated from the fundamental-parameters line's shape parameters) ⊕ 0.11 % "
+                           "model systematic (rms error on noise-free standards, calibration draws 400-439); "
+                           "flag: χ², bound, no covariance",
     "oxide_ratio": "fit σ (areas tied to the computed oxide patterns incl. anomalous dispersion) ⊕ BIC-weighted "
                    "spread over degree-6/10 backgrounds ⊕ dispersion term; flag: not "
                    "detected (< 2σ), dispersion or size at bound",
