@@ -803,7 +803,7 @@ class _StandardLineModel:
     Emission lines (:func:`_emission`), each a Lorentzian of its natural width plus a specimen
     Lorentzian ``gamma_s``, cut by the monochromator to the relative wavelength band ``1 +- bandpass``
     around the doublet's middle; convolved with the geometric Gaussian ``sigma`` (constant over the
-    line) and the axial-divergence distribution of Soller half-width ``axial`` (rad; evaluated at the
+    line) and the axial-divergence distribution of squared Soller half-width ``axial_sq`` (rad^2; at the
     window's middle, where its change over the window, about 2 %, is far below its uncertainty); each
     channel the mean over its width. Lorentzian x Gaussian is the analytic Voigt; the cut tails are
     subtracted numerically on the fine grid.
@@ -819,9 +819,10 @@ class _StandardLineModel:
         self.band_center = 0.5 * (self.lines[0][0] + next(r for r, *_, g in self.lines if g == 1))
         self.axial_shift, self.axial_weight = _axial_unit_shifts(0.5 * (x[0] + x[-1]))
 
-    def _axial(self, values: np.ndarray, axial_rad: float) -> np.ndarray:
-        """``values`` convolved with the axial-divergence shifts (linear split over the fine grid)."""
-        position = np.degrees(self.axial_shift * axial_rad ** 2) / FP_STEP_DEG
+    def _axial(self, values: np.ndarray, axial_sq: float) -> np.ndarray:
+        """``values`` convolved with the axial-divergence shifts for the squared Soller half-width
+        ``axial_sq`` (rad^2; linear split over the fine grid)."""
+        position = np.degrees(self.axial_shift * axial_sq) / FP_STEP_DEG
         low = math.floor(position.min())
         kernel = np.zeros(math.ceil(position.max()) - low + 2)
         floor = np.floor(position).astype(int) - low
@@ -833,7 +834,7 @@ class _StandardLineModel:
         inside = (index >= 0) & (index < full.size)
         return np.where(inside, full[np.clip(index, 0, full.size - 1)], 0.0)
 
-    def fine_profile(self, center, sigma, axial, gamma_s, bandpass, ratio) -> np.ndarray:
+    def fine_profile(self, center, sigma, axial_sq, gamma_s, bandpass, ratio) -> np.ndarray:
         """Unit-K-alpha1-area profile on the fine grid (``ratio`` = 0: the K-alpha1 line alone)."""
         sin1 = math.sin(math.radians(center / 2))
         band = [math.degrees(2 * math.asin(min(self.band_center * (1 + sign * bandpass) * sin1, 1.0)))
@@ -856,16 +857,16 @@ class _StandardLineModel:
             half = int(math.ceil(6 * sigma / FP_STEP_DEG))
             gauss = np.exp(-0.5 * (np.arange(-half, half + 1) * FP_STEP_DEG / sigma) ** 2)
             profile -= np.convolve(cut, gauss / gauss.sum(), mode="same")
-        return self._axial(profile, axial)
+        return self._axial(profile, axial_sq)
 
     def channels(self, fine: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
         """Channel means of a fine-grid profile at channel centres ``x`` (default: the model's)."""
         x = self.x if x is None else x
         return np.interp(x[:, None] + self.sub[None, :], self.fine, fine).mean(axis=1)
 
-    def shape(self, center, sigma, axial, gamma_s, bandpass) -> tuple[float, float]:
+    def shape(self, center, sigma, axial_sq, gamma_s, bandpass) -> tuple[float, float]:
         """FWHM (deg) and asymmetry (left / right half width) of the K-alpha1 line as recorded in channels."""
-        fine = self.fine_profile(center, sigma, axial, gamma_s, bandpass, 0.0)
+        fine = self.fine_profile(center, sigma, axial_sq, gamma_s, bandpass, 0.0)
         n_box = max(1, int(round(self.step / FP_STEP_DEG)))
         recorded = np.convolve(fine, np.full(n_box, 1.0 / n_box), mode="same")
         peak = int(np.argmax(recorded))
@@ -878,7 +879,7 @@ class _StandardLineModel:
         return float(x_right - x_left), float((x[peak] - x_left) / (x_right - x[peak]))
 
 
-SHAPE_PARAMETERS = ("center", "sigma", "axial", "gamma_s", "bandpass")
+SHAPE_PARAMETERS = ("center", "sigma", "axial_sq", "gamma_s", "bandpass")
 
 
 def _fwhm_estimate(model: _StandardLineModel, result) -> tuple[Estimate, float]:
@@ -892,12 +893,12 @@ def _fwhm_estimate(model: _StandardLineModel, result) -> tuple[Estimate, float]:
     index = [result.var_names.index(name) for name in names]
     covariance = result.covar[np.ix_(index, index)]
     gradient = np.zeros(len(names))
-    for k, name in enumerate(names):
-        h = max(1e-3 * abs(best[name].value), 1e-3 * math.sqrt(max(covariance[k, k], 0.0)), 1e-9)
-        moved = [dict(zip(SHAPE_PARAMETERS, values, strict=True)) for _ in (0, 1)]
-        moved[0][name] += h
-        moved[1][name] -= h
-        gradient[k] = (model.shape(**moved[0])[0] - model.shape(**moved[1])[0]) / (2 * h)
+    for k, name in enumerate(names):  # a step of 1e-3 of the value (or 1e-4 of the range), kept inside the bounds
+        par = best[name]
+        h = max(1e-3 * abs(par.value), 1e-4 * (par.max - par.min))
+        low, high = max(par.value - h, par.min), min(par.value + h, par.max)
+        moved = [{**dict(zip(SHAPE_PARAMETERS, values, strict=True)), name: v} for v in (low, high)]
+        gradient[k] = (model.shape(**moved[1])[0] - model.shape(**moved[0])[0]) / (high - low)
     variance = float(gradient @ covariance @ gradient)
     return Estimate(fwhm, math.sqrt(variance) if variance >= 0 else math.nan), asymmetry
 
@@ -918,7 +919,9 @@ def _fit_standard_line(x, y, wavelength_A: float):
     params.add("center", value=center0, min=center0 - 0.3, max=center0 + 0.3)
     params.add("area", value=height0 * fwhm0, min=0.0)
     params.add("sigma", value=fwhm0 / 3.5, min=0.05 * model.step, max=1.0)
-    params.add("axial", value=0.02, min=0.0, max=0.1)
+    # the squared Soller half-width: the profile depends on it smoothly, also at 0 (w itself has a zero
+    # derivative there and a singular covariance)
+    params.add("axial_sq", value=4e-4, min=0.0, max=0.01)
     params.add("gamma_s", value=0.002 if tabulated else 0.1 * fwhm0, min=0.0, max=1.0)
     params.add("bandpass", value=0.01, min=0.002, max=0.05, vary=tabulated)
     params.add("kalpha2_ratio", value=0.5, min=0.0, max=1.0)
@@ -960,7 +963,7 @@ class StandardFit:
     background: np.ndarray = field(repr=False)
     calibration: LineShiftCalibration | None = None
     line_shifts: tuple = ()  # (Bragg 2theta, centroid - expected, sigma) of every line used
-    # fitted line model: Gaussian sigma (deg), Soller half-width (rad), specimen Lorentzian HWHM (deg),
+    # fitted line model: Gaussian sigma (deg), squared Soller half-width (rad^2), specimen Lorentzian HWHM (deg),
     # monochromator band (relative half-width)
     line_parameters: dict = field(default_factory=dict)
 
@@ -1072,10 +1075,12 @@ def fit_line_standard(two_theta_deg, counts, wavelength_A: float = CU_KALPHA1_A,
     fwhm, asymmetry = _fwhm_estimate(model, result)
     if not np.isfinite(fwhm.uncertainty) or not np.isfinite(ratio.uncertainty):
         reasons.append("line-standard fit gave no uncertainty (singular covariance)")
+    elif fwhm.uncertainty > 0.1 * fwhm.value:
+        reasons.append(f"instrument FWHM poorly determined (sigma {100 * fwhm.uncertainty / fwhm.value:.0f} % of it)")
     for name in ("center", "sigma", "kalpha2_ratio"):
         if _at_bound(best[name]):
             reasons.append(f"line-standard parameter {name} at its bound")
-    for name in ("axial", "bandpass", "gamma_s"):  # the lower bounds (none, narrowest, none) are physical
+    for name in ("axial_sq", "bandpass", "gamma_s"):  # the lower bounds (none, narrowest, none) are physical
         if best[name].vary and best[name].max - best[name].value < 1e-6 * (best[name].max - best[name].min):
             reasons.append(f"line-standard parameter {name} at its upper bound")
     shifts = ()

@@ -228,9 +228,9 @@ def test_standard_line_model_keeps_the_area_whatever_the_band(bandpass, ratio):
     K-alpha2 ``ratio``), and the axial divergence only moves it."""
     x = np.round(np.arange(26.5, 30.5 + 1e-9, 0.02), 2)
     model = xrd._StandardLineModel(x, xrd.CU_KALPHA1_A)
-    fine = model.fine_profile(28.44, 0.02, 0.03, 0.001, bandpass, ratio)
+    fine = model.fine_profile(28.44, 0.02, 0.03 ** 2, 0.001, bandpass, ratio)
     assert np.trapezoid(fine, model.fine) == pytest.approx(1 + ratio, rel=2e-3)
-    narrow, wide = (model.shape(28.44, 0.02, 0.03, 0.0, b)[0] for b in (0.004, 0.05))
+    narrow, wide = (model.shape(28.44, 0.02, 0.03 ** 2, 0.0, b)[0] for b in (0.004, 0.05))
     assert narrow < wide  # the cut tails no longer widen the line
 
 
