@@ -756,7 +756,6 @@ class InstrumentProfile:
 # the centroid wavelengths and the natural width is left to the free specimen Lorentzian.
 EMISSION_LINES = {1.5406: ((8047.8372, 2.285, 0.957), (8045.3672, 3.358, 0.090),
                            (8027.9935, 2.667, 0.334), (8026.5041, 3.571, 0.111))}
-HC_EV_A = 12398.4198  # h c, eV angstrom (CODATA 2018)
 FP_STEP_DEG = 0.002  # fine grid of the line-standard model, deg 2theta
 FP_AXIAL_NODES = 64  # midpoint nodes per Soller acceptance (incident, diffracted)
 FP_MARGIN_DEG = 0.6  # fine grid beyond the window: room for the axial kernel and the K-alpha2 line
@@ -883,7 +882,7 @@ SHAPE_PARAMETERS = ("center", "sigma", "axial_sq", "gamma_s", "bandpass")
 
 
 def _fwhm_estimate(model: _StandardLineModel, result) -> tuple[Estimate, float]:
-    """FWHM with its uncertainty from the covariance of the shape parameters (central differences)."""
+    """FWHM with its uncertainty from the covariance of the shape parameters (finite differences)."""
     best = result.params
     values = [best[name].value for name in SHAPE_PARAMETERS]
     fwhm, asymmetry = model.shape(*values)
