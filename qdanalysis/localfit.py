@@ -1,4 +1,5 @@
-"""Local polynomial fits shared by the model-free optical estimators (absorption, PL).
+"""Local polynomial fits shared by the model-free optical estimators (absorption, PL), and the
+linearly interpolated half-maximum crossings of a sampled curve (TRPL IRF, XRD instrument line).
 
 Peaks, valleys and half-maximum crossings are measured by low-order polynomials fitted to the raw
 points near them: no line shape is assumed. What such a fit cannot see by itself is the bias the
@@ -88,3 +89,32 @@ def significant_excess(delta: float, noise_variance: float) -> float:
     """
     noise_variance = max(noise_variance, 0.0)
     return delta**2 - noise_variance if delta**2 > 4 * noise_variance else 0.0
+
+
+def half_maximum_crossings(curve: np.ndarray) -> tuple[float, float]:
+    """Fractional indices where a sampled curve falls below half its maximum on each side of it.
+
+    The last sample below half before the maximum and the first after it, each joined to its
+    neighbour towards the maximum by a straight line (linear interpolation of the crossing).
+
+    Parameters
+    ----------
+    curve : numpy.ndarray, shape (n,)
+        Samples on an even grid.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(left, right)`` in index units (``right - left`` is the FWHM in samples); both nan if the
+        curve does not fall below half its maximum on both sides.
+    """
+    peak = int(np.argmax(curve))
+    half = 0.5 * curve[peak]
+    below_left = np.flatnonzero(curve[:peak] < half)
+    below_right = np.flatnonzero(curve[peak:] < half)
+    if below_left.size == 0 or below_right.size == 0:
+        return math.nan, math.nan
+    i, j = below_left[-1], peak + below_right[0]
+    left = i + (half - curve[i]) / (curve[i + 1] - curve[i])
+    right = j - 1 + (curve[j - 1] - half) / (curve[j - 1] - curve[j])
+    return float(left), float(right)

@@ -97,6 +97,7 @@ from scipy import fft as sfft
 from scipy.linalg.lapack import dposv as _dposv
 
 from qdanalysis.errors import AnalysisError
+from qdanalysis.localfit import half_maximum_crossings
 from qdanalysis.results import OK, Quantity, flag_from
 
 OBJECTIVES = ("poisson", "neyman", "pearson")
@@ -1752,17 +1753,8 @@ def irf_fwhm_channels(irf_counts: np.ndarray, time_step_ns: float) -> float:
     AnalysisError
         If the IRF has no counts above its dark level.
     """
-    response = prepare_irf(irf_counts, time_step_ns=time_step_ns)
-    peak = int(np.argmax(response))
-    half = 0.5 * response[peak]
-    below_left = np.flatnonzero(response[:peak] < half)
-    below_right = np.flatnonzero(response[peak:] < half)
-    if below_left.size == 0 or below_right.size == 0:
-        return float("nan")
-    i, j = below_left[-1], peak + below_right[0]
-    left = i + (half - response[i]) / (response[i + 1] - response[i])
-    right = j - 1 + (response[j - 1] - half) / (response[j - 1] - response[j])
-    return float(right - left)
+    left, right = half_maximum_crossings(prepare_irf(irf_counts, time_step_ns=time_step_ns))
+    return right - left
 
 
 UNDERSAMPLED_IRF_CHANNELS = 3.0  # below this FWHM the band-limited kernel errs on the rise (~1 %)

@@ -51,6 +51,7 @@ from lmfit import Parameters, minimize
 from scipy.special import erfc, voigt_profile
 
 from qdanalysis.errors import AnalysisError
+from qdanalysis.localfit import half_maximum_crossings
 from qdanalysis.results import Estimate, Quantity, flag_from, flag_reasons
 
 CU_KALPHA1_A = 1.5406  # Cu K-alpha1, angstrom (Hoelzer et al., Phys. Rev. A 56 (1997) 4554: 1.540593)
@@ -766,11 +767,11 @@ def _emission(wavelength_A: float) -> tuple[tuple[float, float, float, int], ...
 
     Group 0 is K-alpha1 and group 1 K-alpha2; each group's areas sum to 1 (the fit scales the second by
     the K-alpha2 ratio). An anode without a tabulated spectrum gets two sharp lines at the centroid
-    wavelengths (:func:`effective_wavelengths`).
+    wavelengths (:func:`effective_wavelengths`, which raises the AnalysisError for an unknown anode).
     """
+    first, second = effective_wavelengths(wavelength_A)
     nearest = min(KALPHA_CENTROIDS_A, key=lambda w: abs(w - wavelength_A))
     if nearest not in EMISSION_LINES:
-        first, second = effective_wavelengths(wavelength_A)
         return (1.0, 0.0, 1.0, 0), (second / first, 0.0, 1.0, 1)
     table = EMISSION_LINES[nearest]
     lines = [(table[0][0] / energy, 0.5 * width / energy, height * width, int(i >= 2))
@@ -868,14 +869,9 @@ class _StandardLineModel:
         fine = self.fine_profile(center, sigma, axial_sq, gamma_s, bandpass, 0.0)
         n_box = max(1, int(round(self.step / FP_STEP_DEG)))
         recorded = np.convolve(fine, np.full(n_box, 1.0 / n_box), mode="same")
+        left, right = half_maximum_crossings(recorded)
         peak = int(np.argmax(recorded))
-        half = recorded[peak] / 2
-        left = peak - int(np.argmax(recorded[peak::-1] < half))
-        right = peak + int(np.argmax(recorded[peak:] < half))
-        x = self.fine
-        x_left = x[left] + FP_STEP_DEG * (half - recorded[left]) / (recorded[left + 1] - recorded[left])
-        x_right = x[right - 1] + FP_STEP_DEG * (recorded[right - 1] - half) / (recorded[right - 1] - recorded[right])
-        return float(x_right - x_left), float((x[peak] - x_left) / (x_right - x[peak]))
+        return FP_STEP_DEG * (right - left), (peak - left) / (right - peak)
 
 
 SHAPE_PARAMETERS = ("center", "sigma", "axial_sq", "gamma_s", "bandpass")
@@ -1062,7 +1058,6 @@ def fit_line_standard(two_theta_deg, counts, wavelength_A: float = CU_KALPHA1_A,
         above the background, or the least-squares fit fails.
     """
     x_all, y_all = np.asarray(two_theta_deg, dtype=float), np.asarray(counts, dtype=float)
-    effective_wavelengths(wavelength_A)  # an unknown anode is an AnalysisError here
     x, y = _window(x_all, y_all, window_deg)
     result, model, curves = _fit_standard_line(x, y, wavelength_A)
     best = result.params
