@@ -47,7 +47,7 @@ bench-scale: $(BIN)/snakemake
 
 # Coverage and bias of every reported quantity over randomized truths (writes benchmarks/RECOVERY.md).
 bench-recovery: $(BIN)/snakemake
-	$(BIN)/python benchmarks/bench_recovery.py --draws 200
+	$(BIN)/python benchmarks/bench_recovery.py
 
 clean:
 	rm -rf results figures report.html .snakemake

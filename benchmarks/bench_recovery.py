@@ -1,6 +1,6 @@
 """Recovery benchmark: coverage and bias of every reported quantity over randomized truths.
 
-Run: ``.venv/bin/python benchmarks/bench_recovery.py [--draws 200] [--groups optical trpl ...]
+Run: ``.venv/bin/python benchmarks/bench_recovery.py [--draws N] [--groups optical trpl ...]
 [--jobs 2]``; rewrites each group's section of ``benchmarks/RECOVERY.md`` (see
 :mod:`benchmarks.recovery.core` for the method and ``benchmarks/recovery/<group>.py`` for the truths
 and forward models of each group). Seeded: the same command gives the same table.
@@ -31,7 +31,8 @@ def available_groups() -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--draws", type=int, default=None,
+                        help=f"draws per case (default: the group's DRAWS, else {core.DEFAULT_DRAWS})")
     parser.add_argument("--groups", nargs="*", default=None, help=f"default: all ({available_groups()})")
     parser.add_argument("--cases", nargs="*", default=None, help="only these cases of the group(s)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -43,13 +44,14 @@ def main(argv: list[str] | None = None) -> None:
     for group in args.groups or available_groups():
         module = importlib.import_module(f"benchmarks.recovery.{group}")
         start = time.perf_counter()
-        draws = core.run_cases(group, args.draws, seed=args.seed, cases=args.cases, jobs=args.jobs)
+        n_draws = core.group_draws(module, args.draws)
+        draws = core.run_cases(group, n_draws, seed=args.seed, cases=args.cases, jobs=args.jobs)
         if args.save_draws:
             args.save_draws.mkdir(parents=True, exist_ok=True)
             draws.to_csv(args.save_draws / f"{group}.csv", index=False)
         stats = core.summarise(draws, getattr(module, "UNITS", {}), getattr(module, "MISSPECIFIED", ()))
-        draws_by_case = {case: core.case_draws(module, case, args.draws) for case in args.cases or module.CASES}
-        section = core.markdown_section(group, stats, n_draws=args.draws, seed=args.seed,
+        draws_by_case = {case: core.case_draws(module, case, n_draws) for case in args.cases or module.CASES}
+        section = core.markdown_section(group, stats, n_draws=n_draws, seed=args.seed,
                                         draws_by_case=draws_by_case,
                                         notes=getattr(module, "NOTES", {}),
                                         preamble=(module.__doc__ or "").split("\n\n", 1)[-1],
@@ -57,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         core.update_recovery_md(args.out, group, section)
         met = int(stats["meets_target"].sum())
         print(f"{group}: {met}/{len(stats)} quantities meet the target "
-              f"({time.perf_counter() - start:.0f} s, {core.draws_sentence(args.draws, draws_by_case)})")
+              f"({time.perf_counter() - start:.0f} s, {core.draws_sentence(n_draws, draws_by_case)})")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,10 @@ def test_a_slow_case_runs_at_most_its_capped_draws_and_the_section_says_so():
     assert core.draws_sentence(200, by_case(["fast", "slow"], 200)) == "200 draws per case (slow: 40)"
     assert core.draws_sentence(200, by_case(["fast"], 200)) == "200 draws per case"
     assert core.draws_sentence(30, by_case(["fast", "slow"], 30)) == "30 draws per case"
+
+
+def test_a_group_with_many_rows_sets_its_own_draws_and_a_request_overrides_it():
+    plain, many = types.SimpleNamespace(CASES={}), types.SimpleNamespace(CASES={}, DRAWS=400)
+    assert core.group_draws(plain, None) == core.DEFAULT_DRAWS == 200
+    assert core.group_draws(many, None) == 400
+    assert core.group_draws(many, 30) == 30
