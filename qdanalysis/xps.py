@@ -77,10 +77,11 @@ fractions carry the reasons of every state (they share one total). Spectra that 
 (non-finite values, no channels in the window, no peak above the noise, a spike-ridden block)
 raise :class:`~qdanalysis.errors.AnalysisError` naming the region.
 
-Limits (measured in ``benchmarks/RECOVERY.md``): strongly asymmetric, metal-like lines
-(Doniach-Sunjic alpha > 0.04) with a weak state on their tail side - the tail and the state are not
-separable and the state's fraction comes out 2-5 % (absolute) high; and, at high counts, a line
-shape none of the families matches can make an unneeded extra state look significant.
+Limits (measured in ``benchmarks/RECOVERY.md``): asymmetric (Doniach-Sunjic) lines with a weak
+state on their tail side - no family here has the tail, so the state takes it: its fraction comes
+out 1-3 % (absolute) high at alpha 0.02-0.04, beyond its sigma in some draws, and 2-5 % at the
+metal-like alpha > 0.04; and, at high counts, a line shape none of the families matches can make an
+unneeded extra state look significant.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ AMBIGUITY_RATIO = 2.0  # model-selection spread / statistical sigma above which 
 # one) and the states are flagged instead. The C-C reference of the charge shift gets 0.24 % of its
 # FWHM (the C 1s decomposition is constrained by chemistry). Every constant below was recalibrated
 # (issue 11) when the Voigt family and the channel average came in, on recovery-benchmark draws
-# 400-549 of every case (not the reported draws 0-199; benchmarks/RECOVERY.md) for coverage ~0.955:
+# 400-549 of every case (not the reported draws 0-399; benchmarks/RECOVERY.md) for coverage ~0.955:
 # the old terms (FWHM 0.6 %, position and width decomposition terms 1.67x and area terms 1.25x these,
 # C-C 0.4 %) over-covered the better fits (Zn 2p FWHM 1.000, Cd-O position 1.000, area fractions 0.99).
 FWHM_SYSTEMATIC = {"GL": 0.0033, "SGL": 0.0033, "SGLT": 0.010, "V": 0.0033}  # x FWHM, on every FWHM
