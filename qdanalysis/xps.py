@@ -851,7 +851,7 @@ def _shape_values(model: _Model, value: dict) -> dict:
 GAUSS_NODES = (-0.5 / math.sqrt(3.0), 0.5 / math.sqrt(3.0))  # 2-point Gauss-Legendre, x channel width
 
 
-def channel_widths(x: np.ndarray) -> np.ndarray:
+def _channel_widths(x: np.ndarray) -> np.ndarray:
     """Width of each channel of an ascending energy axis: half the distance between its neighbours."""
     return np.gradient(x) if x.size > 1 else np.zeros_like(x)
 
@@ -1105,7 +1105,7 @@ class _Data:
 
     @property
     def widths(self) -> np.ndarray:
-        return channel_widths(self.x)
+        return _channel_widths(self.x)
 
     def fit(self, model: _Model, guesses, mixing: float, background: dict | None):
         return _minimize(self.x, self.y, self.s, self.keep, model, _parameters(model, guesses, mixing, background),
