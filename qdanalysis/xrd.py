@@ -1295,13 +1295,22 @@ def _inverse_d(phase: Phase, hkl, a, c=None):
 
 
 def _structure_factor_sq(phase: Phase, hkl, s_per_A: np.ndarray, b_iso_A2: float,
-                         wavelength_A: float = CU_KALPHA1_A) -> np.ndarray:
-    """``|F_hkl|^2 exp(-B s^2/2)`` at ``s = 2 sin(theta)/lambda`` (the envelope across a broad peak)."""
+                         wavelength_A: float = CU_KALPHA1_A, factors: dict | None = None) -> np.ndarray:
+    """``|F_hkl|^2 exp(-B s^2/2)`` at ``s = 2 sin(theta)/lambda`` (the envelope across a broad peak).
+
+    ``factors``, if given, memoises ``scattering_factor(element, s/2, wavelength_A)`` by element: pass
+    the same dict only with the same ``s_per_A`` and ``wavelength_A`` (it is filled as needed).
+    """
     stol = np.asarray(s_per_A, dtype=float) / 2
+    if factors is None:
+        factors = {}
     total = np.zeros(stol.shape, dtype=complex)
     for positions, occupancy in zip(_site_positions(phase), (phase.cation, phase.anion), strict=False):
         geometric = np.exp(2j * np.pi * (positions @ np.asarray(hkl, dtype=float))).sum()
-        total = total + geometric * sum(occ * scattering_factor(el, stol, wavelength_A) for el, occ in occupancy)
+        for el, _ in occupancy:
+            if el not in factors:
+                factors[el] = scattering_factor(el, stol, wavelength_A)
+        total = total + geometric * sum(occ * factors[el] for el, occ in occupancy)
     return np.abs(total) ** 2 * np.exp(-2 * b_iso_A2 * stol ** 2)
 
 
@@ -1360,6 +1369,9 @@ class _ProfileModel:
         # distribution, not with the areas and background most difference quotients move, so they
         # are kept for the last values
         self._envelopes: dict = {}
+        # per wavelength, the scan's s and its per-element scattering factors (shared by the reflections'
+        # envelopes); cleared with them
+        self._scan_s: dict = {}
         self._envelope_displacement = None
         self._theta = None
         self._peak_factors: dict = {}
@@ -1376,6 +1388,7 @@ class _ProfileModel:
         lam1 = self.wavelengths[0][0]
         if self._envelope_displacement != v["displacement_mm"]:
             self._envelopes.clear()
+            self._scan_s.clear()
             self._lines.clear()
             self._envelope_displacement = v["displacement_mm"]
             shift_deg = (-2 * v["displacement_mm"] * np.cos(self.x * RAD / 2) / self.settings.goniometer_radius_mm
@@ -1423,9 +1436,11 @@ class _ProfileModel:
             if weight <= 0:
                 continue
             if (index, wavelength) not in self._envelopes:
-                s_all = 2 * np.sin(self._theta) / wavelength
+                if wavelength not in self._scan_s:
+                    self._scan_s[wavelength] = (2 * np.sin(self._theta) / wavelength, {})
+                s_all, factors = self._scan_s[wavelength]
                 self._envelopes[index, wavelength] = (s_all, self.polarisation * _structure_factor_sq(
-                    envelope_phase, refl.hkl, s_all, b_iso))
+                    envelope_phase, refl.hkl, s_all, b_iso, factors=factors))
             s, lp_f2 = self._envelopes[index, wavelength]
             offset = np.abs(s - g) / self.t_step
             near = offset < profile.size - 1

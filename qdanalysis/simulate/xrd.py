@@ -273,8 +273,9 @@ def scattering_factor(element: str, stol: np.ndarray) -> np.ndarray:
 
 def _site_factors(site, stol) -> tuple[np.ndarray, np.ndarray]:
     """Site-averaged ``<f>`` (complex) and ``<|f|^2>`` of a (mixed) site."""
-    mean = sum(occ * scattering_factor(el, stol) for el, occ in site)
-    mean_sq = sum(occ * np.abs(scattering_factor(el, stol)) ** 2 for el, occ in site)
+    factors = {el: scattering_factor(el, stol) for el, _ in site}  # each element's f once
+    mean = sum(occ * factors[el] for el, occ in site)
+    mean_sq = sum(occ * np.abs(factors[el]) ** 2 for el, occ in site)
     return mean, mean_sq
 
 
@@ -623,12 +624,24 @@ def structure_factor_sq(phase: Crystal, refl: Reflections, s_per_A) -> np.ndarra
     numpy.ndarray, shape (k, n)
         ``m |F|^2 exp(-B s^2 / 2)``, electrons^2.
     """
+    return _combine_structure_factor_sq(_structure_factor_terms(phase, s_per_A), refl)
+
+
+def _structure_factor_terms(phase: Crystal, s_per_A) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The reflection-independent factors of :func:`structure_factor_sq` at ``s``: ``|f_c|^2``,
+    ``|f_a|^2``, ``f_c f_a*`` and the Debye-Waller damping (elementwise, so a slice of them is what
+    the same call on the sliced ``s`` returns)."""
     stol = np.asarray(s_per_A, dtype=float) / 2
     f_cat, _ = _site_factors(phase.cation, stol)
     f_an, _ = _site_factors(phase.anion, stol)
-    value = (np.abs(f_cat) ** 2 * refl.cc[:, None] + np.abs(f_an) ** 2 * refl.aa[:, None]
-             + 2 * np.real(f_cat * np.conj(f_an) * refl.ca[:, None]))
-    return value * np.exp(-2 * phase.b_iso_A2 * stol ** 2)
+    return np.abs(f_cat) ** 2, np.abs(f_an) ** 2, f_cat * np.conj(f_an), np.exp(-2 * phase.b_iso_A2 * stol ** 2)
+
+
+def _combine_structure_factor_sq(terms, refl: Reflections) -> np.ndarray:
+    """``m |F|^2 exp(-B s^2 / 2)``, shape (k, n), from :func:`_structure_factor_terms` (n points)."""
+    f2_cat, f2_an, cross, damping = terms
+    value = (f2_cat * refl.cc[:, None] + f2_an * refl.aa[:, None] + 2 * np.real(cross * refl.ca[:, None]))
+    return value * damping
 
 
 TAIL_REACH_PER_A = 2.0  # profile evaluated this far (1/A) from g; beyond, < 0.3 % of a 3 nm crystallite's area
@@ -657,13 +670,15 @@ def bragg_intensity(s_per_A: np.ndarray, phase: Crystal, sizes: LogNormalSpheres
     s = np.asarray(s_per_A, dtype=float)
     refl = reflections(phase, float(s.max()) + TAIL_REACH_PER_A)  # tails of lines beyond the last channel too
     out = np.zeros_like(s)
+    terms = _structure_factor_terms(phase, s)  # once on the whole grid, sliced per reflection
     for i, g in enumerate(refl.g):
         near = np.abs(s - g) < TAIL_REACH_PER_A
         if not near.any():
             continue
         sub = s[near]
-        f2 = structure_factor_sq(phase, Reflections(refl.g[i:i + 1], refl.cc[i:i + 1], refl.aa[i:i + 1],
-                                                    refl.ca[i:i + 1], refl.members[i:i + 1]), sub)[0]
+        f2 = _combine_structure_factor_sq(tuple(term[near] for term in terms),
+                                          Reflections(refl.g[i:i + 1], refl.cc[i:i + 1], refl.aa[i:i + 1],
+                                                      refl.ca[i:i + 1], refl.members[i:i + 1]))[0]
         out[near] += f2 * sizes.evaluate_profile(sub - g) / (4 * np.pi * phase.cell_volume_A3 ** 2 * sub * g)
     return out
 
