@@ -125,3 +125,25 @@ def display_name(value: str) -> str:
         ``"Pristine"`` for ``none``, else ``value`` unchanged.
     """
     return {"none": "Pristine"}.get(value, value)
+
+
+def trace_labels(samples: list[str], treatments: list[str]) -> dict[str, str]:
+    """Figure label of each trace: its treatment (:func:`display_name`), and where two traces in the
+    same panel share a treatment (a lab's own sample next to the paper's), the sample id after it.
+
+    Parameters
+    ----------
+    samples : list of str
+        Sample ids of the traces in one panel.
+    treatments : list of str
+        The treatment of each sample, same order.
+
+    Returns
+    -------
+    dict of str to str
+        Label of each sample: ``"ZnBr2"``, or ``"ZnBr2 (MyLab_InP_ZnBr2)"`` when the treatment is
+        not unique in the panel.
+    """
+    names = [display_name(str(t)) for t in treatments]
+    return {sample: name if names.count(name) == 1 else f"{name} ({sample})"
+            for sample, name in zip(samples, names, strict=True)}

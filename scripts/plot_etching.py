@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from qdanalysis.plotting import display_name, greens, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.plotting import greens, panel_label, sample_colours, save_figure, trace_labels, use_style
 
 params = snakemake.params
 use_style()
@@ -27,12 +27,13 @@ if params.figure == "Fig2e":
     fig, ax = plt.subplots()
     runs = list(dict.fromkeys(summary["run"]))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    colours = sample_colours(runs, [summary.loc[summary["run"] == r, "treatment"].iloc[0] for r in runs])
+    treatments = [summary.loc[summary["run"] == r, "treatment"].iloc[0] for r in runs]
+    colours = sample_colours(runs, treatments)
+    labels = trace_labels(runs, treatments)
     for run in runs:
         rows = summary[summary["run"] == run].sort_values("etch_cycle")
-        label = display_name(rows["treatment"].iloc[0])
         ax.errorbar(rows["etch_cycle"], rows["in_zn_ratio"], yerr=rows["in_zn_ratio_err"], marker="o",
-                    color=colours[run], capsize=2, label=label)
+                    color=colours[run], capsize=2, label=labels[run])
     ax.set_yscale("log")
     ax.set_xlabel("Etching cycle")
     ax.set_ylabel("In : Zn (molar)")

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib import patheffects
 
 from qdanalysis.io.tem_tiff import read_tem_tiff
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.plotting import panel_label, sample_colours, save_figure, trace_labels, use_style
 from qdanalysis.results import read_json
 
 NICE_LENGTHS_NM = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -27,6 +27,7 @@ records = {r["sample"]: r for r in map(read_json, snakemake.input.fits)}
 displays = dict(zip(params.samples, snakemake.input.displays, strict=False))  # the rule lists both in this order
 order = [s for s in params.samples if s in records]
 colours = sample_colours(order, [records[s]["row"]["treatment"] for s in order], all_green=params.all_green)
+labels = trace_labels(order, [str(records[s]["row"]["treatment"]) for s in order])
 
 
 def quantity(record, name):
@@ -83,7 +84,7 @@ def histogram_range(samples):
 
 
 def treatment_label(sample):
-    return re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", display_name(str(records[sample]["row"]["treatment"])))
+    return re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", labels[sample])
 
 
 if params.layout == "micrograph":

@@ -13,7 +13,7 @@ log = log_to(snakemake.log[0])
 import matplotlib.pyplot as plt
 import numpy as np
 
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.plotting import panel_label, sample_colours, save_figure, trace_labels, use_style
 from qdanalysis.results import read_json
 
 STATE_FILLS = ["#9ecae1", "#fdae6b", "#bcbddc", "#fa9fb5"]  # chemical states, first seen first
@@ -33,6 +33,7 @@ for column, (region, letter) in enumerate(zip(params.regions, params.letters, st
     strip = fig.add_subplot(grid[1, column], sharex=ax)
     shown = [s for s in order if region in records[s]["regions"]]
     state_handles = {}
+    labels = trace_labels(shown, [records[s]["row"]["treatment"] for s in shown])
     for level, sample in enumerate(shown):
         fit = records[sample]["regions"][region]
         curves = {k: np.asarray(v, dtype=float) for k, v in fit["curves"].items() if k != "components"}
@@ -54,8 +55,8 @@ for column, (region, letter) in enumerate(zip(params.regions, params.letters, st
         ax.plot(energy, norm(background), color="0.45", linewidth=0.6, linestyle="--")
         ax.plot(energy, norm(curves["intensity"]), "o", color="0.25", markersize=0.9, markeredgewidth=0)
         ax.plot(energy, norm(curves["envelope"]), color=colours[sample], linewidth=1.0)
-        label = display_name(records[sample]["row"]["treatment"])
-        ax.text(energy.max(), offset + 0.75, label, fontsize=6.5, color=colours[sample], ha="left", va="bottom")
+        ax.text(energy.max(), offset + 0.75, labels[sample], fontsize=6.5, color=colours[sample], ha="left",
+                va="bottom")
         residual = (curves["intensity"] - curves["envelope"]) / curves["sigma"]
         # channels the fit left out as detector spikes are drawn as data, not as residuals
         excluded = np.isin(np.round(energy, 6), np.round(fit.get("excluded_channels_ev", []), 6))

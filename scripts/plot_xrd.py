@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, use_style
+from qdanalysis.plotting import panel_label, sample_colours, save_figure, trace_labels, use_style
 from qdanalysis.results import read_json
 
 params = snakemake.params
@@ -27,6 +27,7 @@ records = {r["sample"]: r for r in map(read_json, snakemake.input.fits)}
 order = [s for s in params.samples if s in records]
 sticks = pd.read_csv(snakemake.input.references)
 colours = sample_colours(order, [records[s]["row"]["treatment"] for s in order])
+labels = trace_labels(order, [str(records[s]["row"]["treatment"]) for s in order])
 lo, hi = params.xlim
 
 fig, (ax, ax_res, ax_ref) = plt.subplots(
@@ -48,7 +49,7 @@ for offset, sample in enumerate(order):
     row = len(order) - 1 - offset  # same top-to-bottom order as the patterns
     ax_res.plot(model_x[fitted], 0.12 * residual + row, color=colours[sample], lw=0.4)
     ax_res.axhline(row, color="0.7", lw=0.4)
-    label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", display_name(str(records[sample]["row"]["treatment"])))
+    label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", labels[sample])
     ax.text(hi - 0.5, 0.75 * offset + 0.2, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
 ax_res.set_ylim(-0.7, len(order) - 0.3)
 ax_res.set_yticks([])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, trace_labels
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
@@ -30,7 +30,8 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     table = summary.loc[order]
     value, err = table[quantity], table[quantity + "_err"]
     colours = list(sample_colours(order, list(table["treatment"]), all_green=label_by == ["material"]).values())
-    labels = table[label_by].astype(str).map(display_name).agg("\n".join, axis=1).str.replace("+", "+\n", regex=False)
+    names = table[label_by].astype(str).map(display_name).agg("\n".join, axis=1)
+    labels = [text.replace("+", "+\n") for text in trace_labels(order, list(names)).values()]
 
     fig, ax = plt.subplots()
     positions = range(len(order))

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from qdanalysis.batch import existing_records
-from qdanalysis.plotting import PRISTINE, display_name, greens, panel_label, save_figure
+from qdanalysis.plotting import PRISTINE, display_name, greens, panel_label, save_figure, trace_labels
 
 
 def _number(value) -> float:
@@ -56,6 +56,8 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     treated = [s for s in order if found[s]["row"].get("treatment") not in ("none", None, "")]
     colours = dict(zip(treated, greens(len(treated)), strict=False))
     inset_ns = params["inset_ns"]
+    labels = trace_labels(order, [_label(found[s]["row"].get(params["label_by"])) + params.get("label_suffix", "")
+                                  for s in order])
     fig, ax = plt.subplots()
     inset = ax.inset_axes([0.52, 0.52, 0.44, 0.42])
     for sample in order:
@@ -65,9 +67,8 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
         t = time_ns - time_ns[peak]
         scale = model[peak]
         colour = colours.get(sample, PRISTINE)
-        label = _label(found[sample]["row"].get(params["label_by"])) + params.get("label_suffix", "")
         ax.semilogy(t, np.maximum(counts, 0.5) / scale, ".", ms=1.2, color=colour, alpha=0.5)
-        ax.semilogy(t, model / scale, color=colour, lw=0.9, label=label)
+        ax.semilogy(t, model / scale, color=colour, lw=0.9, label=labels[sample])
         window = (t >= inset_ns[0]) & (t <= inset_ns[1])
         inset.semilogy(t[window], model[window] / scale, color=colour, lw=0.9)
     ax.set_xlim(params["xlim_ns"])

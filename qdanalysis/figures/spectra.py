@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from qdanalysis.batch import existing_records
-from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure
+from qdanalysis.plotting import display_name, panel_label, sample_colours, save_figure, trace_labels
 
 
 def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
@@ -35,10 +35,12 @@ def draw(inputs: dict, params: dict, pdf: str, png: str) -> None:
     rows = {s: (pl.get(s) or uvvis.get(s))["row"] for s in order}
     colours = sample_colours(order, [rows[s]["treatment"] for s in order], all_green=label_by == ["material"])
 
+    labels = trace_labels(order, [" ".join(display_name(str(rows[s][c])) for c in label_by) for s in order])
+
     fig, ax = plt.subplots()
     for sample in order:
         colour = colours[sample]
-        name = " ".join(display_name(str(rows[sample][c])) for c in label_by)
+        name = labels[sample]
         if sample in uvvis:
             rec = uvvis[sample]
             x, y = np.asarray(rec["curves"]["wavelength_nm"]), np.asarray(rec["curves"]["absorbance"])
