@@ -761,6 +761,7 @@ class RegionFit:
     components: dict[str, np.ndarray] = field(default_factory=dict)  # state -> doublet curve (net)
     flags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # '' (whole region) or state -> reasons
     excluded_ev: tuple[float, ...] = ()  # channels left out as detector spikes
+    shape: dict[str, float] = field(default_factory=dict)  # the family's further parameters (DS asymmetry, ...)
 
     @property
     def residual(self) -> np.ndarray:
@@ -1457,7 +1458,8 @@ def _region_result(region, names, data: _Data, chosen: _FamilyFit, checks, famil
         family_checks=tuple(family_checks), binding_energy_ev=x, intensity=data.y, sigma=data.s, background=bg,
         envelope=bg + sum(curves), components=components,
         flags={scope: tuple(dict.fromkeys(r)) for scope, r in flags.items() if r},
-        excluded_ev=tuple(float(e) for e in x[~data.keep]))
+        excluded_ev=tuple(float(e) for e in x[~data.keep]),
+        shape={name: float(v) for name, v in _shape_values(model, value).items()})
 
 
 def _total_sigmas(chosen: _FamilyFit, model_variance, overlapping: bool, neighbours) -> dict[str, float]:
@@ -1789,6 +1791,14 @@ def _main_state_reasons(region: RegionFit) -> list[str]:
     return []
 
 
+def _family_text(region: RegionFit) -> str:
+    """``'V(30) by BIC'``, or for a family set in the config with further parameters, e.g.
+    ``'DS(21, asymmetry 0.031) as set'``."""
+    shape = "".join(f", {name.replace('_', ' ')} {value:.3g}" for name, value in region.shape.items())
+    chosen = "by BIC" if len(region.family_checks) > 1 else "as set"
+    return f"{region.lineshape}({round(region.mixing * 100)}{shape}) {chosen}"
+
+
 def sample_quantities(fit: SampleFit) -> list[Quantity]:
     """Named numbers of a sample's fits, each with its flag.
 
@@ -1822,8 +1832,8 @@ def sample_quantities(fit: SampleFit) -> list[Quantity]:
     for label, region in fit.regions.items():
         if label == "C 1s":
             continue
-        how = (f"C 1s-referenced ({charge.reference_ev} eV), {region.lineshape}({round(region.mixing * 100)}) "
-               f"by BIC, {region.background_kind.replace('_', ' ')} background, covariance + line-shape term")
+        how = (f"C 1s-referenced ({charge.reference_ev} eV), {_family_text(region)}, "
+               f"{region.background_kind.replace('_', ' ')} background, covariance + line-shape term")
         main = region.main_state
         main_reasons = [*region.reasons(main.name), *_main_state_reasons(region)]
         energy_flag = flag_from([*main_reasons, *charge.reasons])
@@ -1898,6 +1908,7 @@ def region_fit_to_dict(fit: RegionFit) -> dict:
         "family_checks": [asdict(check) for check in fit.family_checks],
         "flags": {scope or "region": list(reasons) for scope, reasons in fit.flags.items()},
         "excluded_channels_ev": list(fit.excluded_ev),
+        **({"shape": dict(fit.shape)} if fit.shape else {}),  # only families that have further parameters
         "curves": {"binding_energy_ev": fit.binding_energy_ev, "intensity": fit.intensity,
                    "sigma": fit.sigma, "background": fit.background, "envelope": fit.envelope,
                    "components": fit.components},

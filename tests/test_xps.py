@@ -384,6 +384,8 @@ def test_a_weak_state_on_a_doniach_sunjic_tail_is_recovered_with_that_family(asy
     inx = fit.state("InX")
     assert abs(inx.area_fraction - 0.2) < 2 * inx.area_fraction_stderr
     assert fit.state("InP").fwhm_ev == pytest.approx(1.1, rel=0.01)
+    assert 0.5 * asymmetry < fit.shape["asymmetry"] < 1.5 * asymmetry  # the simulator damps its tail; the fit not
+    assert xps.region_fit_to_dict(fit)["shape"] == fit.shape
 
 
 def test_region_spectra_match_labels_without_spaces_or_case_and_return_the_rest(tmp_path):
