@@ -136,7 +136,8 @@ def trace_labels(samples: list[str], treatments: list[str]) -> dict[str, str]:
     samples : list of str
         Sample ids of the traces in one panel.
     treatments : list of str
-        The treatment of each sample, same order.
+        The treatment of each sample, same order (or any label text: sheet columns joined, a
+        temperature), passed through :func:`display_name`.
 
     Returns
     -------
