@@ -320,7 +320,7 @@ def _doniach_sunjic_template(mixing: float, asymmetry: float) -> interpolate.Cub
     (tail towards positive offsets, i.e. higher binding energy), as a cubic spline (so the maximum and
     the half-maximum crossings move smoothly with the parameters, not from node to node)."""
     u = _ds_grid()
-    gamma = max(mixing, 0.015) / 2.0  # Lorentzian half width (lifetime); floored where the grid resolves it
+    gamma = max(mixing, 0.015) / 2.0  # Lorentzian half width (lifetime); floored at ~2 grid steps
     sigma = max(1.0 - mixing, 0.01) / math.sqrt(2.0 * FOUR_LN2)
     # In kinetic energy the tail is on the low side; in binding energy, eps = centre - E is negative on it.
     eps = -u
@@ -350,7 +350,7 @@ def doniach_sunjic(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3, asymmetry=0.02
     tail's integral grows without bound for ``a > 0``, so the line is cut at 40 width parameters on
     either side and normalised there: ``area`` is the area within that reach (the same fraction of
     every line of a region, whose lines share ``a`` and ``m``). ``center`` is not the maximum, nor
-    ``fwhm`` the FWHM (see :func:`line_geometry`). Computed on a unit-width grid (step 0.004, direct
+    ``fwhm`` the FWHM (see :func:`line_geometry`). Computed on a unit-width grid (step 0.004, FFT
     convolution) and interpolated by a cubic spline; no maintained library provides this convolution (lmfit's
     ``DoniachModel`` has no Gaussian and no finite normalisation), so it is written here.
 

@@ -1612,11 +1612,11 @@ def _background_choice(candidates, oxide_terms: dict[str, str]):
 
     Why AIC and not BIC: neither polynomial is the true background (ligand scatter, air, Compton), so
     the choice is between approximations, the case Akaike's criterion is for (Burnham & Anderson,
-    *Model Selection and Multimodel Inference*, 2002, ch. 6); BIC asks which candidate is true. With
+    *Model Selection and Multimodel Inference*, 2nd ed., 2002); BIC asks which candidate is true. With
     BIC's ``4 ln n`` (31 at 2351 points) for four more coefficients, degree 10 won 0 of 40 weak-oxide
     calibration films (recovery draws 400-439) and its weight was ~1e-6 while it moved ZnO by up to
-    80 % of its value towards the truth: the spread the data allow went unreported (ZnO coverage 0.86,
-    bias -0.69 sigma there).
+    80 % of its value, mostly towards the truth: the spread the data allow went unreported (ZnO
+    coverage 0.86, bias -0.69 sigma there).
     """
     aic = np.array([c[1].chisqr + 2 * c[1].nvarys for c in candidates])
     weights = np.exp(-0.5 * (aic - aic.min()))
