@@ -312,31 +312,26 @@ def voigt(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3):
 # Unit-width grid of the Doniach-Sunjic template (offset / width parameter): step, reach on each side.
 _DS_STEP = 0.004
 _DS_REACH = 40.0
+_DS_GRID = np.arange(-round(_DS_REACH / _DS_STEP), round(_DS_REACH / _DS_STEP) + 1) * _DS_STEP
 
 
 @lru_cache(maxsize=512)
 def _doniach_sunjic_template(mixing: float, asymmetry: float) -> interpolate.CubicSpline:
-    """Unit-area Doniach-Sunjic line convolved with its Gaussian on the unit-width grid ``_ds_grid()``
+    """Unit-area Doniach-Sunjic line convolved with its Gaussian on the unit-width grid ``_DS_GRID``
     (tail towards positive offsets, i.e. higher binding energy), as a cubic spline (so the maximum and
     the half-maximum crossings move smoothly with the parameters, not from node to node)."""
-    u = _ds_grid()
+    u = _DS_GRID
     gamma = max(mixing, 0.015) / 2.0  # Lorentzian half width (lifetime); floored at ~2 grid steps
     sigma = max(1.0 - mixing, 0.01) / math.sqrt(2.0 * FOUR_LN2)
     # In kinetic energy the tail is on the low side; in binding energy, eps = centre - E is negative on it.
     eps = -u
-    core = (math.gamma(1.0 - asymmetry)
-            * np.cos(math.pi * asymmetry / 2.0 + (1.0 - asymmetry) * np.arctan(eps / gamma))
+    # Doniach & Sunjic's Gamma(1 - a) prefactor is left out: the line is normalised on the grid below.
+    core = (np.cos(math.pi * asymmetry / 2.0 + (1.0 - asymmetry) * np.arctan(eps / gamma))
             / (eps * eps + gamma * gamma) ** ((1.0 - asymmetry) / 2.0))
     half = int(math.ceil(6.0 * sigma / _DS_STEP))
     kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * _DS_STEP / sigma) ** 2)
     line = signal.fftconvolve(core, kernel / kernel.sum(), mode="same")
     return interpolate.CubicSpline(u, line / (line.sum() * _DS_STEP), extrapolate=False)
-
-
-@lru_cache(maxsize=1)
-def _ds_grid() -> np.ndarray:
-    n = int(round(_DS_REACH / _DS_STEP))
-    return np.arange(-n, n + 1) * _DS_STEP
 
 
 def doniach_sunjic(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3, asymmetry=0.02):
