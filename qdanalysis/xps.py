@@ -1338,7 +1338,7 @@ def _selection(fits: list[_FamilyFit]) -> tuple[int, list[FamilyCheck], dict[str
     them, ``w_k`` their Akaike weights (Burnham & Anderson, *Model Selection and Multimodel
     Inference*, 2002: the variance a number owes to the choice of model). AIC, not BIC: no family is
     the true line, and choosing among approximations is what AIC is for. BIC's ``k ln n`` (~6 per
-    parameter here) gave the Doniach-Sunjic family, one parameter more, a weight of ~0.05-0.1 where it
+    parameter here) gave the Doniach-Sunjic family, one parameter more, a weight of ~0.02-0.3 where it
     fitted a DS line only a little better than the Voigt, so the Voigt's In-X fraction (the tail
     counted as In-X) came with a sigma that did not reach the truth (+2.6..+3.4 sigma)."""
     best_redchi = max(1.0, min(float(f.result.redchi) for f in fits))
