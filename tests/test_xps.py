@@ -440,3 +440,24 @@ def test_a_vanished_state_at_a_tiny_positive_area_is_held_like_one_at_zero():
     others = [i for i, name in enumerate(names) if not name.startswith("s3_")]
     np.testing.assert_allclose(np.diag(tiny)[others], np.diag(zero)[others], rtol=1e-3)
     assert np.all(np.diag(tiny)[[6, 7, 8]] == 0.0)  # the vanished state's parameters are held
+
+
+def test_family_selection_uses_akaike_weights_in_the_model_variance():
+    """Two minima, the second with one parameter more and a chi2 lower by 3: AIC (2 per parameter)
+    prefers it, with Akaike weights exp(-0.5) : 1; the model-selection variance of a number is the
+    weighted square of its spread. (BIC, ln n ~ 5.3 per parameter at n = 200, would keep the first
+    and give the second a weight ~0.2.)"""
+    def fit(lineshape, chisqr, n_vary, fraction):
+        params = {f"p{i}": xps._Parameter(0.0) for i in range(n_vary)}
+        result = xps._Fit(params, tuple(params), None, chisqr, 200 - n_vary)
+        model = xps._Model(xps.REGIONS["In 3d"], lineshape, 2, (0.5, 3.0), (0.5, 3.0), (438.0, 458.0), (None, None),
+                           width_ratios=True, background="active_shirley", vary_mixing=True)
+        return xps._FamilyFit(model, result, {"2_fraction": fraction, "mixing": 0.3})
+
+    fits = [fit("V", 183.0, 8, 0.25), fit("DS", 180.0, 9, 0.22)]  # reduced chi2 < 1: not rescaled
+    best, checks, variance = xps._selection(fits)
+    assert best == 1
+    w_v = math.exp(-0.5) / (1 + math.exp(-0.5))
+    assert [c.weight for c in checks] == pytest.approx([w_v, 1 - w_v])
+    assert [c.aic for c in checks] == pytest.approx([183.0 + 16.0, 180.0 + 18.0])
+    assert variance["2_fraction"] == pytest.approx(w_v * 0.03 ** 2)
