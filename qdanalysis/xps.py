@@ -379,25 +379,32 @@ def doniach_sunjic(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3, asymmetry=0.02
     numpy.ndarray
         Line intensity (area per eV), same shape as `x`.
     """
-    m = float(np.clip(mixing, 0.0, 1.0))
-    a = float(np.clip(asymmetry, 0.0, 0.45))
-    width = max(float(fwhm), 1e-9)
-    u = (np.asarray(x, dtype=float) - center) / width
-    return area * np.interp(u, _DS_GRID, _doniach_sunjic_template(m, a), left=0.0, right=0.0) / width
+    return _doniach_sunjic_line(x, area, center, fwhm, mixing, asymmetry, smooth=False)
 
 
 def _doniach_sunjic_smooth(x, area=1.0, center=0.0, fwhm=1.0, mixing=0.3, asymmetry=0.02):
     """:func:`doniach_sunjic` interpolated by a cubic spline rather than linearly (the two differ by
     ~1e-5 of the maximum at the template's step); for :func:`line_geometry` only, as the spline costs
     ~3x the template to build."""
+    return _doniach_sunjic_line(x, area, center, fwhm, mixing, asymmetry, smooth=True)
+
+
+def _doniach_sunjic_line(x, area, center, fwhm, mixing, asymmetry, *, smooth: bool):
+    """The template at ``x``: clipped parameters, unit-width offsets, linear or cubic interpolation."""
     m = float(np.clip(mixing, 0.0, 1.0))
     a = float(np.clip(asymmetry, 0.0, 0.45))
     width = max(float(fwhm), 1e-9)
     u = (np.asarray(x, dtype=float) - center) / width
-    return area * np.nan_to_num(_doniach_sunjic_spline(m, a)(u), nan=0.0) / width
+    if smooth:
+        line = np.nan_to_num(_doniach_sunjic_spline(m, a)(u), nan=0.0)
+    else:
+        line = np.interp(u, _DS_GRID, _doniach_sunjic_template(m, a), left=0.0, right=0.0)
+    return area * line / width
 
 
 LINESHAPES = {"GL": gl_product, "SGL": gl_sum, "SGLT": gl_sum_tail, "V": voigt, "DS": doniach_sunjic}
+# What line_geometry measures: the same lines, DS as its cubic-spline interpolant (smooth maximum).
+GEOMETRY_LINES = {**LINESHAPES, "DS": _doniach_sunjic_smooth}
 # beyond mixing, shared by a region
 SHAPE_PARAMETERS = {"GL": (), "SGL": (), "SGLT": ("tail", "tail_ev"), "V": (), "DS": ("asymmetry",)}
 
@@ -462,10 +469,8 @@ def line_geometry(lineshape: str, center: float, fwhm: float, mixing: float, **s
     if not SHAPE_PARAMETERS[lineshape]:
         return center, fwhm * fwhm_factor(lineshape, mixing)
 
-    shape_function = _doniach_sunjic_smooth if lineshape == "DS" else LINESHAPES[lineshape]
-
     def line(v):
-        return float(shape_function(v, 1.0, center, fwhm, mixing, **shape))
+        return float(GEOMETRY_LINES[lineshape](v, 1.0, center, fwhm, mixing, **shape))
 
     best = optimize.minimize_scalar(lambda v: -line(v), bounds=(center - fwhm, center + 2 * fwhm),
                                     method="bounded", options={"xatol": 1e-10})
