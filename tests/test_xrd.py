@@ -328,25 +328,27 @@ def test_oxide_ratio_recovered_with_uncertainty(session, settings):
     assert sum(v.value for v in fit.oxide_ratio_by_phase.values()) == pytest.approx(fit.oxide_ratio.value)
 
 
-def test_background_choice_takes_the_lowest_aic_and_its_spread():
-    """Of fits with backgrounds of different degree, the lowest chi2 + 2k is reported; each ratio's
-    term is its Akaike-weighted spread about the chosen fit's value."""
+def test_oxide_fit_reports_the_richer_background_and_half_the_change():
+    """Of fits with backgrounds of rising degree the richest is reported, whatever the chi-square says
+    (the plainer one takes broad oxide tails at a chi-square the data cannot tell apart); every ratio
+    and zinc blende number carries half its largest change to a plainer background."""
     from types import SimpleNamespace
 
-    def fit(chisqr, nvarys, ratio):
-        params = {"ZnO_ratio": SimpleNamespace(value=ratio), "oxide_ratio": SimpleNamespace(value=2 * ratio)}
+    def fit(chisqr, nvarys, ratio, a=5.8):
+        params = {"ZnO_ratio": SimpleNamespace(value=ratio), "oxide_ratio": SimpleNamespace(value=2 * ratio),
+                  "zb_a": SimpleNamespace(value=a), "zb111_two_theta": SimpleNamespace(value=26.0),
+                  "zb_size_nm": SimpleNamespace(value=5.0)}
         return ("model", SimpleNamespace(chisqr=chisqr, nvarys=nvarys, ndata=1000, params=params), "w", [])
 
-    plain, richer = fit(2000.0, 20, 0.050), fit(2000.0 - 8.0 - 3.0, 24, 0.060)  # richer wins by 3
-    *chosen, terms = xrd._background_choice([plain, richer], {"ZnO": "ZnO_scale"})
+    plain, richer = fit(2000.0, 20, 0.050, a=5.801), fit(2000.0 - 0.5, 24, 0.060)  # AIC would keep the plain
+    *chosen, terms = xrd._richer_background([plain, richer], {"ZnO": "ZnO_scale"})
     assert chosen[1] is richer[1]
-    w_plain = math.exp(-1.5) / (1 + math.exp(-1.5))
-    assert terms["ZnO_ratio"] == pytest.approx(math.sqrt(w_plain) * 0.010)
-    assert terms["oxide_ratio"] == pytest.approx(math.sqrt(w_plain) * 0.020)
-    *chosen, terms = xrd._background_choice([plain, fit(2000.0 - 7.0, 24, 0.060)], {"ZnO": "ZnO_scale"})
-    assert chosen[1] is plain[1]  # a chi2 gain below 2 x 4 does not pay for four coefficients
-    w_richer = math.exp(-0.5) / (1 + math.exp(-0.5))  # but its weight is not negligible: BIC's would be ~1e-5
-    assert terms["ZnO_ratio"] == pytest.approx(math.sqrt(w_richer) * 0.010)
+    k = xrd.BACKGROUND_SHAPE_TERM
+    assert 0 < k <= 1
+    assert terms["ZnO_ratio"] == pytest.approx(k * 0.010)
+    assert terms["oxide_ratio"] == pytest.approx(k * 0.020)
+    assert terms["zb_a"] == pytest.approx(k * 0.001)
+    assert terms["zb_size_nm"] == 0.0
 
 
 def test_pattern_without_peak_is_an_analysis_error(session, settings):
