@@ -328,6 +328,24 @@ def test_oxide_ratio_recovered_with_uncertainty(session, settings):
     assert sum(v.value for v in fit.oxide_ratio_by_phase.values()) == pytest.approx(fit.oxide_ratio.value)
 
 
+def test_oxide_line_at_the_instrument_resolution_is_flagged(session, settings):
+    """Oxide domains on the dots are nanometric: a ZnO line no broader than the instrument's (here 300 nm
+    crystallites) is not reported as a measured oxide ratio, and the oxide sum carries the flag."""
+    instrument, fit_std, _, _ = session
+    qd = sim.Component(sim.alloy("CdSe/ZnS test", {"CdSe": 0.4, "ZnS": 0.6}), 1.0, sim.LogNormalSpheres(6.5, 0.12),
+                       debye=True)
+    oxides = (sim.Component(sim.crystal("CdO"), 0.03, sim.LogNormalSpheres(10.0, 0.2)),
+              sim.Component(sim.crystal("ZnO"), 0.02, sim.LogNormalSpheres(300.0, 0.05)))
+    counts, _ = sim.simulate_pattern(np.random.default_rng(2025), sim.Specimen((qd, *oxides), 0.0), 3000.0,
+                                     sim.Background(), instrument)
+    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
+                                          fit_std.instrument, "sharp", oxide_phases=("CdO", "ZnO"))
+    found = {q.quantity: q for q in quantities}
+    assert "not nanometric" in found["zno_ratio"].flag
+    assert "not nanometric" in found["oxide_ratio"].flag
+    assert "not nanometric" not in found["cdo_ratio"].flag
+
+
 def test_oxide_fit_reports_the_richer_background_and_half_the_change():
     """Of fits with backgrounds of rising degree the richest is reported, whatever the chi-square says
     (the plainer one takes broad oxide tails at a chi-square the data cannot tell apart); every ratio
