@@ -1943,7 +1943,7 @@ def _pattern_reasons(result, settings: ProfileSettings, instrument, peaks: list[
             # fit took for a crystal, while broad domains' area went into the background (recovery
             # calibration draws 400-599: the only two such fits were 3.7 and 6.9 sigma low).
             oxide.append(f"{name} line breadth {oxide_breadth:.3f} deg < 2x instrument FWHM: not nanometric "
-                         "domains, its area is not measured")
+                         "domains, size unresolved (a weak line this narrow may be noise fitted as a crystal)")
         reasons[f"{name.lower()}_ratio"] = oxide
     for name in held:
         if name.split("_")[0] in oxide_terms and "scale" not in name:
@@ -1953,7 +1953,7 @@ def _pattern_reasons(result, settings: ProfileSettings, instrument, peaks: list[
             reasons.setdefault("scherrer_size_nm", []).append(f"{name} held at its bound")
     if oxide_terms:
         reasons["oxide_ratio"] = [r for name in oxide_terms for r in reasons[f"{name.lower()}_ratio"]
-                                  if "bound" in r or "not measured" in r]
+                                  if "bound" in r or "not nanometric" in r]
         total = _calibrated(best, calibration, "oxide_ratio")
         if not total.uncertainty > 0 or total.value < 2 * total.uncertainty:
             reasons["oxide_ratio"].append("oxides not detected (ratio below 2 sigma)")
@@ -2267,11 +2267,14 @@ def ratio_change(before: Estimate, after: Estimate) -> Estimate:
     return Estimate(value, abs(value) * relative)
 
 
-def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") -> list[tuple[str, str]]:
+def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") -> list[tuple[str | None, str]]:
     """``(reference, treated)`` sample pairs for the before/after oxide comparison.
 
     Same series and material, treatment ``reference`` vs ``reference+<post-treatment>`` (e.g. BPO vs
-    BPO+OAm-Br).
+    BPO+OAm-Br). Where a sheet holds several references of that series and material, the treated
+    sample pairs with the one whose name is the longest prefix of its own (``CdSe_ZnS_BPO`` for
+    ``CdSe_ZnS_BPO_OAmBr``); where no name or more than one tells, the reference is ``None`` (the
+    caller reports it), never an arbitrary one.
 
     Parameters
     ----------
@@ -2282,10 +2285,22 @@ def treated_reference_pairs(rows: list[dict], reference_treatment: str = "BPO") 
 
     Returns
     -------
-    list of tuple of (str, str)
-        ``(reference sample, treated sample)`` for every treated row that has a reference, in row order.
+    list of tuple of (str or None, str)
+        ``(reference sample, treated sample)`` for every treated row with a reference of its series and
+        material, in row order; ``None`` where that reference is ambiguous.
     """
-    references = {(r["series"], r["material"]): r["sample"] for r in rows if r["treatment"] == reference_treatment}
-    return [(references[(r["series"], r["material"])], r["sample"]) for r in rows
-            if str(r["treatment"]).startswith(reference_treatment + "+")
-            and (r["series"], r["material"]) in references]
+    references: dict[tuple, list[str]] = {}
+    for r in rows:
+        if r["treatment"] == reference_treatment:
+            references.setdefault((r["series"], r["material"]), []).append(r["sample"])
+    pairs = []
+    for r in rows:
+        candidates = references.get((r["series"], r["material"]), [])
+        if not str(r["treatment"]).startswith(reference_treatment + "+") or not candidates:
+            continue
+        if len(candidates) > 1:
+            prefixes = sorted((c for c in candidates if r["sample"].startswith(c)), key=len, reverse=True)
+            unique = prefixes and (len(prefixes) == 1 or len(prefixes[0]) > len(prefixes[1]))
+            candidates = [prefixes[0]] if unique else [None]
+        pairs.append((candidates[0], r["sample"]))
+    return pairs

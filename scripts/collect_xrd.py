@@ -32,7 +32,10 @@ quantities, summary = collect_fit_records(records)
 ratios = {r["sample"]: q for r in records for q in r["quantities"] if q["quantity"] == "oxide_ratio"}
 changes = []
 for before, after in xrd.treated_reference_pairs([r["row"] for r in records]):
-    if before in ratios and after in ratios:
+    if before is None:
+        log.warning("%s: no oxide ratio relative to BPO: several BPO samples of its series and material, and "
+                    "no sample name that is a prefix of its own tells which one it was treated from", after)
+    elif before in ratios and after in ratios:
         change = xrd.ratio_change_quantity(ratios[before], ratios[after], "oxide_ratio_relative_to_BPO")
         changes.append(change)
         log.info("%s: oxide ratio %.3f +- %.3f of %s [%s]", after, change.value, change.uncertainty, before,

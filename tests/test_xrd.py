@@ -396,6 +396,12 @@ def test_ratio_change_and_pairs():
             {"sample": "b", "series": "s", "material": "m", "treatment": "BPO+OAm-Br"},
             {"sample": "c", "series": "s", "material": "other", "treatment": "BPO+OAm-Br"}]
     assert xrd.treated_reference_pairs(rows) == [("a", "b")]
+    # a second BPO film of the same material: the name tells which one was treated, else no pair
+    sheet = [{"sample": "CdSe_BPO", "series": "s", "material": "m", "treatment": "BPO"},
+             {"sample": "CdSe_BPO_weak", "series": "s", "material": "m", "treatment": "BPO"},
+             {"sample": "CdSe_BPO_OAmBr", "series": "s", "material": "m", "treatment": "BPO+OAm-Br"},
+             {"sample": "other_OAmBr", "series": "s", "material": "m", "treatment": "BPO+OAm-Br"}]
+    assert xrd.treated_reference_pairs(sheet) == [("CdSe_BPO", "CdSe_BPO_OAmBr"), (None, "other_OAmBr")]
 
 
 def test_missing_uncertainty_becomes_a_flagged_row_not_a_crash():
