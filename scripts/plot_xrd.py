@@ -34,6 +34,7 @@ fig, (ax, ax_res, ax_ref) = plt.subplots(
     3, 1, sharex=True, figsize=(3.3, 3.9),
     gridspec_kw={"height_ratios": [3.2, 0.18 * len(order) + 0.2, 0.35 * len(params.reference_phases)],
                  "hspace": 0.05})
+ax.set_xlim(lo, hi)  # before the labels are measured against the data (shared by the three axes)
 for offset, sample in enumerate(order):
     x = np.asarray(records[sample]["curves"]["two_theta_deg"])
     y = np.asarray(records[sample]["curves"]["counts"])
@@ -50,7 +51,11 @@ for offset, sample in enumerate(order):
     ax_res.plot(model_x[fitted], 0.12 * residual + row, color=colours[sample], lw=0.4)
     ax_res.axhline(row, color="0.7", lw=0.4)
     label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", labels[sample])
-    ax.text(hi - 0.5, 0.75 * offset + 0.2, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
+    text = ax.text(hi - 0.5, 0.75 * offset + 0.2, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
+    # above this trace wherever the label spans it (a long name would otherwise sit on a peak)
+    left = ax.transData.inverted().transform(text.get_window_extent(fig.canvas.get_renderer()))[0, 0]
+    under = shown & (x >= left)
+    text.set_y(max(0.75 * offset + 0.2, float(((y[under] - base) / span).max()) + 0.75 * offset + 0.03))
 ax_res.set_ylim(-0.7, len(order) - 0.3)
 ax_res.set_yticks([])
 ax_res.set_ylabel("res.", fontsize=6)
