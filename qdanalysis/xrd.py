@@ -1586,8 +1586,9 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
                                replace(settings, background_degree=settings.oxide_background_degree), envelope_phases)
         # from its own start and from the plain fit's optimum (the richer background nests it): either
         # start alone can stay in a basin the other leaves
-        own = _fit_profile(richer, y, start(richer))
-        nested = _fit_profile(richer, y, _nested_start(start(richer), result.params))
+        richer_start = start(richer)
+        nested = _fit_profile(richer, y, _nested_start(richer_start, result.params))
+        own = _fit_profile(richer, y, richer_start)
         model, result, weights, held, background_terms = _richer_background(
             [(model, result, weights, held), (richer, *min(own, nested, key=lambda f: f[0].chisqr))], oxide_terms)
         settings = model.settings
@@ -1610,11 +1611,10 @@ def _nested_start(params: Parameters, fitted: Parameters) -> Parameters:
     coefficients 0 (the fitted background exactly)."""
     out = params.copy()
     for name, par in out.items():
-        if name in fitted and par.expr is None and not name.startswith("bg_c"):
-            par.set(value=float(np.clip(fitted[name].value, par.min, par.max)))
-    for name, par in out.items():
         if name.startswith("bg_c"):
             par.set(value=fitted[name].value if name in fitted else 0.0)
+        elif name in fitted and par.expr is None:
+            par.set(value=float(np.clip(fitted[name].value, par.min, par.max)))
     return out
 
 
