@@ -309,18 +309,24 @@ def test_finite_crystal_terms_fall_with_size_and_match_braggs_law():
     assert abs(next(two_theta) - next(two_theta)) == pytest.approx(small["zb111_two_theta"], rel=1e-3)
 
 
-def test_oxide_ratio_recovered_with_uncertainty(session, settings):
-    """CdSe/ZnS with oxide amounts and sizes unlike the shipped ones (more ZnO than CdO)."""
+def _cdse_zns_film(session, settings, oxides, seed, displacement_mm, name):
+    """A CdSe/ZnS film with ``oxides`` (simulator components) measured on the session's instrument and
+    analysed as the pipeline does: ``(fit, quantities by name, truth)``."""
     instrument, fit_std, _, _ = session
     qd = sim.Component(sim.alloy("CdSe/ZnS test", {"CdSe": 0.4, "ZnS": 0.6}), 1.0, sim.LogNormalSpheres(6.5, 0.12),
                        debye=True)
+    counts, truth = sim.simulate_pattern(np.random.default_rng(seed), sim.Specimen((qd, *oxides), displacement_mm),
+                                         3000.0, sim.Background(), instrument)
+    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
+                                          fit_std.instrument, name, oxide_phases=("CdO", "ZnO"))
+    return fit, {q.quantity: q for q in quantities}, truth
+
+
+def test_oxide_ratio_recovered_with_uncertainty(session, settings):
+    """CdSe/ZnS with oxide amounts and sizes unlike the shipped ones (more ZnO than CdO)."""
     oxides = (sim.Component(sim.crystal("CdO"), 0.02, sim.LogNormalSpheres(10.0, 0.2)),
               sim.Component(sim.crystal("ZnO"), 0.06, sim.LogNormalSpheres(13.0, 0.2)))
-    counts, truth = sim.simulate_pattern(np.random.default_rng(2024), sim.Specimen((qd, *oxides), 0.02), 3000.0,
-                                         sim.Background(), instrument)
-    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
-                                          fit_std.instrument, "ox", oxide_phases=("CdO", "ZnO"))
-    found = {q.quantity: q for q in quantities}
+    fit, found, truth = _cdse_zns_film(session, settings, oxides, 2024, 0.02, "ox")
     for name in ("oxide_ratio", "cdo_ratio", "zno_ratio"):
         assert abs(found[name].value - truth[name]) < 3 * found[name].uncertainty, name
         assert found[name].flag == "ok"
@@ -331,16 +337,9 @@ def test_oxide_ratio_recovered_with_uncertainty(session, settings):
 def test_oxide_line_at_the_instrument_resolution_is_flagged(session, settings):
     """Oxide domains on the dots are nanometric: a ZnO line no broader than the instrument's (here 300 nm
     crystallites) is not reported as a measured oxide ratio, and the oxide sum carries the flag."""
-    instrument, fit_std, _, _ = session
-    qd = sim.Component(sim.alloy("CdSe/ZnS test", {"CdSe": 0.4, "ZnS": 0.6}), 1.0, sim.LogNormalSpheres(6.5, 0.12),
-                       debye=True)
     oxides = (sim.Component(sim.crystal("CdO"), 0.03, sim.LogNormalSpheres(10.0, 0.2)),
               sim.Component(sim.crystal("ZnO"), 0.02, sim.LogNormalSpheres(300.0, 0.05)))
-    counts, _ = sim.simulate_pattern(np.random.default_rng(2025), sim.Specimen((qd, *oxides), 0.0), 3000.0,
-                                     sim.Background(), instrument)
-    fit, quantities = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A, settings,
-                                          fit_std.instrument, "sharp", oxide_phases=("CdO", "ZnO"))
-    found = {q.quantity: q for q in quantities}
+    _, found, _ = _cdse_zns_film(session, settings, oxides, 2025, 0.0, "sharp")
     assert "not nanometric" in found["zno_ratio"].flag
     assert "not nanometric" in found["oxide_ratio"].flag
     assert "not nanometric" not in found["cdo_ratio"].flag
