@@ -295,7 +295,11 @@ def test_cell_sigma_carries_the_finite_crystal_term(session, settings):
     cell = {q.quantity: q for q in quantities}["zb_lattice_a_A"]
     term = xrd.finite_crystal_terms(cell.value, fit.zb_size_nm.value, sim.WAVELENGTH_A)["zb_a"]
     error = cell.value - truth["zb_lattice_a_A"]
-    statistical = math.sqrt(max(cell.uncertainty ** 2 - term ** 2, 0.0))
+    _, held_b = xrd.analyse_pattern(sim.TWO_THETA_DEG, counts, sim.WAVELENGTH_A,
+                                    {**settings, "debye_waller_b_sd_A2": 0.0}, fit_std.instrument, "film")
+    without_b = {q.quantity: q for q in held_b}["zb_lattice_a_A"]  # the same cell, sigma without B's term
+    assert without_b.value == pytest.approx(cell.value, rel=1e-12)
+    statistical = math.sqrt(max(without_b.uncertainty ** 2 - term ** 2, 0.0))
     assert abs(error) > 3 * statistical  # the model error is real, not noise
     assert abs(error) < 2 * cell.uncertainty
     assert cell.uncertainty >= term
@@ -332,6 +336,25 @@ def test_oxide_ratio_recovered_with_uncertainty(session, settings):
         assert found[name].flag == "ok"
     assert 0 < found["oxide_ratio"].uncertainty < 0.25 * truth["oxide_ratio"]
     assert sum(v.value for v in fit.oxide_ratio_by_phase.values()) == pytest.approx(fit.oxide_ratio.value)
+
+
+def test_assumed_debye_waller_factor_enters_sigma_as_a_refit_with_b_plus_sd(session, settings):
+    """B cannot be fitted; its assumed sd goes into sigma as the move of a refit with B + sd. That move
+    is what a whole analysis assuming B + sd gives (to 25 %), oxide intensities and envelope alike."""
+    oxides = (sim.Component(sim.crystal("CdO", b_iso_A2=1.4), 0.03, sim.LogNormalSpheres(9.0, 0.2)),
+              sim.Component(sim.crystal("ZnO", b_iso_A2=1.4), 0.04, sim.LogNormalSpheres(12.0, 0.2)))
+    b, sd = settings["debye_waller_b_A2"], settings["debye_waller_b_sd_A2"]
+    assert 0 < sd < b
+    without = {**settings, "debye_waller_b_sd_A2": 0.0}
+    _, assumed, _ = _cdse_zns_film(session, without, oxides, 2026, 0.01, "b")
+    _, moved, _ = _cdse_zns_film(session, {**without, "debye_waller_b_A2": b + sd}, oxides, 2026, 0.01, "b")
+    _, found, _ = _cdse_zns_film(session, settings, oxides, 2026, 0.01, "b")
+    for name in ("zno_ratio", "oxide_ratio"):
+        change = moved[name].value - assumed[name].value
+        assert abs(change) > 0.003 * assumed[name].value, name
+        assert found[name].value == pytest.approx(assumed[name].value, rel=1e-9)
+        term = math.sqrt(found[name].uncertainty ** 2 - assumed[name].uncertainty ** 2)
+        assert term == pytest.approx(abs(change), rel=0.25), name
 
 
 def test_oxide_line_at_the_instrument_resolution_is_flagged(session, settings):
