@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from qdanalysis.plotting import panel_label, sample_colours, save_figure, trace_labels, use_style
+from qdanalysis.plotting import panel_label, sample_colours, save_figure, stack_traces, trace_labels, use_style
 from qdanalysis.results import read_json
 
 params = snakemake.params
@@ -34,28 +34,38 @@ fig, (ax, ax_res, ax_ref) = plt.subplots(
     3, 1, sharex=True, figsize=(3.3, 3.9),
     gridspec_kw={"height_ratios": [3.2, 0.18 * len(order) + 0.2, 0.35 * len(params.reference_phases)],
                  "hspace": 0.05})
-ax.set_xlim(lo, hi)  # before the labels are measured against the data (shared by the three axes)
-for offset, sample in enumerate(order):
+ax.set_xlim(lo, hi)  # before the labels are measured (shared by the three axes)
+renderer = fig.canvas.get_renderer()
+grid = np.linspace(lo, hi, 2001)
+axes_height = ax.get_window_extent(renderer).height
+traces, texts = [], []
+for sample in order:
     x = np.asarray(records[sample]["curves"]["two_theta_deg"])
     y = np.asarray(records[sample]["curves"]["counts"])
     shown = (x >= lo) & (x <= hi)
     base, span = y[shown].min(), np.ptp(y[shown])
-    ax.plot(x[shown], (y[shown] - base) / span + 0.75 * offset, color=colours[sample], lw=0.7)
+    traces.append((x, y, shown, base, span, np.interp(grid, x, (y - base) / span)))
+    label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", labels[sample])
+    text = ax.text(hi - 0.5, 0.0, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
+    box = text.get_window_extent(renderer)
+    texts.append((text, ax.transData.inverted().transform(box)[0, 0], box.height / axes_height))
+# stacked clear of each other: no trace or label on another's (a long name would sit on a peak)
+offsets, label_ys, top = stack_traces([t[-1] for t in traces], [grid >= left for _, left, _ in texts],
+                                     [height for *_, height in texts])
+ax.set_ylim(-0.05, top + 0.05)
+for index, (sample, (x, y, shown, base, span, _), (text, _, _), offset, label_y) in enumerate(
+        zip(order, traces, texts, offsets, label_ys, strict=True)):
+    ax.plot(x[shown], (y[shown] - base) / span + offset, color=colours[sample], lw=0.7)
     model_x = np.asarray(records[sample]["model"]["two_theta_deg"])
     best_fit = np.asarray(records[sample]["model"]["best_fit"])
     fitted = (model_x >= lo) & (model_x <= hi)
-    ax.plot(model_x[fitted], (best_fit[fitted] - base) / span + 0.75 * offset, color="0.55", lw=0.5, ls="--")
+    ax.plot(model_x[fitted], (best_fit[fitted] - base) / span + offset, color="0.55", lw=0.5, ls="--")
     observed = np.interp(model_x[fitted], x, y)
     residual = (observed - best_fit[fitted]) / np.sqrt(np.clip(best_fit[fitted], 1.0, None))
-    row = len(order) - 1 - offset  # same top-to-bottom order as the patterns
+    row = len(order) - 1 - index  # same top-to-bottom order as the patterns
     ax_res.plot(model_x[fitted], 0.12 * residual + row, color=colours[sample], lw=0.4)
     ax_res.axhline(row, color="0.7", lw=0.4)
-    label = re.sub(r"([A-Za-z])(\d)", r"\1$_\2$", labels[sample])
-    text = ax.text(hi - 0.5, 0.75 * offset + 0.2, label, color=colours[sample], ha="right", va="bottom", fontsize=6.5)
-    # above this trace wherever the label spans it (a long name would otherwise sit on a peak)
-    left = ax.transData.inverted().transform(text.get_window_extent(fig.canvas.get_renderer()))[0, 0]
-    under = shown & (x >= left)
-    text.set_y(max(0.75 * offset + 0.2, float(((y[under] - base) / span).max()) + 0.75 * offset + 0.03))
+    text.set_y(label_y)
 ax_res.set_ylim(-0.7, len(order) - 0.3)
 ax_res.set_yticks([])
 ax_res.set_ylabel("res.", fontsize=6)
