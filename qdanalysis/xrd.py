@@ -1358,6 +1358,7 @@ class _ProfileModel:
                  envelope_phases: dict[str, Phase]):
         self.x = x
         self.reflections = reflections
+        self.wavelength_A = wavelength_A
         wavelength1, wavelength2 = effective_wavelengths(wavelength_A)
         self.wavelengths = ((wavelength1, 1.0), (wavelength2, instrument.kalpha2_ratio))
         self.instrument = instrument
@@ -1570,14 +1571,9 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
         raise AnalysisError("zinc blende (111) outside the fit window")
     snip_window = snip[(x_all >= window_deg[0]) & (x_all <= window_deg[1])]
 
-    def peaks(model_settings):  # the oxides' computed intensities depend on the assumed B
-        params = Parameters()
-        breadth0 = _add_zinc_blende_parameters(params, zb_reflections, zb_phase, x, net, wavelength_A,
-                                               model_settings, center0, height0, fwhm0, a0)
-        terms, oxide_reflections, oxide_phases_used = _add_oxide_parameters(
-            params, oxide_phases, phases, x, net, wavelength_A, window_deg, model_settings, breadth0, fwhm0)
-        return params, [*zb_reflections, *oxide_reflections], terms, {"zb": zb_phase, **oxide_phases_used}
-
+    peaks = partial(_peak_parameters, zb_reflections=zb_reflections, zb_phase=zb_phase, oxide_phases=oxide_phases,
+                    phases=phases, x=x, net=net, wavelength_A=wavelength_A, window_deg=window_deg,
+                    start=(center0, height0, fwhm0, a0))
     params, reflections, oxide_terms, envelope_phases = peaks(settings)
 
     def start(model, peak_params=params):  # the peak parameters and this model's background, fitted to the SNIP
@@ -1610,14 +1606,24 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
     if oxide_terms:
         calibration = _with_oxide_dispersion(calibration, result, model, y, weights, oxide_terms, settings)
     if settings.debye_waller_b_sd_A2 > 0:
-        moved_settings = replace(settings, debye_waller_b_A2=settings.debye_waller_b_A2 + settings.debye_waller_b_sd_A2)
-        moved_params, moved_reflections, _, _ = peaks(moved_settings)
-        moved_model = _ProfileModel(x, moved_reflections, wavelength_A, instrument, moved_settings, envelope_phases)
-        calibration = _with_debye_waller_move(
-            calibration, result, moved_model, start(moved_model, moved_params), y, weights,
-            _oxide_model_targets(oxide_terms) if oxide_terms else ZINC_BLENDE_TARGETS)
+        calibration = _with_debye_waller_move(calibration, result, model, peaks, start, y, weights,
+                                              _oxide_model_targets(oxide_terms) if oxide_terms else ZINC_BLENDE_TARGETS)
     return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
                         calibration)
+
+
+def _peak_parameters(settings: ProfileSettings, *, zb_reflections, zb_phase: Phase, oxide_phases, phases, x, net,
+                     wavelength_A: float, window_deg, start):
+    """The peak parameters of :func:`fit_pattern` for ``settings`` (the oxides' computed intensities
+    depend on its Debye-Waller factor): ``(params, reflections, oxide ratio terms, envelope phases)``;
+    ``start`` is the zinc blende (111)'s (centre, height, FWHM, cell)."""
+    center0, height0, fwhm0, a0 = start
+    params = Parameters()
+    breadth0 = _add_zinc_blende_parameters(params, zb_reflections, zb_phase, x, net, wavelength_A, settings, center0,
+                                           height0, fwhm0, a0)
+    terms, oxide_reflections, oxide_phases_used = _add_oxide_parameters(
+        params, oxide_phases, phases, x, net, wavelength_A, window_deg, settings, breadth0, fwhm0)
+    return params, [*zb_reflections, *oxide_reflections], terms, {"zb": zb_phase, **oxide_phases_used}
 
 
 def _nested_start(params: Parameters, fitted: Parameters) -> Parameters:
@@ -1878,19 +1884,25 @@ def _calibration_sensitivity(result, x, y, weights, reflections, wavelength_A, i
     return out
 
 
-def _with_debye_waller_move(calibration: dict[str, float], result, moved_model: _ProfileModel, moved_start, y,
-                            weights, names) -> dict[str, float]:
-    """``calibration`` with each of ``names`` moved by a refit under the assumed Debye-Waller factor plus
-    its sd (``moved_model`` and its parameters ``moved_start``, built for ``B + sd``: the envelope and the
-    oxides' computed intensities), started from the optimum.
+def _with_debye_waller_move(calibration: dict[str, float], result, model: _ProfileModel, peaks, start, y, weights,
+                            names) -> dict[str, float]:
+    """``calibration`` with each of ``names`` moved by a refit, started from the optimum, under the
+    assumed Debye-Waller factor plus its sd: ``model`` (the reported fit's) rebuilt for ``B + sd`` with
+    the peak parameters ``peaks(settings)`` gives for it (the oxides' computed intensities depend on B)
+    and ``start(model, params)``'s background.
 
     B cannot be fitted (on 3 nm crystallites it runs to 3.5-5 A^2, taking what the finite-crystal
     pattern does not fit); it sets the slope of the envelope ``|F(s)|^2 exp(-B s^2 / 2)`` across a broad
     peak, which moves its maximum, and the oxides' intensities relative to the zinc blende (111).
     """
     calibration = dict(calibration)
+    settings = model.settings
+    moved_settings = replace(settings, debye_waller_b_A2=settings.debye_waller_b_A2 + settings.debye_waller_b_sd_A2)
+    moved_params, moved_reflections, _, envelope_phases = peaks(moved_settings)
+    moved_model = _ProfileModel(model.x, moved_reflections, model.wavelength_A, model.instrument, moved_settings,
+                                envelope_phases)
     moved = _minimise(partial(_weighted_residual, model=moved_model, y=y, weights=weights),
-                      _nested_start(moved_start, result.params), "zinc blende profile").params
+                      _nested_start(start(moved_model, moved_params), result.params), "zinc blende profile").params
     for name in names:
         calibration[name] = math.hypot(calibration.get(name, 0.0), moved[name].value - result.params[name].value)
     return calibration
