@@ -156,11 +156,10 @@ def stack_traces(traces, label_lefts, label_heights, *, step: float = 0.75, gap:
     """Vertical offsets of stacked traces and the heights of their labels, nothing overlapping.
 
     Each trace sits ``step`` above the one below it, or higher where that is needed to clear (``gap``)
-    every trace and label below it; its label (right-aligned,
-    starting at ``label_lefts``) sits at ``label_rise`` above the trace's offset or, where the trace
-    rises under the label, ``label_clearance`` above it. Label heights are given as a fraction of the
-    axes height, so their height in data units depends on the y range the stack itself sets: the
-    layout is iterated to that range.
+    every trace and label below it; its label (right-aligned, over ``label_lefts``) sits ``label_rise``
+    above the trace's offset or, where the trace rises under the label, ``label_clearance`` above it.
+    Label heights are given as a fraction of the axes height, so their height in data units depends on
+    the y range the stack itself sets: the layout is iterated to that range.
 
     Parameters
     ----------

@@ -1573,7 +1573,7 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
 
     peaks = partial(_peak_parameters, zb_reflections=zb_reflections, zb_phase=zb_phase, oxide_phases=oxide_phases,
                     phases=phases, x=x, net=net, wavelength_A=wavelength_A, window_deg=window_deg,
-                    start=(center0, height0, fwhm0, a0))
+                    start_values=(center0, height0, fwhm0, a0))
     params, reflections, oxide_terms, envelope_phases = peaks(settings)
 
     def start(model, peak_params=params):  # the peak parameters and this model's background, fitted to the SNIP
@@ -1607,17 +1607,17 @@ def fit_pattern(two_theta_deg: np.ndarray, counts: np.ndarray, wavelength_A: flo
         calibration = _with_oxide_dispersion(calibration, result, model, y, weights, oxide_terms, settings)
     if settings.debye_waller_b_sd_A2 > 0:
         calibration = _with_debye_waller_move(calibration, result, model, peaks, start, y, weights,
-                                              _oxide_model_targets(oxide_terms) if oxide_terms else ZINC_BLENDE_TARGETS)
+                                              _oxide_model_targets(oxide_terms))
     return _pattern_fit(result, model, x, y, window_deg, wavelength_A, instrument, oxide_terms, settings, held,
                         calibration)
 
 
 def _peak_parameters(settings: ProfileSettings, *, zb_reflections, zb_phase: Phase, oxide_phases, phases, x, net,
-                     wavelength_A: float, window_deg, start):
+                     wavelength_A: float, window_deg, start_values):
     """The peak parameters of :func:`fit_pattern` for ``settings`` (the oxides' computed intensities
     depend on its Debye-Waller factor): ``(params, reflections, oxide ratio terms, envelope phases)``;
-    ``start`` is the zinc blende (111)'s (centre, height, FWHM, cell)."""
-    center0, height0, fwhm0, a0 = start
+    ``start_values`` are the zinc blende (111)'s (centre, height, FWHM, cell)."""
+    center0, height0, fwhm0, a0 = start_values
     params = Parameters()
     breadth0 = _add_zinc_blende_parameters(params, zb_reflections, zb_phase, x, net, wavelength_A, settings, center0,
                                            height0, fwhm0, a0)
@@ -1673,8 +1673,18 @@ ZINC_BLENDE_TARGETS = ("zb_a", "zb111_two_theta", "zb_size_nm")
 
 
 def _oxide_model_targets(oxide_terms) -> list[str]:
-    """Parameter names whose sigma takes the oxide model's terms: every ratio and the zinc blende numbers."""
-    return [*(f"{n}_ratio" for n in oxide_terms), "oxide_ratio", *ZINC_BLENDE_TARGETS]
+    """Parameter names whose sigma takes the assumed models' terms: every ratio (none without oxides) and
+    the zinc blende numbers."""
+    return [*(f"{n}_ratio" for n in oxide_terms), *(["oxide_ratio"] if oxide_terms else []), *ZINC_BLENDE_TARGETS]
+
+
+def _with_moves(calibration: dict[str, float], moved, result, names) -> dict[str, float]:
+    """``calibration`` with each of ``names``' move from ``result``'s optimum to ``moved`` (parameters of a
+    refit under a moved assumption) added in quadrature."""
+    out = dict(calibration)
+    for name in names:
+        out[name] = math.hypot(out.get(name, 0.0), moved[name].value - result.params[name].value)
+    return out
 
 
 def _add_zinc_blende_parameters(params: Parameters, reflections: list[_Reflection], zb_phase: Phase, x, net,
@@ -1808,9 +1818,7 @@ def _with_oxide_dispersion(calibration: dict[str, float], result, model: _Profil
         moved = result.params.copy()
         moved[f"{phase}_sigma_ln"].set(value=settings.oxide_sigma_ln[0] + settings.oxide_sigma_ln[1])
         moved = _minimise(residual, moved, "zinc blende profile").params
-        for name in _oxide_model_targets(oxide_terms):
-            calibration[name] = math.hypot(calibration.get(name, 0.0),
-                                           moved[name].value - result.params[name].value)
+        calibration = _with_moves(calibration, moved, result, _oxide_model_targets(oxide_terms))
     return calibration
 
 
@@ -1895,7 +1903,6 @@ def _with_debye_waller_move(calibration: dict[str, float], result, model: _Profi
     pattern does not fit); it sets the slope of the envelope ``|F(s)|^2 exp(-B s^2 / 2)`` across a broad
     peak, which moves its maximum, and the oxides' intensities relative to the zinc blende (111).
     """
-    calibration = dict(calibration)
     settings = model.settings
     moved_settings = replace(settings, debye_waller_b_A2=settings.debye_waller_b_A2 + settings.debye_waller_b_sd_A2)
     moved_params, moved_reflections, _, envelope_phases = peaks(moved_settings)
@@ -1903,9 +1910,7 @@ def _with_debye_waller_move(calibration: dict[str, float], result, model: _Profi
                                 envelope_phases)
     moved = _minimise(partial(_weighted_residual, model=moved_model, y=y, weights=weights),
                       _nested_start(start(moved_model, moved_params), result.params), "zinc blende profile").params
-    for name in names:
-        calibration[name] = math.hypot(calibration.get(name, 0.0), moved[name].value - result.params[name].value)
-    return calibration
+    return _with_moves(calibration, moved, result, names)
 
 
 def _pattern_fit(result, model: _ProfileModel, x, y, window_deg, wavelength_A, instrument, oxide_terms,
