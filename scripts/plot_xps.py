@@ -3,7 +3,8 @@
 One panel per region in ``snakemake.params.regions``: for every sample (first at the bottom) the
 data points, fitted envelope, shaded chemical states and background, normalised and offset; a strip
 below shows the normalised residuals (data - fit)/sigma (channels excluded as spikes left out).
-Binding energy runs right to left.
+Binding energy runs right to left. A region that none of the figure's samples has (a lab's sheet
+without halogen lines, say) gets a note in its panel instead of empty axes.
 """
 
 from qdanalysis.pipeline import log_to
@@ -77,6 +78,12 @@ for column, (region, letter) in enumerate(zip(params.regions, params.letters, st
     if shown:
         energies = np.concatenate([records[s]["regions"][region]["curves"]["binding_energy_ev"] for s in shown])
         ax.set_xlim(float(energies.max()), float(energies.min()))  # binding energy decreases to the right
+    else:  # a sheet whose files lack this region: say so rather than draw empty axes
+        ax.text(0.5, 0.5, f"no {region} region in\nthese samples' XPS files", transform=ax.transAxes,
+                ha="center", va="center", fontsize=7, color="0.35")
+        ax.set_xticks([])
+        strip.remove()
+        log.warning("%s: no sample of this figure has the region; panel left empty with a note", region)
     if letter:
         panel_label(ax, letter)
     log.info("%s: %d samples", region, len(shown))

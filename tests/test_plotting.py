@@ -50,3 +50,30 @@ def test_stacked_traces_and_labels_never_overlap():
     for k in range(4):
         assert label_y[k] > (traces[k] + offsets[k])[under[k]].max()
     assert top >= label_y[3] + heights[3] * (top + 0.1) - 1e-9
+
+
+def test_xps_panel_without_its_region_says_so(tmp_path):
+    """A sheet whose XPS files lack a figure's region (no halogen lines for Fig S4): the panel carries
+    a note and the log says which region, instead of empty axes on a 0-1 eV scale."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    record = tmp_path / "Lab.json"
+    record.write_text(json.dumps({"sample": "Lab", "row": {"treatment": "ZnBr2"}, "regions": {}}))
+    driver = f"""
+import runpy, types
+snakemake = types.SimpleNamespace(
+    input=types.SimpleNamespace(fits=[{str(record)!r}]),
+    output=types.SimpleNamespace(pdf={str(tmp_path / "S4.pdf")!r}, png={str(tmp_path / "S4.png")!r}),
+    params=types.SimpleNamespace(samples=["Lab"], regions=["Cl 2p", "Br 3d"], letters=["a", "b"]),
+    log=[{str(tmp_path / "plot.log")!r}])
+runpy.run_path({str(ROOT / "scripts" / "plot_xps.py")!r}, init_globals={{"snakemake": snakemake}})
+"""
+    result = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = (tmp_path / "plot.log").read_text()
+    assert "Cl 2p: no sample of this figure has the region" in log and "Br 3d: no sample" in log
+    assert (tmp_path / "S4.png").stat().st_size > 1000
