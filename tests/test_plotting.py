@@ -1,6 +1,12 @@
-"""Figure labels: a trace is named by its treatment, and by its sample id too where that is ambiguous."""
+"""Figure labels (a trace is named by its treatment, and by its sample id too where that is ambiguous),
+stacking, and panels whose data the sheet lacks."""
+
+import json
+import subprocess
+import sys
 
 import pytest
+from conftest import ROOT
 
 from qdanalysis.plotting import trace_labels
 
@@ -55,12 +61,6 @@ def test_stacked_traces_and_labels_never_overlap():
 def test_xps_panel_without_its_region_says_so(tmp_path):
     """A sheet whose XPS files lack a figure's region (no halogen lines for Fig S4): the panel carries
     a note and the log says which region, instead of empty axes on a 0-1 eV scale."""
-    import json
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     record = tmp_path / "Lab.json"
     record.write_text(json.dumps({"sample": "Lab", "row": {"treatment": "ZnBr2"}, "regions": {}}))
     driver = f"""
