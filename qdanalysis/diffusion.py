@@ -37,6 +37,8 @@ in ``log10 D`` with linear least squares). Uncertainties are from the covariance
 sigmas, not rescaled: a temperature whose profiles reject the model (chi^2 p-value < ``fit_p_min``)
 is flagged instead - which is what happens when the real physics is not single-D Fickian diffusion,
 e.g. an interstitial-substitutional exchange slow against the treatment (the simulator's model).
+(lmfit rescales the covariance by the reduced chi-square unless told not to; with the few degrees of
+freedom of a short series that shrank sigma up to fourfold on a lucky chi-square.)
 """
 
 from __future__ import annotations
@@ -714,7 +716,7 @@ def _start_parameters(model: _SeriesModel, grid: np.ndarray) -> lmfit.Parameters
 def _minimize(model: _SeriesModel, params: lmfit.Parameters) -> lmfit.minimizer.MinimizerResult:
     with warnings.catch_warnings():  # lmfit's stderr of an undetermined D is sqrt(<0): NaN, handled by callers
         warnings.simplefilter("ignore", RuntimeWarning)
-        return lmfit.minimize(model.residual, params, method="least_squares")
+        return lmfit.minimize(model.residual, params, method="least_squares", scale_covar=False)
 
 
 def _stderr(params: lmfit.Parameters, name: str) -> float:

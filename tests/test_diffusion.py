@@ -172,3 +172,26 @@ def test_model_systematic_widens_d_and_ln_d0_but_not_dh():
     assert wide.arrhenius.dh_ev == plain.arrhenius.dh_ev
     assert wide.arrhenius.ln_d0.uncertainty == pytest.approx(np.hypot(plain.arrhenius.ln_d0.uncertainty,
                                                                       np.log(10) * 0.05))
+
+
+def _exact(kinetics, temperatures, surface, sigma, diameters=DIAMETERS):
+    truth = sim.br_profiles_mg_L(temperatures, kinetics=kinetics, surface_mg_L=surface, relative_sd=0.0,
+                                 etch_diameter_nm=diameters)
+    return [diffusion.EtchProfile(float(t), 3600.0, tuple(range(1, truth[t].size + 1)), truth[t],
+                                  np.full(truth[t].size, sigma)) for t in temperatures]
+
+
+def test_sigma_of_d_does_not_shrink_with_a_lucky_chi_square():
+    """The covariance is taken with the stated Br sigmas, not rescaled by the reduced chi-square (lmfit's
+    default): noise-free profiles (chi^2 ~ 0) and noisy ones give the same sigma of log10 D."""
+    kinetics = halide_uptake.ExchangeKinetics(d0_m2_s=5.0e-12, dh_ev=1.05)
+    exact = _exact(kinetics, [270, 330], {270: 0.3, 330: 0.1}, 0.006)
+    rng = np.random.default_rng(2)
+    noisy = [diffusion.EtchProfile(p.temperature_C, p.time_s, p.cycles, p.amount + rng.normal(0, 0.006, p.amount.size),
+                                   p.sigma) for p in exact]
+    settings = {**diffusion.DEFAULTS, "log10_d_systematic": 0.0}
+    a = diffusion.analyse_series(exact, settings, grid_points=21).fit
+    b = diffusion.analyse_series(noisy, settings, grid_points=21).fit
+    assert a.chi_square < 0.05 and b.chi_square > 1.0
+    for ta, tb in zip(a.temperatures, b.temperatures, strict=True):
+        assert ta.log10_d.uncertainty == pytest.approx(tb.log10_d.uncertainty, rel=0.3)
