@@ -2,7 +2,8 @@
 
 Takes whatever the sheet holds: one profile per (treatment temperature, time) with any etch cycles
 (>= 2, including cycle 1), the etch radii from results/tem/summary.csv (mean TEM diameter per etch
-cycle of the ``tem_series`` series) where imaged, else from ``diffusion.diameter_after_cycle_nm``.
+cycle of the ``tem_series`` series, whose errors enter D's) where imaged, else from
+``diffusion.diameter_after_cycle_nm``.
 Model, flags and quantities: qdanalysis.diffusion.analyse_series.
 """
 
@@ -20,19 +21,23 @@ from qdanalysis.results import quantities_frame, write_json, write_table
 
 settings = {**diffusion.DEFAULTS, **snakemake.params.settings}
 ic = pd.read_csv(snakemake.input.ic)
-tem_cycles, tem_diameters = [], []
+tem_cycles, tem_diameters, tem_errors, tem_sampling = [], [], [], []
 if snakemake.input.get("tem"):
     tem = pd.read_csv(snakemake.input.tem[0])
     tem = tem[(tem["series"] == settings["tem_series"]) & tem["etch_cycle"].notna()]
     tem_cycles, tem_diameters = list(tem["etch_cycle"].astype(int)), list(tem["tem_diameter_nm"])
+    # a mean diameter's error: sampling (sd / sqrt(N), per image) + calibration and edge terms (common)
+    tem_errors = list(tem["tem_diameter_nm_err"])
+    tem_sampling = list(tem["tem_sd_nm"] / tem["tem_count"].clip(lower=1) ** 0.5)
 
 records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
            for row in ic.to_dict("records")]
 with analysing(snakemake.input.ic, None):
     profiles = diffusion.profiles_from_rows(records)
-    series = diffusion.analyse_series(profiles, settings, tem_cycles, tem_diameters)
+    series = diffusion.analyse_series(profiles, settings, tem_cycles, tem_diameters, tem_errors, tem_sampling)
 fit = series.fit
-log.info("etch diameters %s nm from %s", [round(d, 2) for d in series.etch_diameters_nm], series.radius_source)
+log.info("etch diameters %s nm from %s (fitted: %s nm)", [round(d, 2) for d in series.etch_diameters_nm],
+         series.radius_source, [round(d, 2) for d in series.fitted_diameters_nm])
 log.info("joint fit: chi2 %.2f for %d dof (p = %.3g); lattice scale %.4g +- %.2g mg/L per nm^3", fit.chi_square,
          fit.dof, fit.p_value, fit.lattice_scale.value, fit.lattice_scale.uncertainty)
 
@@ -58,6 +63,7 @@ for p in fit.profiles:
 
 arrhenius_table = pd.DataFrame(table)
 record = {"etch_diameters_nm": list(series.etch_diameters_nm), "radius_source": series.radius_source,
+          "fitted_etch_diameters_nm": list(series.fitted_diameters_nm),
           "chi_square": fit.chi_square, "dof": fit.dof, "p_value": fit.p_value,
           "lattice_scale_mg_L": [fit.lattice_scale.value, fit.lattice_scale.uncertainty],
           "profile_likelihood": {f"T{t.temperature_C:g}": {"log10_D": t.profile_log10_d, "chi2": t.profile_chi2}

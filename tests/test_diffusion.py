@@ -195,3 +195,50 @@ def test_sigma_of_d_does_not_shrink_with_a_lucky_chi_square():
     assert a.chi_square < 0.05 and b.chi_square > 1.0
     for ta, tb in zip(a.temperatures, b.temperatures, strict=True):
         assert ta.log10_d.uncertainty == pytest.approx(tb.log10_d.uncertainty, rel=0.3)
+
+
+def test_etch_diameter_errors_split_sampling_from_the_common_calibration():
+    independent, common = diffusion.etch_diameter_errors(4, [0, 1, 1, 3, None], [11.0, 9.6, 9.8, 6.4, 5.0],
+                                                         [0.15, 0.13, 0.13, 0.10, 0.1], [0.09, 0.05, 0.05, 0.06, 0.1])
+    assert independent[0] == pytest.approx(0.09) and common[0] == pytest.approx(0.12)
+    assert independent[1] == pytest.approx(np.hypot(0.05, 0.05) / 2) and common[1] == pytest.approx(0.12)
+    assert independent[2] == 0.0 and common[2] == 0.0  # from the config: exact
+    assert common[3] == pytest.approx(0.08)
+    assert not np.any(diffusion.etch_diameter_errors(4, [0], [11.0])[0])
+
+
+def test_tem_radius_errors_enter_sigma_and_cover_a_shifted_diameter():
+    """3 etch cycles at 150/250 C with TEM diameters 1 % (one sigma) off the truth: without their errors D
+    misses by many sigma; with them D covers the truth, and the chi-square no longer flags the series."""
+    true = [11.2, 9.6, 8.0, 6.4]
+    kinetics = halide_uptake.ExchangeKinetics(d0_m2_s=2e-13, dh_ev=0.9)
+    profiles = _exact(kinetics, [150, 250], {150: 0.3, 250: 0.2}, 0.004, diameters=true)
+    measured = [11.2, 9.6 * 1.01, 8.0 * 0.99, 6.4 * 1.01]
+    errors = [0.01 * d for d in measured]
+    settings = {**diffusion.DEFAULTS, "log10_d_systematic": 0.0}
+    truth = np.log10(kinetics.d_eff_m2_s(250))
+    exact = diffusion.analyse_series(profiles, settings, [0, 1, 2, 3], measured, grid_points=21)
+    sampling = [0.5 * e for e in errors]
+    with_errors = diffusion.analyse_series(profiles, settings, [0, 1, 2, 3], measured, errors, sampling,
+                                           grid_points=21)
+    a, b = exact.fit.temperature(250.0), with_errors.fit.temperature(250.0)
+    assert abs(a.log10_d.value - truth) > 3 * a.log10_d.uncertainty
+    assert abs(b.log10_d.value - truth) < 2 * b.log10_d.uncertainty
+    assert b.log10_d.uncertainty > 2 * a.log10_d.uncertainty
+    assert with_errors.d_flags[250.0] == "ok"
+    assert len(with_errors.fitted_diameters_nm) == 4  # (3 points per profile cannot move them here)
+
+
+def test_arrhenius_with_a_diagonal_covariance_is_the_weighted_fit():
+    temperature_K = np.array([473.0, 523.0, 573.0])
+    d = np.array([1e-23, 2e-22, 1.5e-21])
+    err = 0.1 * d
+    plain = diffusion.fit_arrhenius(temperature_K, d, err)
+    general = diffusion.fit_arrhenius(temperature_K, d, err, np.diag((err / d) ** 2))
+    assert general.dh_ev.value == pytest.approx(plain.dh_ev.value)
+    assert general.dh_ev.uncertainty == pytest.approx(plain.dh_ev.uncertainty)
+    # a fully shared error moves ln D0 but leaves the slope's error alone
+    shared = np.diag((err / d) ** 2) + 0.3 ** 2
+    common = diffusion.fit_arrhenius(temperature_K, d, err, shared)
+    assert common.dh_ev.uncertainty == pytest.approx(plain.dh_ev.uncertainty, rel=1e-6)
+    assert common.ln_d0.uncertainty == pytest.approx(np.hypot(plain.ln_d0.uncertainty, 0.3), rel=1e-6)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.pipeline
 TEMPERATURES = (150, 250)
 DIAMETERS = [11.2, 9.6, 8.0, 6.4]  # three etch cycles; the core is never reached
 MATERIAL = "InP/ZnSe/ZnSeS/ZnS"
+KINETICS = halide_uptake.ExchangeKinetics(d0_m2_s=2e-13, dh_ev=0.9)
 FIGURES = ["Fig2a", "Fig2b", "Fig2c", "Fig2d", "Fig2e", "Fig2f", "Fig2g", "FigArrhenius", "FigS2"]
 
 
@@ -53,8 +54,7 @@ def write_series(raw, seed=3):
     (raw / "icp/run.csv").write_text(etching.simulate_icp_export(rng, conc, "Lab"), encoding="utf-8")
     rows.append(_row("icp/run.csv", "icp", "Lab_ZnBr2"))
     rows += etching.write_ic_calibration(raw, rng)
-    kinetics = halide_uptake.ExchangeKinetics(d0_m2_s=2e-13, dh_ev=0.9)
-    profiles = etching.br_profiles_mg_L(TEMPERATURES, kinetics=kinetics, surface_mg_L={150: 0.3, 250: 0.2},
+    profiles = etching.br_profiles_mg_L(TEMPERATURES, kinetics=KINETICS, surface_mg_L={150: 0.3, 250: 0.2},
                                         etch_diameter_nm=DIAMETERS)
     number = 20
     for temperature, profile in profiles.items():
@@ -100,6 +100,11 @@ def test_three_cycles_at_150_and_250_C_run_end_to_end(lab_run):
         "InP_MS_ZnBr2_T150", "InP_MS_ZnBr2_T250"}
     fit = json.loads((workdir / "results/diffusion/fit.json").read_text())
     assert len(fit["etch_diameters_nm"]) == 4 and fit["radius_source"].startswith("TEM")
+    assert len(fit["fitted_etch_diameters_nm"]) == 4 and "within their errors" in fit["radius_source"]
+    # D at 250 C covers the simulated truth with the TEM radii's errors in its sigma
+    log10_d = quantities[(quantities["quantity"] == "log10_D_m2_s") & (quantities["sample"] == "InP_MS_ZnBr2_T250")]
+    truth = np.log10(KINETICS.d_eff_m2_s(250))
+    assert abs(float(log10_d["value"].iloc[0]) - truth) < 2 * float(log10_d["uncertainty"].iloc[0])
     profiles = pd.read_csv(workdir / "results/diffusion/profiles.csv")
     assert sorted(profiles["etch_cycle"].unique()) == [1, 2, 3]
 
