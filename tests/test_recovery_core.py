@@ -83,6 +83,15 @@ def test_a_slow_case_runs_at_most_its_capped_draws_and_the_section_says_so():
     assert core.draws_sentence(30, by_case(["fast", "slow"], 30)) == "30 draws per case"
 
 
+def test_a_case_with_a_draws_factor_runs_that_many_times_the_request():
+    module = types.SimpleNamespace(CASES={"plain": None, "sparse": None}, DRAWS_FACTOR={"sparse": 2},
+                                   MAX_DRAWS={"plain": 40})
+    assert core.case_draws(module, "sparse", 200) == 400 and core.case_draws(module, "sparse", 10) == 20
+    assert core.case_draws(module, "plain", 200) == 40
+    assert core.draws_sentence(200, {c: core.case_draws(module, c, 200) for c in module.CASES}) == (
+        "200 draws per case (plain: 40, sparse: 400)")
+
+
 def test_a_group_with_many_rows_sets_its_own_draws_and_a_request_overrides_it():
     plain, many = types.SimpleNamespace(CASES={}), types.SimpleNamespace(CASES={}, DRAWS=400)
     assert core.group_draws(plain, None) == core.DEFAULT_DRAWS == 200

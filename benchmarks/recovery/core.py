@@ -99,8 +99,10 @@ def group_draws(module, requested: int | None) -> int:
 
 
 def case_draws(module, case: str, n_draws: int) -> int:
-    """Draws of ``case``: ``n_draws``, capped by the module's ``MAX_DRAWS[case]`` (slow cases)."""
-    return min(n_draws, getattr(module, "MAX_DRAWS", {}).get(case, n_draws))
+    """Draws of ``case``: ``n_draws`` times the module's ``DRAWS_FACTOR[case]`` (a case whose quantities
+    exist in only part of its draws), capped by its ``MAX_DRAWS[case]`` (slow cases)."""
+    n = n_draws * getattr(module, "DRAWS_FACTOR", {}).get(case, 1)
+    return min(n, getattr(module, "MAX_DRAWS", {}).get(case, n))
 
 
 def draws_sentence(n_draws: int, draws_by_case: dict[str, int] | None = None) -> str:
