@@ -1018,8 +1018,10 @@ def etch_diameter_errors(n_diameters: int, tem_cycles=(), tem_diameters_nm=(), t
     sampling = tem_sampling_errors_nm if len(tem_sampling_errors_nm) else tem_errors_nm
     measured = _tem_by_cycle(n_diameters - 1, tem_cycles, tem_diameters_nm, tem_errors_nm, sampling)
     for k, samples in measured.items():
-        own = np.array([min(sample, total) for _, total, sample in samples])
-        rest = np.sqrt(np.maximum(np.array([total for _, total, _ in samples]) ** 2 - own ** 2, 0.0))
+        totals = np.array([total if np.isfinite(total) else 0.0 for _, total, _ in samples])  # none: exact
+        own = np.array([min(sample, total) if np.isfinite(sample) else total
+                        for (_, _, sample), total in zip(samples, totals, strict=True)])
+        rest = np.sqrt(np.maximum(totals ** 2 - own ** 2, 0.0))
         independent[k] = math.sqrt(float(np.sum(own ** 2))) / len(samples)
         common[k] = float(np.mean(rest))
     return independent, common

@@ -205,6 +205,10 @@ def test_etch_diameter_errors_split_sampling_from_the_common_calibration():
     assert independent[2] == 0.0 and common[2] == 0.0  # from the config: exact
     assert common[3] == pytest.approx(0.08)
     assert not np.any(diffusion.etch_diameter_errors(4, [0], [11.0])[0])
+    # a TEM mean without an error (a failed fit) counts as exact, never as NaN in the geometry
+    independent, common = diffusion.etch_diameter_errors(2, [0, 1], [11.0, 9.6], [float("nan"), 0.1], [0.05, np.nan])
+    assert np.all(np.isfinite(independent)) and np.all(np.isfinite(common))
+    assert independent[0] == 0.0 and independent[1] == pytest.approx(0.1)
 
 
 def test_tem_radius_errors_enter_sigma_and_cover_a_shifted_diameter():
