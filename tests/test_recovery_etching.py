@@ -37,13 +37,13 @@ def test_diffusion_stays_calibrated_where_the_model_holds():
         assert row["coverage"] >= 0.7 and abs(row["bias_sigma"]) < 1.0
 
 
-@pytest.mark.pipeline  # ~1 minute
+@pytest.mark.pipeline  # ~1.5 minutes (40 draws: at 20 the flag rate scatters too much to test)
 def test_lab_series_with_tem_radii_stays_calibrated_and_rarely_flagged():
     """2-4 temperatures, 3-6 cycles, TEM radii with sampling and calibration errors: D covers its truth,
     and the chi-square does not flag series whose only misfit is the radii (it flagged 39 % before
     the radii were refitted within their errors)."""
-    row = _table(["diffusion_lab_series"], 20).loc["log10_D_m2_s"]
-    assert row["ok"] >= 14 and row["ok"] >= 0.8 * (row["ok"] + row["flagged"])
+    row = _table(["diffusion_lab_series"], 20).loc["log10_D_m2_s"]  # x2 (DRAWS_FACTOR): 40 draws
+    assert row["ok"] >= 28 and row["ok"] >= 0.8 * (row["ok"] + row["flagged"])
     assert row["coverage"] >= 0.75 and abs(row["bias_sigma"]) < 1.0
 
 
