@@ -48,6 +48,7 @@ sphere with layer partition coefficients; lmfit does the least squares and SciPy
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field, replace
@@ -613,7 +614,8 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
 
     profile_scans = [_profile(model.residual, result.params, f"log10_d_{j}", grid)
                      for j in range(len(model.temperatures))]
-    errors = _error_parameters(model, result, profile_scans, detection_delta_chi2)
+    error_fit = _error_fit(model, result, profile_scans, detection_delta_chi2)
+    errors = error_fit.params
     resolved_flags = []
     for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
         log10_err = _stderr(errors, f"log10_d_{j}")
@@ -621,26 +623,22 @@ def fit_etch_profiles(solver: SphereDiffusion, profiles, time_s: dict[float, flo
                                    and _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2)))
     surface_fit = _surface_fit(model, result, resolved_flags)
     values = result.params.valuesdict()
-    profile_chi2 = [float(np.sum(((m - p.amount) / p.sigma) ** 2))
-                    for m, p in zip(model.models(values), model.profiles, strict=True)]
+    profile_chi2 = model.profile_chi2(values)
     temperature_results = _temperature_results(model, values, errors, profile_scans, resolved_flags,
                                                profile_chi2, chi2, n_data)
     profile_results = _profile_results(model, values, result, surface_fit, resolved_flags, temperature_results,
                                        profile_chi2)
     scale = Estimate(float(values["lattice_scale"]), _stderr(result.params, "lattice_scale"))
-    covariance = _covariance(errors, [f"log10_d_{j}" for j, resolved in enumerate(resolved_flags) if resolved])
+    covariance = _covariance(error_fit, [f"log10_d_{j}" for j, resolved in enumerate(resolved_flags) if resolved])
     return DiffusionFit(tuple(temperature_results), tuple(profile_results), scale, chi2, dof, covariance)
 
 
-def _covariance(params: lmfit.Parameters, names: list[str]) -> np.ndarray | None:
-    """Covariance of the parameters ``names`` from their standard errors and correlations; None if any
-    has no error."""
-    errors = np.array([_stderr(params, name) for name in names])
-    if not names or not np.all(np.isfinite(errors)):
+def _covariance(result: lmfit.minimizer.MinimizerResult, names: list[str]) -> np.ndarray | None:
+    """The block of lmfit's covariance for the varied parameters ``names``; None if there is none."""
+    if not names or result.covar is None or not set(names) <= set(result.var_names):
         return None
-    correlation = np.array([[1.0 if a == b else (params[a].correl or {}).get(b, 0.0) for b in names]
-                            for a in names])
-    return correlation * np.outer(errors, errors)
+    index = [result.var_names.index(name) for name in names]
+    return np.asarray(result.covar)[np.ix_(index, index)]
 
 
 def _check_profiles(profiles: list[EtchProfile], n_etches: int) -> None:
@@ -688,6 +686,11 @@ class _SeriesModel:
             amounts[list(p.cycles).index(1)] += values[f"surface_{i}"]
             models.append(amounts)
         return models
+
+    def profile_chi2(self, values: dict) -> list[float]:
+        """chi^2 of every profile at the parameter ``values``."""
+        return [float(np.sum(((m - p.amount) / p.sigma) ** 2))
+                for m, p in zip(self.models(values), self.profiles, strict=True)]
 
     def residual(self, par: lmfit.Parameters) -> np.ndarray:
         return np.concatenate([(m - p.amount) / p.sigma for m, p in zip(self.models(par.valuesdict()),
@@ -744,8 +747,8 @@ def _stderr(params: lmfit.Parameters, name: str) -> float:
     return float(stderr) if stderr is not None and np.isfinite(stderr) else float("nan")
 
 
-def _error_parameters(model: _SeriesModel, result, profile_scans, detection_delta_chi2: float) -> lmfit.Parameters:
-    """Parameters whose ``stderr`` are the errors: the fit's own, or from a fit holding undetected Ds.
+def _error_fit(model: _SeriesModel, result, profile_scans, detection_delta_chi2: float):
+    """The fit whose covariance gives the errors: the fit itself, or a refit holding undetected Ds.
 
     A D the data do not determine (penetration below the etch resolution: chi^2 flat in it) makes the
     covariance singular, and lmfit then gives no error for any parameter, which would make every
@@ -753,13 +756,13 @@ def _error_parameters(model: _SeriesModel, result, profile_scans, detection_delt
     fitted value and take the errors of the rest from that (regular) fit.
     """
     if result.errorbars:
-        return result.params
+        return result
     chi2 = float(np.sum(result.residual ** 2))
     held = result.params.copy()
     for j, (scan_grid, scan_chi2) in enumerate(profile_scans):
         if not _two_sided(scan_grid, scan_chi2, chi2, detection_delta_chi2):
             held[f"log10_d_{j}"].set(vary=False)
-    return _minimize(model, held).params
+    return _minimize(model, held)
 
 
 def _surface_fit(model: _SeriesModel, result, resolved_flags: list[bool]):
@@ -1171,7 +1174,7 @@ def _with_model_systematic(fit: DiffusionFit, arrhenius: ArrheniusFit | None,
 
 
 def _fit_with_radii(profiles: list[EtchProfile], s: dict, fit: DiffusionFit, diameters, independent_nm,
-                    common_nm) -> tuple[DiffusionFit, np.ndarray]:
+                    common_nm) -> tuple[DiffusionFit, tuple[float, ...]]:
     """Refit with the etch diameters as parameters constrained by their TEM errors.
 
     The fit takes the etch diameters as exact, but TEM means carry sampling and calibration errors, and D is
@@ -1190,13 +1193,18 @@ def _fit_with_radii(profiles: list[EtchProfile], s: dict, fit: DiffusionFit, dia
     -------
     fit : DiffusionFit
         The refitted series (``log10_d_covariance`` from the refit: radii included).
-    diameters : numpy.ndarray
+    diameters : tuple of float
         The fitted etch diameters, nm.
     """
     base = np.asarray(diameters, dtype=float)
     moved = [k for k in range(base.size) if independent_nm[k] > 0]
     has_common = bool(np.any(np.asarray(common_nm) > 0))
-    cache: dict[tuple, _SeriesModel] = {}
+
+    @functools.lru_cache(maxsize=1)  # the solver is rebuilt only when a radius parameter moves
+    def model_for(diameters_nm: tuple[float, ...]) -> _SeriesModel:
+        geometry = multishell_geometry(s["layer_outer_radius_nm"], s["se_fraction"], s["sulfide_partition"],
+                                       list(np.minimum.accumulate(diameters_nm)))
+        return _series_model(SphereDiffusion(geometry, s["n_cells"]), profiles)
 
     def series_model(values) -> _SeriesModel:
         d = base.copy()
@@ -1204,13 +1212,7 @@ def _fit_with_radii(profiles: list[EtchProfile], s: dict, fit: DiffusionFit, dia
             d[k] += independent_nm[k] * values[f"radius_{k}"]
         if has_common:
             d += np.asarray(common_nm) * values["radius_common"]
-        key = tuple(np.round(d, 12))
-        if key not in cache:
-            geometry = multishell_geometry(s["layer_outer_radius_nm"], s["se_fraction"], s["sulfide_partition"],
-                                           list(np.minimum.accumulate(d)))
-            cache.clear()
-            cache[key] = _series_model(SphereDiffusion(geometry, s["n_cells"]), profiles)
-        return cache[key]
+        return model_for(tuple(d))
 
     priors = [f"radius_{k}" for k in moved] + (["radius_common"] if has_common else [])
 
@@ -1228,7 +1230,7 @@ def _fit_with_radii(profiles: list[EtchProfile], s: dict, fit: DiffusionFit, dia
     model = series_model(result.params.valuesdict())
     prior_chi2 = float(sum(result.params[name].value ** 2 for name in priors))
     refit = _refit_results(profiles, fit, model, result, prior_chi2)
-    return refit, np.minimum.accumulate(np.asarray(model.solver.geometry.etch_radius_nm) * 2)
+    return refit, tuple(float(2 * r) for r in model.solver.geometry.etch_radius_nm)
 
 
 def _parameters_from(fit: DiffusionFit, temperatures: list[float]) -> lmfit.Parameters:
@@ -1251,8 +1253,7 @@ def _refit_results(profiles: list[EtchProfile], fit: DiffusionFit, model: _Serie
     """``fit`` with the refit's D, surfaces, models, chi-squares and ``log10 D`` covariance (unresolved
     temperatures keep their limits and surfaces)."""
     values = result.params.valuesdict()
-    models = model.models(values)
-    profile_chi2 = [float(np.sum(((m - p.amount) / p.sigma) ** 2)) for m, p in zip(models, profiles, strict=True)]
+    models, profile_chi2 = model.models(values), model.profile_chi2(values)
     temperatures, resolved_names = [], []
     for j, t in enumerate(fit.temperatures):
         members = [i for i, p in enumerate(profiles) if p.temperature_C == t.temperature_C]
@@ -1276,7 +1277,7 @@ def _refit_results(profiles: list[EtchProfile], fit: DiffusionFit, model: _Serie
                                        diffusion_length_nm=diffusion_length_nm(d_value, p.profile.time_s)))
     return DiffusionFit(tuple(temperatures), tuple(profile_results),
                         Estimate(float(values["lattice_scale"]), _stderr(result.params, "lattice_scale")),
-                        float(sum(profile_chi2)) + prior_chi2, fit.dof, _covariance(result.params, resolved_names))
+                        float(sum(profile_chi2)) + prior_chi2, fit.dof, _covariance(result, resolved_names))
 
 
 def profiles_from_rows(rows, amount: str = "br_mg_L", flag: str = "br_mg_L_flag") -> list[EtchProfile]:
@@ -1385,7 +1386,6 @@ def analyse_series(profiles: list[EtchProfile], settings: dict, tem_cycles=(), t
     fitted = tuple(diameters)
     if (np.any(independent > 0) or np.any(common > 0)) and any(t.resolved for t in fit.temperatures):
         fit, fitted = _fit_with_radii(profiles, s, fit, diameters, independent, common)
-        fitted = tuple(float(d) for d in fitted)
         source += ", refitted within their errors"
     p_min = s["fit_p_min"]
     joint_reason = ""
